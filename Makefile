@@ -1,0 +1,44 @@
+# kubelite: a Kubernetes cluster in one binary.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+KUBELITE := $(BIN)/kubelite
+DATA_DIR ?=
+GOFLAGS_BUILD := -trimpath
+
+.PHONY: all build run test unit e2e bench generate clean
+
+all: build
+
+build: $(KUBELITE)
+
+$(KUBELITE): $(shell find . -name '*.go' -not -path './conformance/*' 2>/dev/null) go.mod go.sum
+	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/kubelite
+
+# run: build and start a one-node cluster in the foreground on the default data dir.
+run: build
+	./$(KUBELITE) server $(if $(DATA_DIR),--data-dir=$(DATA_DIR))
+
+# test: unit and integration tests, then the kubectl end-to-end scenario.
+test: unit e2e
+
+unit:
+	$(GO) test -count=1 ./...
+
+e2e: build
+	./conformance/e2e/kubectl.sh $(KUBELITE)
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/... 
+
+# generate: regenerate the OpenAPI definitions from k8s.io/api.
+generate:
+	$(GO) run k8s.io/kube-openapi/cmd/openapi-gen@v0.0.0-20260721132016-d427ff9ee9ad \
+		--output-dir ./apis/openapi --output-pkg github.com/kubelite/kubelite/apis/openapi \
+		--output-file zz_generated.openapi.go --go-header-file hack/boilerplate.go.txt \
+		--report-filename /dev/null \
+		k8s.io/api/... k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime \
+		k8s.io/apimachinery/pkg/version k8s.io/apimachinery/pkg/api/resource k8s.io/apimachinery/pkg/util/intstr
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,10 @@
+// Package apis decides which API groups and versions kubelite serves and builds the
+// runtime.Scheme they live in.
+//
+// kubelite stores and serves the upstream k8s.io/api types directly: every served type
+// is registered a second time under its group's internal version ("__internal"), so
+// the generic apiserver's hub version is the external type itself and no conversion
+// ever runs. Defaulting (package defaults), field-label conversions (for field
+// selectors) and url.Values conversions for subresource options are registered here
+// too. The generated OpenAPI definitions live in package openapi.
+package apis

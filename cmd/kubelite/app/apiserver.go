@@ -1,0 +1,267 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
+	"k8s.io/apiserver/pkg/authentication/request/union"
+	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
+	authzunion "k8s.io/apiserver/pkg/authorization/union"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
+	"k8s.io/apiserver/pkg/server/options"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	basecompatibility "k8s.io/component-base/compatibility"
+
+	"github.com/kubelite/kubelite/apis"
+	"github.com/kubelite/kubelite/apis/openapi"
+	"github.com/kubelite/kubelite/registry"
+)
+
+// KubernetesVersion is the Kubernetes release whose API kubelite serves.
+const KubernetesVersion = "1.37.2"
+
+// APIServerConfig is what the API server needs to run.
+type APIServerConfig struct {
+	// BindAddress and SecurePort are where it serves HTTPS.
+	BindAddress net.IP
+	SecurePort  int
+	// AdvertiseAddress is the address the kubernetes Service's endpoints name.
+	AdvertiseAddress net.IP
+	// EtcdServers are the etcd client URLs.
+	EtcdServers []string
+	// ServiceCIDR and NodePorts are the ranges Services are allocated from.
+	ServiceCIDR *net.IPNet
+	NodePorts   utilnet.PortRange
+	// PKI holds the CA and certificates.
+	PKI pki
+}
+
+// apiServer is the assembled, not yet running, API server.
+type apiServer struct {
+	generic  *genericapiserver.GenericAPIServer
+	loopback *kubernetes.Clientset
+	// port is the HTTPS port it listens on.
+	port int
+}
+
+// versionInfo reports the Kubernetes release kubelite implements.
+type versionInfo struct {
+	basecompatibility.EffectiveVersion
+}
+
+func (v versionInfo) Info() *version.Info {
+	info := v.EffectiveVersion.Info()
+	info.GitVersion = "v" + KubernetesVersion
+	info.GitTreeState = "clean"
+	return info
+}
+
+func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
+	scheme, err := apis.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	gc := genericapiserver.NewConfig(scheme.Codecs)
+	gc.EffectiveVersion = versionInfo{basecompatibility.NewEffectiveVersionFromString(KubernetesVersion, "", "")}
+	gc.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(
+		sets.NewString("watch", "proxy"),
+		sets.NewString("attach", "exec", "proxy", "log", "portforward"),
+	)
+
+	// Serving, with the loopback client the in-process components use.
+	serving := options.NewSecureServingOptions().WithLoopback()
+	serving.BindAddress = cfg.BindAddress
+	serving.BindPort = cfg.SecurePort
+	if cfg.SecurePort == 0 {
+		// Port 0 disables serving in the options: listen on a free port instead.
+		l, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress.String(), "0"))
+		if err != nil {
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		serving.Listener = l
+		serving.BindPort = l.Addr().(*net.TCPAddr).Port
+	}
+	serving.ServerCert.CertKey = options.CertKey{CertFile: cfg.PKI.ServingCertFile(), KeyFile: cfg.PKI.ServingKeyFile()}
+	if err := serving.ApplyTo(&gc.SecureServing, &gc.LoopbackClientConfig); err != nil {
+		return nil, fmt.Errorf("secure serving: %w", err)
+	}
+	gc.LoopbackClientConfig.ContentType = "application/vnd.kubernetes.protobuf"
+	_, port, err := gc.SecureServing.HostPort()
+	if err != nil {
+		return nil, err
+	}
+	cfg.SecurePort = port
+	gc.PublicAddress = cfg.AdvertiseAddress
+
+	// Authentication: client certificates signed by the cluster CA.
+	caBundle, err := os.ReadFile(cfg.PKI.CAFile())
+	if err != nil {
+		return nil, err
+	}
+	clientCA, err := dynamiccertificates.NewStaticCAContent("client-ca", caBundle)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	if err := gc.Authentication.ApplyClientCert(clientCA, gc.SecureServing); err != nil {
+		return nil, err
+	}
+	gc.Authentication.Authenticator = union.New(
+		x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion),
+		bearertoken.New(authenticator.TokenFunc(noTokens)),
+	)
+	// Authorization: system:masters may do anything. RBAC comes later.
+	gc.Authorization.Authorizer, err = authzunion.New(authzunion.NamedAuthorizer{
+		AuthorizerName: "privileged-groups",
+		Authorizer:     authorizerfactory.NewPrivilegedGroups(user.SystemPrivilegedGroup),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// OpenAPI, from the definitions generated over k8s.io/api.
+	namer := openapinamer.NewDefinitionNamer(scheme.External)
+	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
+	gc.OpenAPIConfig.Info.Title = "Kubernetes"
+	gc.OpenAPIConfig.Info.Version = "v" + KubernetesVersion
+	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	gc.OpenAPIV3Config.Info.Title = "Kubernetes"
+	gc.OpenAPIV3Config.Info.Version = "v" + KubernetesVersion
+
+	// Storage: protobuf in etcd under kube's key layout, with the watch cache.
+	backend := storagebackend.NewDefaultConfig("/registry", nil)
+	backend.Transport.ServerList = cfg.EtcdServers
+	etcdOpts := options.NewEtcdOptions(backend)
+	etcdOpts.DefaultStorageMediaType = "application/vnd.kubernetes.protobuf"
+	resourceConfig := serverstorage.NewResourceConfig()
+	for _, g := range apis.Groups() {
+		for _, v := range g.Versions {
+			resourceConfig.EnableVersions(schema.GroupVersion{Group: g.Name, Version: v})
+		}
+	}
+	storageFactory := serverstorage.NewDefaultStorageFactory(*backend, etcdOpts.DefaultStorageMediaType, scheme.Codecs,
+		serverstorage.NewDefaultResourceEncodingConfig(scheme.Scheme), resourceConfig, map[schema.GroupResource]string{
+			{Resource: "nodes"}:                  "minions",
+			{Resource: "services"}:               "services/specs",
+			{Resource: "endpoints"}:              "services/endpoints",
+			{Resource: "replicationcontrollers"}: "controllers",
+		})
+	if err := etcdOpts.ApplyWithStorageFactoryTo(storageFactory, gc); err != nil {
+		return nil, fmt.Errorf("etcd options: %w", err)
+	}
+
+	// Admission: namespace lifecycle (no writes into missing or terminating namespaces).
+	loopback, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	factory := informers.NewSharedInformerFactory(loopback, 10*time.Minute)
+	nsLifecycle, err := lifecycle.NewLifecycle(sets.New(metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic))
+	if err != nil {
+		return nil, err
+	}
+	nsLifecycle.SetExternalKubeInformerFactory(factory)
+	nsLifecycle.SetExternalKubeClientSet(loopback)
+	if err := nsLifecycle.ValidateInitialization(); err != nil {
+		return nil, err
+	}
+	gc.AdmissionControl = admission.NewChainHandler(nsLifecycle)
+
+	env := &registry.Env{
+		Scheme:      scheme,
+		RESTOptions: gc.RESTOptionsGetter,
+		ServiceCIDR: cfg.ServiceCIDR,
+		NodePorts:   cfg.NodePorts,
+	}
+	gc.AddPostStartHookOrDie("kubelite-informers", func(ctx genericapiserver.PostStartHookContext) error {
+		factory.Start(ctx.Done())
+		return nil
+	})
+	gc.AddPostStartHookOrDie("kubelite-registry", func(ctx genericapiserver.PostStartHookContext) error {
+		return env.Start(ctx)
+	})
+	gc.AddPostStartHookOrDie("kubelite-bootstrap", func(ctx genericapiserver.PostStartHookContext) error {
+		return bootstrap(ctx, loopback, cfg)
+	})
+
+	srv, err := gc.Complete(factory).New("kubelite", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+	// Requests are drained before the HTTP server shuts down; what is left then
+	// are watches and streams, which clients re-establish.
+	srv.ShutdownTimeout = 5 * time.Second
+	if err := installAPIs(srv, env, scheme); err != nil {
+		return nil, err
+	}
+	return &apiServer{generic: srv, loopback: loopback, port: port}, nil
+}
+
+func noTokens(ctx context.Context, token string) (*authenticator.Response, bool, error) {
+	return nil, false, nil
+}
+
+// installAPIs builds every row's storage and installs the groups: the legacy core
+// group at /api, the rest at /apis.
+func installAPIs(srv *genericapiserver.GenericAPIServer, env *registry.Env, scheme *apis.Scheme) error {
+	storage := map[schema.GroupVersion]map[string]rest.Storage{}
+	for _, row := range registry.Resources() {
+		m, err := registry.NewStorage(env, row)
+		if err != nil {
+			return err
+		}
+		if storage[row.GroupVersion] == nil {
+			storage[row.GroupVersion] = map[string]rest.Storage{}
+		}
+		for k, v := range m {
+			storage[row.GroupVersion][k] = v
+		}
+	}
+	var named []*genericapiserver.APIGroupInfo
+	for _, g := range apis.Groups() {
+		info := genericapiserver.NewDefaultAPIGroupInfo(g.Name, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+		served := false
+		for _, v := range g.Versions {
+			if s := storage[schema.GroupVersion{Group: g.Name, Version: v}]; len(s) > 0 {
+				info.VersionedResourcesStorageMap[v] = s
+				served = true
+			}
+		}
+		if !served {
+			continue
+		}
+		if g.Name == "" {
+			if err := srv.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, &info); err != nil {
+				return fmt.Errorf("install core API: %w", err)
+			}
+			continue
+		}
+		named = append(named, &info)
+	}
+	if len(named) > 0 {
+		if err := srv.InstallAPIGroups(named...); err != nil {
+			return fmt.Errorf("install API groups: %w", err)
+		}
+	}
+	return nil
+}

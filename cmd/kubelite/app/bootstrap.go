@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+)
+
+// systemNamespaces exist from the first start on, as in every Kubernetes cluster.
+var systemNamespaces = []string{
+	metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease,
+}
+
+// bootstrap creates the objects every cluster has: the system namespaces and the
+// kubernetes Service in default with its endpoints naming this API server.
+func bootstrap(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if last = ensureBootstrap(ctx, client, cfg); last != nil {
+			klog.FromContext(ctx).V(2).Info("bootstrap not done yet", "err", last)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("bootstrap: %w", last)
+	}
+	return err
+}
+
+func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
+	for _, name := range systemNamespaces {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create namespace %s: %w", name, err)
+		}
+	}
+	ip, err := firstIP(cfg.ServiceCIDR)
+	if err != nil {
+		return err
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"},
+		},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: ip.String(),
+			Ports: []corev1.ServicePort{{
+				Name: "https", Protocol: corev1.ProtocolTCP, Port: 443,
+				TargetPort: intstr.FromInt32(int32(cfg.SecurePort)),
+			}},
+			SessionAffinity: corev1.ServiceAffinityNone,
+			Type:            corev1.ServiceTypeClusterIP,
+		},
+	}
+	services := client.CoreV1().Services(metav1.NamespaceDefault)
+	if _, err := services.Get(ctx, svc.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if _, err := services.Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create kubernetes service: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("get kubernetes service: %w", err)
+	}
+	if cfg.AdvertiseAddress.IsLoopback() || cfg.AdvertiseAddress.IsUnspecified() {
+		// Endpoints may not name a loopback address; pods could not use it anyway.
+		klog.FromContext(ctx).Info("advertise address is not routable; the kubernetes Service has no endpoints", "address", cfg.AdvertiseAddress)
+		return nil
+	}
+	want := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
+		Subsets: []corev1.EndpointSubset{{
+			Addresses: []corev1.EndpointAddress{{IP: cfg.AdvertiseAddress.String()}},
+			Ports:     []corev1.EndpointPort{{Name: "https", Port: int32(cfg.SecurePort), Protocol: corev1.ProtocolTCP}},
+		}},
+	}
+	eps := client.CoreV1().Endpoints(metav1.NamespaceDefault)
+	cur, err := eps.Get(ctx, "kubernetes", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = eps.Create(ctx, want, metav1.CreateOptions{})
+	case err == nil:
+		if fmt.Sprint(cur.Subsets) != fmt.Sprint(want.Subsets) {
+			cur.Subsets = want.Subsets
+			_, err = eps.Update(ctx, cur, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("kubernetes endpoints: %w", err)
+	}
+	return nil
+}
+
+// firstIP returns the first usable address of cidr, the kubernetes Service's IP.
+func firstIP(cidr *net.IPNet) (net.IP, error) {
+	ip := make(net.IP, len(cidr.IP))
+	copy(ip, cidr.IP)
+	for i := len(ip) - 1; i >= 0; i-- {
+		ip[i]++
+		if ip[i] != 0 {
+			break
+		}
+	}
+	if !cidr.Contains(ip) {
+		return nil, fmt.Errorf("service CIDR %v has no usable address", cidr)
+	}
+	return ip, nil
+}

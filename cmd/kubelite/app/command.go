@@ -1,0 +1,88 @@
+// Package app assembles kubelite's components into its commands: one file per
+// subcommand, each building a Config, validating it and running it until SIGTERM.
+package app
+
+import (
+	"context"
+	goflag "flag"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+)
+
+// NewCommand returns the kubelite root command with its subcommands.
+func NewCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kubelite",
+		Short: "kubelite: a Kubernetes cluster in one binary",
+		Long: `kubelite runs a Kubernetes-compatible cluster from a single binary: an API server
+serving the upstream Kubernetes API from embedded etcd, a scheduler, controllers and a
+node agent. Unmodified kubectl, Helm and client-go programs drive it.`,
+		SilenceUsage: true,
+	}
+	gfs := goflag.NewFlagSet("klog", goflag.ContinueOnError)
+	klog.InitFlags(gfs)
+	root.PersistentFlags().AddGoFlagSet(gfs)
+	root.AddCommand(newServerCommand(), newVersionCommand())
+	return root
+}
+
+// signalContext is cancelled on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func newServerCommand() *cobra.Command {
+	var cfg ServerConfig
+	var bind, advertise string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a whole cluster on this machine: etcd, API server, scheduler, controllers and a node agent",
+		Long: `Run a whole Kubernetes-compatible cluster on this machine.
+
+The server starts embedded etcd (unless --etcd-servers names an external cluster), the
+API server on HTTPS, and the cluster's components. On first start it creates a CA, a
+serving certificate and an admin client certificate under <data-dir>/pki, and writes
+an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if bind != "" {
+				cfg.BindAddress = net.ParseIP(bind)
+			}
+			if advertise != "" {
+				cfg.AdvertiseAddress = net.ParseIP(advertise)
+			}
+			s, err := NewServer(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			go func() {
+				select {
+				case <-s.Ready():
+					cmd.Printf("kubelite is ready; use it with: export KUBECONFIG=%s\n", s.KubeconfigPath())
+				case <-ctx.Done():
+				}
+			}()
+			return s.Run(ctx)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir(), "Directory for etcd data, certificates and the admin kubeconfig.")
+	fs.StringVar(&bind, "bind-address", "0.0.0.0", "The IP address on which to listen for the --secure-port port.")
+	fs.IntVar(&cfg.SecurePort, "secure-port", 6443, "The port on which to serve HTTPS with authentication and authorization.")
+	fs.StringVar(&advertise, "advertise-address", "", "The IP address on which to advertise the apiserver to members of the cluster. If blank, the host's default interface address is used.")
+	fs.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "List of etcd servers to connect with (scheme://ip:port), comma separated. If empty, an embedded etcd is started.")
+	fs.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "Loopback port of the embedded etcd's clients.")
+	fs.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "Loopback port of the embedded etcd's peers.")
+	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "A CIDR notation IP range from which to assign service cluster IPs.")
+	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")
+	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
+	return cmd
+}

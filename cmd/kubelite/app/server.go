@@ -1,0 +1,231 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/storage"
+)
+
+// ServerConfig configures `kubelite server`: etcd, the API server and, as they
+// arrive, the other components, in one process. Zero values take the defaults
+// named in each field's comment.
+type ServerConfig struct {
+	// DataDir holds etcd's data, the PKI and the kubeconfig. Default: /var/lib/kubelite
+	// for root, ~/.kubelite otherwise.
+	DataDir string
+	// BindAddress is the address the API server listens on. Default: 0.0.0.0.
+	BindAddress net.IP
+	// SecurePort is the HTTPS port. Zero picks a free port (tests); the command's
+	// flag defaults to 6443.
+	SecurePort int
+	// AdvertiseAddress is the address other members reach this server at. Default:
+	// the host's default-route interface address.
+	AdvertiseAddress net.IP
+	// EtcdServers, when set, are the client URLs of an external etcd; otherwise an
+	// embedded etcd runs on DataDir/etcd.
+	EtcdServers []string
+	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports. Zero
+	// picks free ones.
+	EtcdClientPort, EtcdPeerPort int
+	// ServiceClusterIPRange is the CIDR cluster IPs come from. Default: 10.96.0.0/12.
+	ServiceClusterIPRange string
+	// ServiceNodePortRange is the node port range. Default: 30000-32767.
+	ServiceNodePortRange string
+}
+
+// Validate reports bad settings without side effects.
+func (c ServerConfig) Validate() error {
+	var errs []error
+	if c.ServiceClusterIPRange != "" {
+		if _, _, err := net.ParseCIDR(c.ServiceClusterIPRange); err != nil {
+			errs = append(errs, fmt.Errorf("--service-cluster-ip-range: %w", err))
+		}
+	}
+	if c.ServiceNodePortRange != "" {
+		if _, err := utilnet.ParsePortRange(c.ServiceNodePortRange); err != nil {
+			errs = append(errs, fmt.Errorf("--service-node-port-range: %w", err))
+		}
+	}
+	if c.SecurePort < 0 || c.SecurePort > 65535 {
+		errs = append(errs, fmt.Errorf("--secure-port %d out of range", c.SecurePort))
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultDataDir is /var/lib/kubelite for root and ~/.kubelite for other users.
+func DefaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/kubelite"
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".kubelite"
+	}
+	return filepath.Join(home, ".kubelite")
+}
+
+// Server is a running `kubelite server`.
+type Server struct {
+	cfg        ServerConfig
+	ready      chan struct{}
+	kubeconfig string
+	restConfig *rest.Config
+	mu         sync.Mutex
+}
+
+// NewServer checks cfg and fills in its defaults.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir()
+	}
+	if cfg.BindAddress == nil {
+		cfg.BindAddress = net.IPv4zero
+	}
+	if cfg.AdvertiseAddress == nil {
+		ip, err := utilnet.ResolveBindAddress(cfg.BindAddress)
+		if err != nil {
+			ip = net.ParseIP("127.0.0.1")
+		}
+		cfg.AdvertiseAddress = ip
+	}
+	if cfg.ServiceClusterIPRange == "" {
+		cfg.ServiceClusterIPRange = "10.96.0.0/12"
+	}
+	if cfg.ServiceNodePortRange == "" {
+		cfg.ServiceNodePortRange = "30000-32767"
+	}
+	return &Server{cfg: cfg, ready: make(chan struct{}), kubeconfig: filepath.Join(cfg.DataDir, "kubeconfig")}, nil
+}
+
+// Ready is closed once /readyz answers ok and the kubeconfig is written.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// KubeconfigPath is where the admin kubeconfig is written.
+func (s *Server) KubeconfigPath() string { return s.kubeconfig }
+
+// RESTConfig returns an admin client config for the server, once Ready.
+func (s *Server) RESTConfig() *rest.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return rest.CopyConfig(s.restConfig)
+}
+
+// Run starts etcd and the API server and blocks until ctx ends, then stops them in
+// order: the API server drains its requests, then etcd syncs and closes.
+func (s *Server) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	cfg := s.cfg
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	_, serviceCIDR, _ := net.ParseCIDR(cfg.ServiceClusterIPRange)
+	nodePorts, _ := utilnet.ParsePortRange(cfg.ServiceNodePortRange)
+	kubeIP, err := firstIP(serviceCIDR)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	p := pki{dir: filepath.Join(cfg.DataDir, "pki")}
+	dnsNames := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	if host != "" {
+		dnsNames = append(dnsNames, host)
+	}
+	ips := []net.IP{net.ParseIP("127.0.0.1"), kubeIP, cfg.AdvertiseAddress}
+	if !cfg.BindAddress.IsUnspecified() {
+		ips = append(ips, cfg.BindAddress)
+	}
+	if err := p.ensure(dnsNames, ips); err != nil {
+		return err
+	}
+
+	etcdServers := cfg.EtcdServers
+	if len(etcdServers) == 0 {
+		etcd, err := storage.Start(ctx, storage.Config{
+			DataDir:    filepath.Join(cfg.DataDir, "etcd"),
+			ClientPort: cfg.EtcdClientPort,
+			PeerPort:   cfg.EtcdPeerPort,
+		})
+		if err != nil {
+			return err
+		}
+		defer etcd.Close()
+		etcdServers = etcd.Endpoints()
+	}
+
+	api, err := newAPIServer(APIServerConfig{
+		BindAddress:      cfg.BindAddress,
+		SecurePort:       cfg.SecurePort,
+		AdvertiseAddress: cfg.AdvertiseAddress,
+		EtcdServers:      etcdServers,
+		ServiceCIDR:      serviceCIDR,
+		NodePorts:        *nodePorts,
+		PKI:              p,
+	})
+	if err != nil {
+		return err
+	}
+	port := api.port
+	serverURL := "https://" + net.JoinHostPort(localHost(cfg.BindAddress), strconv.Itoa(port))
+	if err := writeKubeconfig(s.kubeconfig, serverURL, p); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	prepared := api.generic.PrepareRun()
+	go func() { errc <- prepared.RunWithContext(runCtx) }()
+
+	if err := s.waitReady(ctx, api, errc); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.restConfig = &rest.Config{
+		Host: serverURL,
+		TLSClientConfig: rest.TLSClientConfig{
+			CAFile: p.CAFile(), CertFile: p.AdminCertFile(), KeyFile: p.AdminKeyFile(),
+		},
+	}
+	s.mu.Unlock()
+	logger.Info("kubelite is ready", "kubeconfig", s.kubeconfig, "server", serverURL)
+	close(s.ready)
+	return <-errc
+}
+
+func (s *Server) waitReady(ctx context.Context, api *apiServer, errc <-chan error) error {
+	var runErr error
+	err := wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		select {
+		case runErr = <-errc:
+			return false, fmt.Errorf("api server stopped: %w", runErr)
+		default:
+		}
+		body, err := api.loopback.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(body) == "ok", nil
+	})
+	return err
+}
+
+// localHost is the host clients on this machine use to reach a server bound to bind.
+func localHost(bind net.IP) string {
+	if bind == nil || bind.IsUnspecified() || bind.IsLoopback() {
+		return "127.0.0.1"
+	}
+	return bind.String()
+}

@@ -1,0 +1,16 @@
+package app
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the Kubernetes version kubelite serves",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, args []string) {
+			cmd.Printf("kubelite (Kubernetes v%s)\n", KubernetesVersion)
+		},
+	}
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end scenario: the built kubelite binary driven by stock kubectl binaries.
+# Usage: kubectl.sh path/to/kubelite [kubectl ...]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+bin=$(realpath "$1"); shift
+kubectls=("$@")
+if [ ${#kubectls[@]} = 0 ]; then
+	kubectls=(/usr/bin/kubectl)
+	for v in /usr/bin/kubectl.1.27; do [ -x "$v" ] && kubectls+=("$v"); done
+fi
+
+start_kubelite "$bin"
+work=$(mktemp -d)
+
+for k in "${kubectls[@]}"; do
+	ver=$("$k" version --client -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')
+	echo "== $k ($ver)"
+	ns="e2e-$(basename "$k" | tr -c 'a-z0-9\n' '-')"
+	K() { "$k" "$@"; }
+
+	expect_out "version reports 1.37" 'Server Version: v1\.37\.' K version
+	expect_out "get namespaces" 'kube-system +Active' K get namespaces
+	expect_out "api-resources lists pods" '^pods +po +v1 +true +Pod' K api-resources
+	expect_out "api-versions lists v1" '^v1$' K api-versions
+	expect_out "kubernetes service" 'kubernetes +ClusterIP +10\.96\.0\.1 +<none> +443/TCP' K get svc kubernetes -n default
+	check "create namespace" K create namespace "$ns"
+
+	cat >"$work/pod.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: $ns
+  labels: {app: web}
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.27
+    ports: [{containerPort: 80}]
+YAML
+	check "apply client-side" K apply -f "$work/pod.yaml"
+	expect_out "get pod table" '^web +0/1 +Pending +0 +' K get pod web -n "$ns"
+	expect_out "get pod wide" 'IP +NODE +NOMINATED NODE +READINESS GATES' K get pod web -n "$ns" -o wide
+	expect_out "defaults are applied" 'imagePullPolicy: IfNotPresent' K get pod web -n "$ns" -o yaml
+	expect_out "describe pod" 'Containers:' K describe pod web -n "$ns"
+	check "label" K label pod web -n "$ns" tier=front
+	check "annotate" K annotate pod web -n "$ns" note=hello
+	expect_out "label selector" '^web ' K get pods -n "$ns" -l tier=front --no-headers
+	expect_out "field selector" '^web ' K get pods -n "$ns" --field-selector status.phase=Pending --no-headers
+	check "patch (strategic)" K patch pod web -n "$ns" -p '{"metadata":{"labels":{"patched":"yes"}}}'
+	check "patch (json)" K patch pod web -n "$ns" --type=json -p '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]'
+
+	cat >"$work/cm.yaml" <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: $ns}
+data: {color: blue}
+YAML
+	check "apply server-side" K apply --server-side -f "$work/cm.yaml"
+	sed -i 's/blue/green/' "$work/cm.yaml"
+	expect_out "diff shows the change" '\+  color: green' diff_rc K diff -f "$work/cm.yaml"
+	check "apply server-side again" K apply --server-side -f "$work/cm.yaml"
+	expect_out "server-side apply owns the field" 'manager: kubectl' K get cm settings -n "$ns" -o yaml --show-managed-fields
+	expect_out "get -o jsonpath" '^green$' K get cm settings -n "$ns" -o 'jsonpath={.data.color}'
+	check "edit with scripted editor" env EDITOR="sed -i s/green/red/" "$k" edit cm settings -n "$ns"
+	expect_out "edit took effect" '^red$' K get cm settings -n "$ns" -o 'jsonpath={.data.color}'
+	expect_fail "invalid object is rejected with the field" 'spec.containers\[0\].image: Required value' K create -f - <<<"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"bad\",\"namespace\":\"$ns\"},\"spec\":{\"containers\":[{\"name\":\"c\"}]}}"
+	expect_fail "unknown field with strict validation" 'unknown field' K apply --validate=strict -f - <<<"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\",\"namespace\":\"$ns\"},\"bogus\":1}"
+	expect_out "explain" 'restartPolicy' K explain pod.spec
+	check "create service" K create service clusterip web -n "$ns" --tcp=80:8080
+	expect_out "describe service" 'TargetPort: +8080/TCP' K describe service web -n "$ns"
+	expect_out "describe namespace" 'Status: +Active' K describe namespace "$ns"
+
+	# get -w sees a change made while it watches.
+	"$k" get cm -n "$ns" -w --output-watch-events >"$work/watch.out" 2>&1 &
+	wpid=$!
+	sleep 1
+	K create configmap watched -n "$ns" --from-literal=a=b >/dev/null
+	sleep 1
+	kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+	expect_out "get -w sees the new object" 'ADDED +watched' cat "$work/watch.out"
+
+	check "delete configmap" K delete cm settings -n "$ns"
+	expect_fail "deleted object is gone" 'NotFound' K get cm settings -n "$ns"
+done
+
+rm -rf "$work"
+summary

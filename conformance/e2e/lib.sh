@@ -1,0 +1,87 @@
+# Shared helpers for the end-to-end scenarios: start the built kubelite binary on a
+# temporary data dir and free ports, and assert on what kubectl prints.
+
+E2E_FAILED=0
+E2E_PASSED=0
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_kubelite BIN: starts the server, waits until it is ready, exports KUBECONFIG.
+start_kubelite() {
+	local bin=$1
+	E2E_DIR=$(mktemp -d /tmp/kubelite-e2e.XXXXXX)
+	local port; port=$(free_port)
+	: >"$E2E_DIR/server.log"
+	"$bin" server --data-dir "$E2E_DIR/data" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+		--secure-port "$port" --etcd-client-port "$(free_port)" --etcd-peer-port "$(free_port)" \
+		>"$E2E_DIR/server.log" 2>&1 &
+	E2E_PID=$!
+	trap stop_kubelite EXIT
+	for _ in $(seq 1 600); do
+		if grep -q "kubelite is ready" "$E2E_DIR/server.log"; then
+			export KUBECONFIG="$E2E_DIR/data/kubeconfig"
+			return 0
+		fi
+		if ! kill -0 "$E2E_PID" 2>/dev/null; then
+			echo "kubelite exited before it was ready:"; tail -50 "$E2E_DIR/server.log"; exit 1
+		fi
+		sleep 0.1
+	done
+	echo "kubelite not ready after 60 s"; tail -50 "$E2E_DIR/server.log"; exit 1
+}
+
+stop_kubelite() {
+	if [ -n "${E2E_PID:-}" ] && kill -0 "$E2E_PID" 2>/dev/null; then
+		kill -TERM "$E2E_PID"; wait "$E2E_PID" 2>/dev/null || true
+	fi
+	if [ "${E2E_FAILED:-0}" != 0 ] && [ -f "$E2E_DIR/server.log" ]; then
+		echo "--- last lines of the server log"; tail -30 "$E2E_DIR/server.log"
+	fi
+	rm -rf "$E2E_DIR"
+}
+
+# check NAME CMD...: runs CMD, records pass or failure with its output.
+check() {
+	local name=$1; shift
+	local out
+	if out=$("$@" 2>&1); then
+		E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"
+	else
+		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name"; echo "$out" | sed 's/^/     /' | head -30
+	fi
+}
+
+# expect_out NAME PATTERN CMD...: CMD succeeds and its output matches the extended regex.
+expect_out() {
+	local name=$1 pattern=$2; shift 2
+	local out
+	if out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
+		E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"
+	else
+		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/)"; echo "$out" | sed 's/^/     /' | head -30
+	fi
+}
+
+# expect_fail NAME PATTERN CMD...: CMD fails and its output matches the regex.
+expect_fail() {
+	local name=$1 pattern=$2; shift 2
+	local out
+	if ! out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
+		E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"
+	else
+		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want failure matching /$pattern/)"; echo "$out" | sed 's/^/     /' | head -30
+	fi
+}
+
+summary() {
+	echo "$E2E_PASSED passed, $E2E_FAILED failed"
+	[ "$E2E_FAILED" = 0 ]
+}
+
+# diff_rc CMD...: runs kubectl diff, whose exit code 1 means "differences found".
+diff_rc() {
+	"$@"; local rc=$?
+	[ $rc -le 1 ]
+}

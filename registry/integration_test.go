@@ -1,0 +1,409 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+)
+
+func pod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+	}
+}
+
+func namespace(t *testing.T, c kubernetes.Interface, name string) {
+	t.Helper()
+	_, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+}
+
+// TestAPIServer drives one server through the behaviours of the core API.
+func TestAPIServer(t *testing.T) {
+	s := testserver.Start(t)
+	c := s.Client
+	ctx := context.Background()
+
+	t.Run("bootstrap objects", func(t *testing.T) {
+		for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
+			got, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("namespace %s: %v", ns, err)
+			}
+			if got.Status.Phase != corev1.NamespaceActive || got.Labels[corev1.LabelMetadataName] != ns {
+				t.Errorf("namespace %s: phase %q labels %v", ns, got.Status.Phase, got.Labels)
+			}
+		}
+		svc, err := c.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("kubernetes service: %v", err)
+		}
+		if svc.Spec.ClusterIP != "10.96.0.1" {
+			t.Errorf("kubernetes service clusterIP = %q, want 10.96.0.1", svc.Spec.ClusterIP)
+		}
+		v, err := c.Discovery().ServerVersion()
+		if err != nil || v.GitVersion != "v1.37.2" || v.Minor != "37" {
+			t.Errorf("version = %+v, %v", v, err)
+		}
+	})
+
+	t.Run("create defaults and metadata", func(t *testing.T) {
+		namespace(t, c, "create")
+		p := pod("")
+		p.GenerateName = "web-"
+		got, err := c.CoreV1().Pods("create").Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.UID == "" || got.ResourceVersion == "" || got.CreationTimestamp.IsZero() || len(got.Name) <= len("web-") {
+			t.Errorf("metadata not filled: %+v", got.ObjectMeta)
+		}
+		if got.Spec.RestartPolicy != corev1.RestartPolicyAlways || got.Spec.DNSPolicy != corev1.DNSClusterFirst ||
+			got.Spec.SchedulerName != "default-scheduler" || ptr.Deref(got.Spec.TerminationGracePeriodSeconds, 0) != 30 ||
+			got.Spec.Containers[0].ImagePullPolicy != corev1.PullAlways ||
+			got.Spec.Containers[0].TerminationMessagePath != "/dev/termination-log" {
+			t.Errorf("pod not defaulted: %+v", got.Spec)
+		}
+		if got.Status.Phase != corev1.PodPending || got.Status.QOSClass != corev1.PodQOSBestEffort {
+			t.Errorf("status = %+v", got.Status)
+		}
+	})
+
+	t.Run("validation errors carry field paths", func(t *testing.T) {
+		p := pod("bad")
+		p.Spec.Containers[0].Image = ""
+		p.Spec.RestartPolicy = "Sometimes"
+		_, err := c.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
+		if !apierrors.IsInvalid(err) {
+			t.Fatalf("want 422 Invalid, got %v", err)
+		}
+		causes := map[string]bool{}
+		for _, cause := range err.(apierrors.APIStatus).Status().Details.Causes {
+			causes[cause.Field] = true
+		}
+		for _, f := range []string{"spec.containers[0].image", "spec.restartPolicy"} {
+			if !causes[f] {
+				t.Errorf("no cause for %s in %v", f, err)
+			}
+		}
+	})
+
+	t.Run("namespace must exist", func(t *testing.T) {
+		_, err := c.CoreV1().ConfigMaps("nowhere").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+		if !apierrors.IsNotFound(err) {
+			t.Fatalf("want NotFound, got %v", err)
+		}
+	})
+
+	t.Run("optimistic concurrency", func(t *testing.T) {
+		cm, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "occ"}, Data: map[string]string{"a": "1"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale := cm.DeepCopy()
+		cm.Data["a"] = "2"
+		if _, err := c.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		stale.Data["a"] = "3"
+		if _, err := c.CoreV1().ConfigMaps("default").Update(ctx, stale, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+			t.Fatalf("stale update: want 409 Conflict, got %v", err)
+		}
+		cm.ResourceVersion = ""
+		if _, err := c.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("duplicate create: want AlreadyExists, got %v", err)
+		}
+	})
+
+	t.Run("field selectors and pagination", func(t *testing.T) {
+		namespace(t, c, "list")
+		for i := 0; i < 5; i++ {
+			p := pod(fmt.Sprintf("p%d", i))
+			if i%2 == 0 {
+				p.Spec.NodeName = "node-a"
+			}
+			if _, err := c.CoreV1().Pods("list").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := c.CoreV1().Pods("list").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=node-a"})
+		if err != nil || len(l.Items) != 3 {
+			t.Fatalf("spec.nodeName selector: %d items, %v", len(l.Items), err)
+		}
+		l, err = c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.phase=Pending,metadata.namespace=list"})
+		if err != nil || len(l.Items) != 5 {
+			t.Fatalf("status.phase selector: %d items, %v", len(l.Items), err)
+		}
+		if _, err := c.CoreV1().Pods("list").List(ctx, metav1.ListOptions{FieldSelector: "spec.foo=bar"}); !apierrors.IsBadRequest(err) {
+			t.Fatalf("unknown field label: want 400, got %v", err)
+		}
+		var names []string
+		opts := metav1.ListOptions{Limit: 2}
+		for {
+			page, err := c.CoreV1().Pods("list").List(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) > 2 {
+				t.Fatalf("page of %d items with limit 2", len(page.Items))
+			}
+			for _, p := range page.Items {
+				names = append(names, p.Name)
+			}
+			if page.Continue == "" {
+				break
+			}
+			opts.Continue = page.Continue
+		}
+		if diff := cmp.Diff([]string{"p0", "p1", "p2", "p3", "p4"}, names); diff != "" {
+			t.Errorf("paged names (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("watch resumes from a resourceVersion", func(t *testing.T) {
+		cm, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "watched"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data = map[string]string{"k": "v"}
+		if _, err := c.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CoreV1().ConfigMaps("default").Delete(ctx, "watched", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{ResourceVersion: cm.ResourceVersion, FieldSelector: "metadata.name=watched"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		var got []watch.EventType
+		timeout := time.After(10 * time.Second)
+		for len(got) < 2 {
+			select {
+			case ev := <-w.ResultChan():
+				got = append(got, ev.Type)
+			case <-timeout:
+				t.Fatalf("events so far: %v", got)
+			}
+		}
+		if diff := cmp.Diff([]watch.EventType{watch.Modified, watch.Deleted}, got); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("services get cluster IPs and node ports once", func(t *testing.T) {
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "np"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app": "web"},
+				Ports: []corev1.ServicePort{{Port: 80}}},
+		}
+		got, err := c.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		np := got.Spec.Ports[0].NodePort
+		if got.Spec.ClusterIP == "" || np < 30000 || np > 32767 || got.Spec.Ports[0].TargetPort.IntValue() != 80 {
+			t.Fatalf("allocation: clusterIP %q nodePort %d targetPort %v", got.Spec.ClusterIP, np, got.Spec.Ports[0].TargetPort)
+		}
+		dup := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "dup"},
+			Spec: corev1.ServiceSpec{ClusterIP: got.Spec.ClusterIP, Type: corev1.ServiceTypeNodePort,
+				Ports: []corev1.ServicePort{{Port: 80, NodePort: np}}},
+		}
+		if _, err := c.CoreV1().Services("default").Create(ctx, dup, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+			t.Fatalf("second service with the same IP: want 422, got %v", err)
+		}
+		if err := c.CoreV1().Services("default").Delete(ctx, "np", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().Services("default").Create(ctx, dup, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("IP and port were not released on delete: %v", err)
+		}
+	})
+
+	t.Run("graceful pod deletion and binding", func(t *testing.T) {
+		namespace(t, c, "grace")
+		p, err := c.CoreV1().Pods("grace").Create(ctx, pod("bound"), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "bound", UID: p.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: "node-1"}}
+		if err := c.CoreV1().Pods("grace").Bind(ctx, b, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("bind: %v", err)
+		}
+		if err := c.CoreV1().Pods("grace").Bind(ctx, b, metav1.CreateOptions{}); !apierrors.IsConflict(err) {
+			t.Fatalf("second bind: want 409, got %v", err)
+		}
+		if err := c.CoreV1().Pods("grace").Delete(ctx, "bound", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.CoreV1().Pods("grace").Get(ctx, "bound", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("bound pod vanished before its node agent confirmed: %v", err)
+		}
+		if got.DeletionTimestamp == nil || ptr.Deref(got.DeletionGracePeriodSeconds, 0) != 30 || got.Spec.NodeName != "node-1" {
+			t.Fatalf("pod after delete: deletionTimestamp %v grace %v node %q", got.DeletionTimestamp, got.DeletionGracePeriodSeconds, got.Spec.NodeName)
+		}
+		if err := c.CoreV1().Pods("grace").Delete(ctx, "bound", *metav1.NewDeleteOptions(0)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().Pods("grace").Get(ctx, "bound", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("force-deleted pod: want NotFound, got %v", err)
+		}
+		if _, err := c.CoreV1().Pods("grace").Create(ctx, pod("unbound"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CoreV1().Pods("grace").Delete(ctx, "unbound", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().Pods("grace").Get(ctx, "unbound", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("unscheduled pod should go at once, got %v", err)
+		}
+	})
+
+	t.Run("namespace deletion waits for its finalizer", func(t *testing.T) {
+		namespace(t, c, "doomed")
+		if err := c.CoreV1().Namespaces().Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ns, err := c.CoreV1().Namespaces().Get(ctx, "doomed", metav1.GetOptions{})
+		if err != nil || ns.Status.Phase != corev1.NamespaceTerminating {
+			t.Fatalf("namespace after delete: %v %v", ns.Status.Phase, err)
+		}
+		_, err = c.CoreV1().ConfigMaps("doomed").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late"}}, metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) {
+			t.Fatalf("create in terminating namespace: want 403, got %v", err)
+		}
+		ns.Spec.Finalizers = nil
+		if _, err := c.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CoreV1().Namespaces().Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().Namespaces().Get(ctx, "doomed", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("finalized namespace: want NotFound, got %v", err)
+		}
+	})
+
+	t.Run("status subresource changes only status", func(t *testing.T) {
+		p, err := c.CoreV1().Pods("default").Create(ctx, pod("status"), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status.Phase = corev1.PodRunning
+		p.Spec.ActiveDeadlineSeconds = ptr.To[int64](5)
+		got, err := c.CoreV1().Pods("default").UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Phase != corev1.PodRunning || got.Spec.ActiveDeadlineSeconds != nil {
+			t.Errorf("status update: phase %q, activeDeadlineSeconds %v", got.Status.Phase, got.Spec.ActiveDeadlineSeconds)
+		}
+		got.Status.Phase = corev1.PodFailed
+		got, err = c.CoreV1().Pods("default").Update(ctx, got, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Phase != corev1.PodRunning {
+			t.Errorf("main update changed the status to %q", got.Status.Phase)
+		}
+	})
+
+	t.Run("dry run writes nothing", func(t *testing.T) {
+		_, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dry"}}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().ConfigMaps("default").Get(ctx, "dry", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("dry-run create persisted: %v", err)
+		}
+	})
+
+	t.Run("patch types", func(t *testing.T) {
+		if _, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "patched"}, Data: map[string]string{"a": "1"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for pt, body := range map[types.PatchType]string{
+			types.StrategicMergePatchType: `{"data":{"b":"2"}}`,
+			types.MergePatchType:          `{"data":{"c":"3"}}`,
+			types.JSONPatchType:           `[{"op":"add","path":"/data/d","value":"4"}]`,
+		} {
+			if _, err := c.CoreV1().ConfigMaps("default").Patch(ctx, "patched", pt, []byte(body), metav1.PatchOptions{}); err != nil {
+				t.Fatalf("%s: %v", pt, err)
+			}
+		}
+		applied := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"patched"},"data":{"e":"5"}}`
+		got, err := c.CoreV1().ConfigMaps("default").Patch(ctx, "patched", types.ApplyPatchType, []byte(applied), metav1.PatchOptions{FieldManager: "tester"})
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		if diff := cmp.Diff(map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}, got.Data); diff != "" {
+			t.Errorf("data (-want +got):\n%s", diff)
+		}
+		managers := map[string]bool{}
+		for _, m := range got.ManagedFields {
+			managers[m.Manager] = true
+		}
+		if !managers["tester"] {
+			t.Errorf("managedFields without the apply manager: %v", got.ManagedFields)
+		}
+	})
+}
+
+// TestRestartKeepsObjects checks that every acknowledged write survives a restart on
+// the same data dir.
+func TestRestartKeepsObjects(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i)}, Data: map[string]string{"i": fmt.Sprint(i)}}
+		if _, err := s.Client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := s.Client.CoreV1().Services("default").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kept"},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = s.Restart(t)
+	l, err := s.Client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, cm := range l.Items {
+		if len(cm.Name) > 3 && cm.Name[:3] == "cm-" {
+			n++
+		}
+	}
+	if n != 20 {
+		t.Fatalf("after restart: %d of 20 configmaps", n)
+	}
+	dup := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "dup"},
+		Spec:       corev1.ServiceSpec{ClusterIP: svc.Spec.ClusterIP, Ports: []corev1.ServicePort{{Port: 80}}},
+	}
+	if _, err := s.Client.CoreV1().Services("default").Create(ctx, dup, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("allocations not rebuilt after restart: want 422, got %v", err)
+	}
+}

@@ -1,0 +1,17 @@
+// Package table renders API objects as server-side metav1.Table responses,
+// the form kubectl asks for on "kubectl get".
+//
+// Each convertor holds a fixed list of column definitions and a row function
+// that turns one object into the cells of its row. Like upstream Kubernetes,
+// a convertor always fills every column, including the wide ones; columns with
+// Priority 1 are hidden by kubectl unless it is run with "-o wide".
+//
+// The per-resource constructors (Pods, Nodes, Services, ...) reproduce the
+// columns, cell formats and status rules of the Kubernetes 1.37 printers for
+// the core/v1 types. Resources without special columns use Default, which
+// shows only the name and the creation time. New builds a convertor for any
+// other type from a column list and a RowFunc.
+//
+// Ages ("5m", "3d") are measured against a clock read once per conversion, so
+// every row of one table uses the same instant.
+package table

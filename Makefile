@@ -29,7 +29,8 @@ e2e: build
 	./conformance/e2e/kubectl.sh $(KUBELITE)
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/... 
+	$(GO) test -run '^$$' -bench Startup -benchtime 5x ./cmd/kubelite/
+	$(GO) test -run '^$$' -bench API -benchtime 5000x ./cmd/kubelite/
 
 # generate: regenerate the OpenAPI definitions from k8s.io/api.
 generate:

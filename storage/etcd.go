@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -44,6 +45,8 @@ type Etcd struct {
 	etcd      *embed.Etcd
 	endpoint  string
 	closeOnce sync.Once
+	// closing silences etcd's logger: its listeners report their closing as errors.
+	closing *atomic.Bool
 }
 
 // Start starts etcd in-process on cfg.DataDir and returns once it serves clients.
@@ -80,8 +83,13 @@ func Start(ctx context.Context, cfg Config) (_ *Etcd, err error) {
 	// The API server compacts on its own schedule; etcd keeps a short raft log so that
 	// memory stays small.
 	ec.SnapshotCount = 10000
+	// One member elects itself: short ticks make that take milliseconds, not
+	// the half second of etcd's defaults.
+	ec.TickMs = 10
+	ec.ElectionMs = 100
 	ec.LogLevel = "error"
-	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(quietLogger())
+	closing := &atomic.Bool{}
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(quietLogger(closing))
 	if err := ec.Validate(); err != nil {
 		return nil, fmt.Errorf("etcd config: %w", err)
 	}
@@ -106,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (_ *Etcd, err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return &Etcd{etcd: e, endpoint: clientURL.String()}, nil
+	return &Etcd{etcd: e, endpoint: clientURL.String(), closing: closing}, nil
 }
 
 // Endpoints returns the client URLs of the server.
@@ -118,7 +126,10 @@ func (e *Etcd) Err() <-chan error { return e.etcd.Err() }
 // Close stops the server: it stops accepting clients, finishes in-flight requests,
 // syncs and closes its files. Safe to call more than once.
 func (e *Etcd) Close() {
-	e.closeOnce.Do(e.etcd.Close)
+	e.closeOnce.Do(func() {
+		e.closing.Store(true)
+		e.etcd.Close()
+	})
 }
 
 func freePort() (int, error) {
@@ -130,13 +141,36 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func quietLogger() *zap.Logger {
+// quietLogger logs etcd's errors to stderr until closing is set, then nothing.
+func quietLogger(closing *atomic.Bool) *zap.Logger {
 	cfg := zap.NewProductionConfig()
 	cfg.Level = zap.NewAtomicLevelAt(zapcore.ErrorLevel)
 	cfg.Sampling = nil
-	l, err := cfg.Build()
+	l, err := cfg.Build(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return &untilClosed{Core: c, closing: closing}
+	}))
 	if err != nil {
 		return zap.NewNop()
 	}
 	return l
+}
+
+// untilClosed drops every entry once the server is closing.
+type untilClosed struct {
+	zapcore.Core
+	closing *atomic.Bool
+}
+
+func (u *untilClosed) With(fields []zapcore.Field) zapcore.Core {
+	return &untilClosed{Core: u.Core.With(fields), closing: u.closing}
+}
+
+func (u *untilClosed) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if u.closing.Load() {
+		return ce
+	}
+	if u.Enabled(e.Level) {
+		return ce.AddCore(e, u)
+	}
+	return ce
 }

@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	goflag "flag"
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -66,7 +67,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 			go func() {
 				select {
 				case <-s.Ready():
-					cmd.Printf("kubelite is ready; use it with: export KUBECONFIG=%s\n", s.KubeconfigPath())
+					fmt.Fprintf(cmd.OutOrStdout(), "kubelite is ready; use it with: export KUBECONFIG=%s\n", s.KubeconfigPath())
 				case <-ctx.Done():
 				}
 			}()

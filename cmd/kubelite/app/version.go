@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 )
 
@@ -10,7 +12,7 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the Kubernetes version kubelite serves",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, args []string) {
-			cmd.Printf("kubelite (Kubernetes v%s)\n", KubernetesVersion)
+			fmt.Fprintf(cmd.OutOrStdout(), "kubelite (Kubernetes v%s)\n", KubernetesVersion)
 		},
 	}
 }

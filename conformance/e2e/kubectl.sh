@@ -99,7 +99,7 @@ status:
 YAML
 	check "create node" K create -f "$work/node.yaml"
 	expect_out "get node" "^$node +Ready +worker +[0-9a-z]+ +v1\.37\.2" K get node "$node" --no-headers
-	expect_out "get node wide" "10\.1\.2\.3 +<none> +Debian +6\.1 +containerd://1\.6\.20" K get node "$node" -o wide --no-headers
+	expect_out "get node wide" "10\.1\.2\.3 +<none> +Debian +6\.1 \(amd64\) +containerd://1\.6\.20" K get node "$node" -o wide --no-headers
 	expect_out "describe node" 'Non-terminated Pods: +\(0 in total\)' K describe node "$node"
 	check "cordon node" K cordon "$node"
 	expect_out "cordoned node" "Ready,SchedulingDisabled" K get node "$node" --no-headers

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -205,6 +206,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	logger.Info("kubelite is ready", "kubeconfig", s.kubeconfig, "server", serverURL)
 	close(s.ready)
+	// Start-up builds much that it then drops (OpenAPI specs, discovery); give
+	// those pages back now rather than when the scavenger gets to them.
+	debug.FreeOSMemory()
 	return <-errc
 }
 

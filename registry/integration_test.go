@@ -302,6 +302,56 @@ func TestAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("deleting a namespace deletes its content, then the namespace", func(t *testing.T) {
+		namespace(t, c, "emptied")
+		if _, err := c.CoreV1().ConfigMaps("emptied").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "content"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		p := pod("running")
+		p.Spec.NodeName = "node-1"
+		if _, err := c.CoreV1().Pods("emptied").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CoreV1().Namespaces().Delete(ctx, "emptied", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// The pod is bound: it waits in graceful deletion for its node agent, and the
+		// namespace with it.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, err := c.CoreV1().Pods("emptied").Get(ctx, "running", metav1.GetOptions{})
+			if err == nil && got.DeletionTimestamp != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pod not marked for deletion: %v", err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if _, err := c.CoreV1().Namespaces().Get(ctx, "emptied", metav1.GetOptions{}); err != nil {
+			t.Fatalf("namespace went while a pod remained: %v", err)
+		}
+		// The node agent confirms.
+		if err := c.CoreV1().Pods("emptied").Delete(ctx, "running", *metav1.NewDeleteOptions(0)); err != nil {
+			t.Fatal(err)
+		}
+		deadline = time.Now().Add(30 * time.Second)
+		for {
+			_, err := c.CoreV1().Namespaces().Get(ctx, "emptied", metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if time.Now().After(deadline) {
+				ns, _ := c.CoreV1().Namespaces().Get(ctx, "emptied", metav1.GetOptions{})
+				t.Fatalf("namespace still there: %+v", ns.Status)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if _, err := c.CoreV1().ConfigMaps("emptied").Get(ctx, "content", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("content survived its namespace: %v", err)
+		}
+	})
+
 	t.Run("status subresource changes only status", func(t *testing.T) {
 		p, err := c.CoreV1().Pods("default").Create(ctx, pod("status"), metav1.CreateOptions{})
 		if err != nil {

@@ -55,6 +55,12 @@ func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
 func extendNamespaces(env *Env, store *registry.Store, storage map[string]rest.Storage) error {
 	main := storage["namespaces"].(*REST)
 	storage["namespaces"] = &NamespaceREST{REST: main}
+	// An update of a namespace marked for deletion removes it only once nothing
+	// finalizes it, spec.finalizers included.
+	store.ShouldDeleteDuringUpdate = func(ctx context.Context, key string, obj, existing runtime.Object) bool {
+		ns, ok := obj.(*corev1.Namespace)
+		return ok && len(ns.Spec.Finalizers) == 0 && registry.ShouldDeleteDuringUpdate(ctx, key, obj, existing)
+	}
 	finalizeStore := *store
 	fs := finalizeStrategy{strategy: store.UpdateStrategy.(strategy)}
 	finalizeStore.UpdateStrategy = fs

@@ -94,6 +94,11 @@ func NewStorage(env *Env, row *Resource) (map[string]rest.Storage, error) {
 	}
 
 	storage := map[string]rest.Storage{row.Name: &REST{Store: store, row: row}}
+	if row.Extend != nil {
+		if err := row.Extend(env, store, storage); err != nil {
+			return nil, fmt.Errorf("extend %v: %w", gr, err)
+		}
+	}
 	if row.ValidateStatus != nil {
 		statusStore := *store
 		ss := statusStrategy{strategy: st}
@@ -101,11 +106,6 @@ func NewStorage(env *Env, row *Resource) (map[string]rest.Storage, error) {
 		statusStore.ResetFieldsStrategy = ss
 		statusStore.BeginCreate, statusStore.BeginUpdate = nil, nil
 		storage[row.Name+"/status"] = &StatusREST{store: &statusStore}
-	}
-	if row.Extend != nil {
-		if err := row.Extend(env, store, storage); err != nil {
-			return nil, fmt.Errorf("extend %v: %w", gr, err)
-		}
 	}
 	return storage, nil
 }

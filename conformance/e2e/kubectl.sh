@@ -107,6 +107,8 @@ YAML
 
 	check "delete configmap" K delete cm settings -n "$ns"
 	expect_fail "deleted object is gone" 'NotFound' K get cm settings -n "$ns"
+	check "delete namespace with content (waits until gone)" K delete namespace "$ns" --timeout=90s
+	expect_fail "namespace is gone" 'NotFound' K get namespace "$ns"
 done
 
 rm -rf "$work"

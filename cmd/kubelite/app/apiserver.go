@@ -31,6 +31,7 @@ import (
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
 	basecompatibility "k8s.io/component-base/compatibility"
 
 	"github.com/kubelite/kubelite/apis"
@@ -61,6 +62,8 @@ type APIServerConfig struct {
 type apiServer struct {
 	generic  *genericapiserver.GenericAPIServer
 	loopback *kubernetes.Clientset
+	// loopbackConfig reaches the server from inside the process, as system:apiserver.
+	loopbackConfig *restclient.Config
 	// port is the HTTPS port it listens on.
 	port int
 }
@@ -214,7 +217,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := installAPIs(srv, env, scheme); err != nil {
 		return nil, err
 	}
-	return &apiServer{generic: srv, loopback: loopback, port: port}, nil
+	return &apiServer{generic: srv, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
 }
 
 func noTokens(ctx context.Context, token string) (*authenticator.Response, bool, error) {

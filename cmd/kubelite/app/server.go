@@ -204,6 +204,12 @@ func (s *Server) Run(ctx context.Context) error {
 		},
 	}
 	s.mu.Unlock()
+	go func() {
+		if err := runControllers(runCtx, api.loopbackConfig); err != nil {
+			logger.Error(err, "controller manager failed")
+			cancel()
+		}
+	}()
 	logger.Info("kubelite is ready", "kubeconfig", s.kubeconfig, "server", serverURL)
 	close(s.ready)
 	// Start-up builds much that it then drops (OpenAPI specs, discovery); give

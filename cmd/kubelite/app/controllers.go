@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/controllers/namespace"
+)
+
+// runControllers runs the controller manager's controllers against the API
+// server that cfg reaches, until ctx ends. Each controller is wired here,
+// explicitly, in one place.
+func runControllers(ctx context.Context, cfg *rest.Config) error {
+	logger := klog.LoggerWithName(klog.FromContext(ctx), "controller-manager")
+	ctx = klog.NewContext(ctx, logger)
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controller client: %w", err)
+	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controller metadata client: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+
+	ns, err := namespace.New(namespace.Config{
+		Client:    client,
+		Metadata:  meta,
+		Discovery: client.Discovery(),
+		Informer:  factory.Core().V1().Namespaces(),
+	})
+	if err != nil {
+		return fmt.Errorf("namespace controller: %w", err)
+	}
+
+	runs := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"namespace", func(ctx context.Context) error { return ns.Run(ctx, 2) }},
+	}
+	factory.Start(ctx.Done())
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.run(ctx); err != nil {
+				logger.Error(err, "controller stopped", "controller", r.name)
+			}
+		}()
+	}
+	wg.Wait()
+	factory.Shutdown()
+	return nil
+}

@@ -26,6 +26,21 @@ import (
 func TestProtocolEdges(t *testing.T) {
 	s := testserver.Start(t)
 	ctx := context.Background()
+	raw := func(method, path, contentType, body string) (int, string) {
+		t.Helper()
+		req := s.Client.CoreV1().RESTClient().Verb(method).SetHeader("Content-Type", contentType).Body([]byte(body))
+		if p, q, ok := strings.Cut(path, "?"); ok {
+			k, v, _ := strings.Cut(q, "=")
+			req = req.AbsPath(p).Param(k, v)
+		} else {
+			req = req.AbsPath(path)
+		}
+		res := req.Do(ctx)
+		var code int
+		res.StatusCode(&code)
+		b, _ := res.Raw()
+		return code, string(b)
+	}
 
 	t.Run("protobuf client", func(t *testing.T) {
 		cfg := rest.CopyConfig(s.Config)
@@ -44,6 +59,18 @@ func TestProtocolEdges(t *testing.T) {
 			SetHeader("Accept", "application/vnd.kubernetes.protobuf").DoRaw(ctx)
 		if err != nil || !strings.HasPrefix(string(body), "k8s\x00") {
 			t.Fatalf("want a protobuf envelope, got %q, %v", body[:min(len(body), 16)], err)
+		}
+	})
+
+	t.Run("yaml", func(t *testing.T) {
+		body, err := s.Client.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/kube-system").
+			SetHeader("Accept", "application/yaml").DoRaw(ctx)
+		if err != nil || !strings.Contains(string(body), "kind: Namespace\n") || !strings.Contains(string(body), "name: kube-system\n") {
+			t.Fatalf("yaml: %s %v", body, err)
+		}
+		code, out := raw("POST", "/api/v1/namespaces/default/configmaps", "application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n")
+		if code != http.StatusCreated {
+			t.Fatalf("create from yaml: %d %s", code, out)
 		}
 	})
 
@@ -83,22 +110,6 @@ func TestProtocolEdges(t *testing.T) {
 			}
 		}
 	})
-
-	raw := func(method, path, contentType, body string) (int, string) {
-		t.Helper()
-		req := s.Client.CoreV1().RESTClient().Verb(method).SetHeader("Content-Type", contentType).Body([]byte(body))
-		if p, q, ok := strings.Cut(path, "?"); ok {
-			k, v, _ := strings.Cut(q, "=")
-			req = req.AbsPath(p).Param(k, v)
-		} else {
-			req = req.AbsPath(path)
-		}
-		res := req.Do(ctx)
-		var code int
-		res.StatusCode(&code)
-		b, _ := res.Raw()
-		return code, string(b)
-	}
 
 	t.Run("oversized requests get 413", func(t *testing.T) {
 		big := strings.Repeat("x", 4<<20)

@@ -384,6 +384,33 @@ func TestAPIServer(t *testing.T) {
 		if _, err := c.CoreV1().ConfigMaps("default").Get(ctx, "dry", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("dry-run create persisted: %v", err)
 		}
+		real, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wet"}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dry := []string{metav1.DryRunAll}
+		changed := real.DeepCopy()
+		changed.Data["v"] = "2"
+		if got, err := c.CoreV1().ConfigMaps("default").Update(ctx, changed, metav1.UpdateOptions{DryRun: dry}); err != nil || got.Data["v"] != "2" {
+			t.Fatalf("dry-run update: %v %v", got, err)
+		}
+		if _, err := c.CoreV1().ConfigMaps("default").Patch(ctx, "wet", types.MergePatchType, []byte(`{"data":{"v":"3"}}`), metav1.PatchOptions{DryRun: dry}); err != nil {
+			t.Fatalf("dry-run patch: %v", err)
+		}
+		if err := c.CoreV1().ConfigMaps("default").Delete(ctx, "wet", metav1.DeleteOptions{DryRun: dry}); err != nil {
+			t.Fatalf("dry-run delete: %v", err)
+		}
+		got, err := c.CoreV1().ConfigMaps("default").Get(ctx, "wet", metav1.GetOptions{})
+		if err != nil || got.Data["v"] != "1" || got.ResourceVersion != real.ResourceVersion {
+			t.Fatalf("dry runs changed the object: %v %v", got, err)
+		}
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "dry-svc"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.77", Ports: []corev1.ServicePort{{Port: 80}}}}
+		if _, err := c.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{DryRun: dry}); err != nil {
+			t.Fatalf("dry-run service: %v", err)
+		}
+		if _, err := c.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("a dry-run create kept its cluster IP: %v", err)
+		}
 	})
 
 	t.Run("patch types", func(t *testing.T) {

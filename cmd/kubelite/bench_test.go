@@ -116,27 +116,75 @@ func startKubelite(b *testing.B, bin string) (*cluster, time.Duration) {
 }
 
 // BenchmarkStartup measures the time from exec to ready on an empty data dir, and
-// the resident memory 3 s later.
+// the resident memory 3 s later: kubelite (embedded etcd included) and, in the same
+// run, upstream etcd plus kube-apiserver. kubelite's figures are also reported as
+// ratios to upstream's (below 1 is better).
 func BenchmarkStartup(b *testing.B) {
-	bin := kubeliteBin(b)
-	var total time.Duration
-	var rss float64
-	for i := 0; i < b.N; i++ {
-		c, took := startKubelite(b, bin)
-		total += took
-		time.Sleep(3 * time.Second)
-		rss += c.rssMiB(b)
-		c.stop()
-	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-ready")
-	b.ReportMetric(rss/float64(b.N), "MiB-RSS-idle")
-	b.ReportMetric(0, "ns/op")
+	var upReady, upRSS float64
+	b.Run("upstream", func(b *testing.B) {
+		var total, api time.Duration
+		var rss float64
+		for i := 0; i < b.N; i++ {
+			c, apiReady, all := startUpstream(b)
+			total += all
+			api += apiReady
+			time.Sleep(3 * time.Second)
+			rss += c.rssMiB(b)
+			c.stop()
+		}
+		upReady = float64(total.Milliseconds()) / float64(b.N)
+		upRSS = rss / float64(b.N)
+		b.ReportMetric(upReady, "ms-to-ready")
+		b.ReportMetric(float64(api.Milliseconds())/float64(b.N), "ms-apiserver-to-ready")
+		b.ReportMetric(upRSS, "MiB-RSS-idle")
+		b.ReportMetric(0, "ns/op")
+	})
+	b.Run("kubelite", func(b *testing.B) {
+		bin := kubeliteBin(b)
+		var total time.Duration
+		var rss float64
+		for i := 0; i < b.N; i++ {
+			c, took := startKubelite(b, bin)
+			total += took
+			time.Sleep(3 * time.Second)
+			rss += c.rssMiB(b)
+			c.stop()
+		}
+		ready := float64(total.Milliseconds()) / float64(b.N)
+		mem := rss / float64(b.N)
+		b.ReportMetric(ready, "ms-to-ready")
+		b.ReportMetric(mem, "MiB-RSS-idle")
+		if upReady > 0 {
+			b.ReportMetric(ready/upReady, "ready-time-vs-upstream")
+			b.ReportMetric(mem/upRSS, "RSS-vs-upstream")
+		}
+		b.ReportMetric(0, "ns/op")
+	})
 }
 
 // BenchmarkAPI measures create, get, list and watch-event throughput with client-go
-// at high QPS, 16 clients in parallel.
+// (protobuf, 16 workers, no client-side rate limit) against upstream and kubelite in
+// the same run; kubelite's ops/s are also reported as a ratio to upstream's (above 1
+// is better).
 func BenchmarkAPI(b *testing.B) {
-	c, _ := startKubelite(b, kubeliteBin(b))
+	upstream := map[string]float64{}
+	b.Run("upstream", func(b *testing.B) {
+		c, _, _ := startUpstream(b)
+		apiBench(b, c, func(_ *testing.B, op string, opsPerSec float64) { upstream[op] = opsPerSec })
+	})
+	b.Run("kubelite", func(b *testing.B) {
+		c, _ := startKubelite(b, kubeliteBin(b))
+		apiBench(b, c, func(b *testing.B, op string, opsPerSec float64) {
+			if up := upstream[op]; up > 0 {
+				b.ReportMetric(opsPerSec/up, "speedup-vs-upstream")
+			}
+		})
+	})
+}
+
+// apiBench runs one sub-benchmark per operation against c; record gets each
+// operation's throughput, with the sub-benchmark to report on.
+func apiBench(b *testing.B, c *cluster, record func(b *testing.B, op string, opsPerSec float64)) {
 	cfg := rest.CopyConfig(c.config)
 	cfg.QPS, cfg.Burst = 100000, 100000
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
@@ -144,7 +192,7 @@ func BenchmarkAPI(b *testing.B) {
 	ctx := context.Background()
 	const workers = 16
 
-	run := func(b *testing.B, op func(i int) error) {
+	run := func(b *testing.B, op func(i int) error) float64 {
 		var wg sync.WaitGroup
 		next := make(chan int)
 		errs := make(chan error, workers)
@@ -167,46 +215,49 @@ func BenchmarkAPI(b *testing.B) {
 		}
 		close(next)
 		wg.Wait()
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+		rate := float64(b.N) / time.Since(start).Seconds()
+		b.ReportMetric(rate, "ops/s")
 		select {
 		case err := <-errs:
 			b.Fatal(err)
 		default:
 		}
+		return rate
 	}
 	cm := func(i int) *corev1.ConfigMap {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i)}, Data: map[string]string{"k": "v"}}
 	}
 	var created, watched int
 	b.Run("create", func(b *testing.B) {
-		run(b, func(i int) error {
+		rate := run(b, func(i int) error {
 			_, err := client.CoreV1().ConfigMaps("default").Create(ctx, cm(created+i), metav1.CreateOptions{})
 			return err
 		})
 		created += b.N
+		record(b, "create", rate)
 	})
 	b.Run("get", func(b *testing.B) {
-		run(b, func(i int) error {
+		record(b, "get", run(b, func(i int) error {
 			_, err := client.CoreV1().ConfigMaps("default").Get(ctx, fmt.Sprintf("cm-%d", i%created), metav1.GetOptions{})
 			return err
-		})
+		}))
 	})
 	b.Run("list", func(b *testing.B) {
-		run(b, func(i int) error {
+		record(b, "list", run(b, func(i int) error {
 			_, err := client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{Limit: 100})
 			return err
-		})
+		}))
 	})
 	b.Run("watch-events", func(b *testing.B) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench-watch"}}
+		if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			b.Fatal(err)
+		}
 		w, err := client.CoreV1().ConfigMaps("bench-watch").Watch(ctx, metav1.ListOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer w.Stop()
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench-watch"}}
-		if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			b.Fatal(err)
-		}
 		offset := watched
 		watched += b.N
 		got := make(chan int)
@@ -220,6 +271,7 @@ func BenchmarkAPI(b *testing.B) {
 			}
 			got <- n
 		}()
+		start := time.Now()
 		run(b, func(i int) error {
 			_, err := client.CoreV1().ConfigMaps("bench-watch").Create(ctx, cm(offset+i), metav1.CreateOptions{})
 			return err
@@ -229,5 +281,8 @@ func BenchmarkAPI(b *testing.B) {
 		case <-time.After(time.Minute):
 			b.Fatal("watch events missing")
 		}
+		rate := float64(b.N) / time.Since(start).Seconds()
+		b.ReportMetric(rate, "events/s")
+		record(b, "watch-events", rate)
 	})
 }

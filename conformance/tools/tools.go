@@ -1,0 +1,12 @@
+//go:build tools
+
+// Package tools records the upstream programs this module builds, so that
+// `go mod tidy` keeps their dependencies in go.mod and go.sum. It is never
+// compiled (the build tag "tools" is never set); tools/build.sh builds the
+// programs themselves.
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"            // etcd server binary (package main)
+	_ "k8s.io/kubernetes/cmd/kube-apiserver" // upstream API server
+)

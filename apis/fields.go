@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,13 +23,15 @@ type FieldsFunc func(obj runtime.Object) fields.Set
 func SelectableFields() map[schema.GroupVersionKind]FieldsFunc {
 	core := corev1.SchemeGroupVersion
 	return map[schema.GroupVersionKind]FieldsFunc{
-		core.WithKind("Pod"):                   podFields,
-		core.WithKind("Node"):                  nodeFields,
-		core.WithKind("ReplicationController"): rcFields,
-		core.WithKind("Event"):                 eventFields,
-		core.WithKind("Namespace"):             namespaceFields,
-		core.WithKind("Secret"):                secretFields,
-		core.WithKind("Service"):               serviceFields,
+		core.WithKind("Pod"):                       podFields,
+		core.WithKind("Node"):                      nodeFields,
+		core.WithKind("ReplicationController"):     rcFields,
+		core.WithKind("Event"):                     eventFields,
+		core.WithKind("Namespace"):                 namespaceFields,
+		core.WithKind("Secret"):                    secretFields,
+		core.WithKind("Service"):                   serviceFields,
+		batchv1.SchemeGroupVersion.WithKind("Job"): jobFields,
+		certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest"): csrFields,
 	}
 }
 
@@ -123,6 +127,22 @@ func serviceFields(obj runtime.Object) fields.Set {
 		s = &corev1.Service{}
 	}
 	return fields.Set{"spec.clusterIP": s.Spec.ClusterIP, "spec.type": string(s.Spec.Type)}
+}
+
+func jobFields(obj runtime.Object) fields.Set {
+	j, _ := obj.(*batchv1.Job)
+	if j == nil {
+		j = &batchv1.Job{}
+	}
+	return fields.Set{"status.successful": strconv.Itoa(int(j.Status.Succeeded))}
+}
+
+func csrFields(obj runtime.Object) fields.Set {
+	csr, _ := obj.(*certificatesv1.CertificateSigningRequest)
+	if csr == nil {
+		csr = &certificatesv1.CertificateSigningRequest{}
+	}
+	return fields.Set{"spec.signerName": csr.Spec.SignerName}
 }
 
 // addFieldLabelConversions registers a field-label conversion for every kind in

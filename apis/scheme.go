@@ -4,8 +4,22 @@ import (
 	"fmt"
 	"reflect"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -26,8 +40,32 @@ type Group struct {
 func Groups() []Group {
 	return []Group{
 		{Name: "", Versions: []string{"v1"}, AddToScheme: corev1.AddToScheme},
-		// autoscaling/v1 Scale is the kind of every /scale subresource.
-		{Name: "autoscaling", Versions: []string{"v1"}, AddToScheme: autoscalingv1.AddToScheme},
+		{Name: "apps", Versions: []string{"v1"}, AddToScheme: appsv1.AddToScheme},
+		{Name: "batch", Versions: []string{"v1"}, AddToScheme: batchv1.AddToScheme},
+		// autoscaling/v1 also holds Scale, the kind of every /scale subresource.
+		{Name: "autoscaling", Versions: []string{"v2", "v1"}, AddToScheme: addAll(autoscalingv2.AddToScheme, autoscalingv1.AddToScheme)},
+		{Name: "coordination.k8s.io", Versions: []string{"v1"}, AddToScheme: coordinationv1.AddToScheme},
+		{Name: "discovery.k8s.io", Versions: []string{"v1"}, AddToScheme: discoveryv1.AddToScheme},
+		{Name: "events.k8s.io", Versions: []string{"v1"}, AddToScheme: eventsv1.AddToScheme},
+		{Name: "networking.k8s.io", Versions: []string{"v1"}, AddToScheme: networkingv1.AddToScheme},
+		{Name: "policy", Versions: []string{"v1"}, AddToScheme: policyv1.AddToScheme},
+		{Name: "node.k8s.io", Versions: []string{"v1"}, AddToScheme: nodev1.AddToScheme},
+		{Name: "scheduling.k8s.io", Versions: []string{"v1"}, AddToScheme: schedulingv1.AddToScheme},
+		{Name: "rbac.authorization.k8s.io", Versions: []string{"v1"}, AddToScheme: rbacv1.AddToScheme},
+		{Name: "storage.k8s.io", Versions: []string{"v1"}, AddToScheme: storagev1.AddToScheme},
+		{Name: "admissionregistration.k8s.io", Versions: []string{"v1"}, AddToScheme: admissionregistrationv1.AddToScheme},
+		{Name: "certificates.k8s.io", Versions: []string{"v1"}, AddToScheme: certificatesv1.AddToScheme},
+	}
+}
+
+func addAll(fns ...func(*runtime.Scheme) error) func(*runtime.Scheme) error {
+	return func(s *runtime.Scheme) error {
+		for _, f := range fns {
+			if err := f(s); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 
@@ -77,6 +115,9 @@ func NewScheme() (*Scheme, error) {
 	if err := defaults.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("register defaults: %w", err)
 	}
+	if err := addConversions(s); err != nil {
+		return nil, fmt.Errorf("register conversions: %w", err)
+	}
 	if err := addFieldLabelConversions(s); err != nil {
 		return nil, fmt.Errorf("register field labels: %w", err)
 	}
@@ -88,23 +129,28 @@ func NewScheme() (*Scheme, error) {
 	}, nil
 }
 
-// addInternal registers the group's preferred-version API types a second time under
-// the internal version, making the external type the hub. Only types from the
+// addInternal registers the group's API types a second time under the internal
+// version, making the external types the hub. Each kind's internal type is that of
+// the most preferred version that has the kind; a kind served in several versions
+// with different types needs conversions (see conversion.go). Only types from a
 // version's own Go package are copied: the meta/v1 options that
 // metav1.AddToGroupVersion adds to every version have internal forms of their own.
 func addInternal(s *runtime.Scheme, g Group) error {
-	preferred := schema.GroupVersion{Group: g.Name, Version: g.Versions[0]}
 	internal := schema.GroupVersion{Group: g.Name, Version: runtime.APIVersionInternal}
 	metaPkg := reflect.TypeOf(metav1.ListOptions{}).PkgPath()
-	for kind, t := range s.KnownTypes(preferred) {
-		if t.PkgPath() == metaPkg {
-			continue
+	done := map[string]bool{}
+	for _, v := range g.Versions {
+		for kind, t := range s.KnownTypes(schema.GroupVersion{Group: g.Name, Version: v}) {
+			if t.PkgPath() == metaPkg || done[kind] {
+				continue
+			}
+			obj, ok := reflect.New(t).Interface().(runtime.Object)
+			if !ok {
+				return fmt.Errorf("type %v of %s/%s is not a runtime.Object", t, g.Name, v)
+			}
+			s.AddKnownTypeWithName(internal.WithKind(kind), obj)
+			done[kind] = true
 		}
-		obj, ok := reflect.New(t).Interface().(runtime.Object)
-		if !ok {
-			return fmt.Errorf("type %v of %v is not a runtime.Object", t, preferred)
-		}
-		s.AddKnownTypeWithName(internal.WithKind(kind), obj)
 	}
 	return nil
 }

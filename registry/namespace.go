@@ -17,7 +17,7 @@ import (
 
 // prepareNamespace starts a namespace Active, with the finalizer that keeps it
 // until its content is gone and the label that names it.
-func prepareNamespace(obj runtime.Object) {
+func prepareNamespace(_ context.Context, obj runtime.Object) {
 	ns := obj.(*corev1.Namespace)
 	ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
 	if !hasFinalizer(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {

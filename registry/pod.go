@@ -19,7 +19,7 @@ import (
 )
 
 // preparePod starts a new pod Pending, with its QoS class computed.
-func preparePod(obj runtime.Object) {
+func preparePod(_ context.Context, obj runtime.Object) {
 	pod := obj.(*corev1.Pod)
 	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&pod.Spec)}
 	if len(pod.Spec.SchedulingGates) > 0 {

@@ -44,7 +44,7 @@ type Resource struct {
 	AllowCreateOnUpdate bool
 
 	// PrepareForCreate and PrepareForUpdate run after the generic preparation.
-	PrepareForCreate func(obj runtime.Object)
+	PrepareForCreate func(ctx context.Context, obj runtime.Object)
 	PrepareForUpdate func(obj, old runtime.Object)
 	// GracefulDelete, when set, decides the grace period of a delete: it sets
 	// options.GracePeriodSeconds and returns true for a graceful deletion.

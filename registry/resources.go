@@ -1,7 +1,13 @@
 package registry
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubelite/kubelite/registry/table"
@@ -150,6 +156,131 @@ func Resources() []*Resource {
 			TrackGeneration: true,
 			Table:           table.ReplicationControllers,
 			Extend:          extendReplicationControllers,
+		},
+		{
+			GroupVersion: eventsv1.SchemeGroupVersion, Name: "events", Singular: "event", Kind: "Event", Namespaced: true,
+			ShortNames: []string{"ev"}, AllowCreateOnUpdate: true,
+			New:      func() runtime.Object { return &eventsv1.Event{} },
+			NewList:  func() runtime.Object { return &eventsv1.EventList{} },
+			Validate: typed(validateEventsV1), ValidateUpdate: typedUpdate(validateEventsV1Update),
+			Table: table.EventsV1,
+		},
+		{
+			GroupVersion: appsv1.SchemeGroupVersion, Name: "deployments", Singular: "deployment", Kind: "Deployment", Namespaced: true,
+			ShortNames: []string{"deploy"}, Categories: []string{"all"},
+			New:      func() runtime.Object { return &appsv1.Deployment{} },
+			NewList:  func() runtime.Object { return &appsv1.DeploymentList{} },
+			Validate: typed(validation.Deployment), ValidateUpdate: typedUpdate(validation.DeploymentUpdate),
+			ValidateStatus:  typedUpdate(validation.DeploymentStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.Deployments,
+			Extend:          extendDeployments,
+		},
+		{
+			GroupVersion: appsv1.SchemeGroupVersion, Name: "replicasets", Singular: "replicaset", Kind: "ReplicaSet", Namespaced: true,
+			ShortNames: []string{"rs"}, Categories: []string{"all"},
+			New:      func() runtime.Object { return &appsv1.ReplicaSet{} },
+			NewList:  func() runtime.Object { return &appsv1.ReplicaSetList{} },
+			Validate: typed(validation.ReplicaSet), ValidateUpdate: typedUpdate(validation.ReplicaSetUpdate),
+			ValidateStatus:  typedUpdate(validation.ReplicaSetStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.ReplicaSets,
+			Extend:          extendReplicaSets,
+		},
+		{
+			GroupVersion: appsv1.SchemeGroupVersion, Name: "statefulsets", Singular: "statefulset", Kind: "StatefulSet", Namespaced: true,
+			ShortNames: []string{"sts"}, Categories: []string{"all"},
+			New:      func() runtime.Object { return &appsv1.StatefulSet{} },
+			NewList:  func() runtime.Object { return &appsv1.StatefulSetList{} },
+			Validate: typed(validation.StatefulSet), ValidateUpdate: typedUpdate(validation.StatefulSetUpdate),
+			ValidateStatus:  typedUpdate(validation.StatefulSetStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.StatefulSets,
+			Extend:          extendStatefulSets,
+		},
+		{
+			GroupVersion: appsv1.SchemeGroupVersion, Name: "daemonsets", Singular: "daemonset", Kind: "DaemonSet", Namespaced: true,
+			ShortNames: []string{"ds"}, Categories: []string{"all"},
+			New:      func() runtime.Object { return &appsv1.DaemonSet{} },
+			NewList:  func() runtime.Object { return &appsv1.DaemonSetList{} },
+			Validate: typed(validation.DaemonSet), ValidateUpdate: typedUpdate(validation.DaemonSetUpdate),
+			ValidateStatus:  typedUpdate(validation.DaemonSetStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.DaemonSets,
+		},
+		{
+			GroupVersion: appsv1.SchemeGroupVersion, Name: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision", Namespaced: true,
+			New:      func() runtime.Object { return &appsv1.ControllerRevision{} },
+			NewList:  func() runtime.Object { return &appsv1.ControllerRevisionList{} },
+			Validate: typed(validation.ControllerRevision), ValidateUpdate: typedUpdate(validation.ControllerRevisionUpdate),
+			Table: table.ControllerRevisions,
+		},
+		{
+			GroupVersion: batchv1.SchemeGroupVersion, Name: "jobs", Singular: "job", Kind: "Job", Namespaced: true,
+			Categories: []string{"all"},
+			New:        func() runtime.Object { return &batchv1.Job{} },
+			NewList:    func() runtime.Object { return &batchv1.JobList{} },
+			Validate:   typed(validation.Job), ValidateUpdate: typedUpdate(validation.JobUpdate),
+			ValidateStatus:   typedUpdate(validation.JobStatusUpdate),
+			TrackGeneration:  true,
+			Table:            table.Jobs,
+			PrepareForCreate: prepareJob,
+		},
+		{
+			GroupVersion: batchv1.SchemeGroupVersion, Name: "cronjobs", Singular: "cronjob", Kind: "CronJob", Namespaced: true,
+			ShortNames: []string{"cj"}, Categories: []string{"all"},
+			New:      func() runtime.Object { return &batchv1.CronJob{} },
+			NewList:  func() runtime.Object { return &batchv1.CronJobList{} },
+			Validate: typed(validation.CronJob), ValidateUpdate: typedUpdate(validation.CronJobUpdate),
+			ValidateStatus:  typedUpdate(validation.CronJobStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.CronJobs,
+		},
+		{
+			GroupVersion: autoscalingv2.SchemeGroupVersion, Name: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler", Kind: "HorizontalPodAutoscaler", Namespaced: true,
+			ShortNames: []string{"hpa"}, Categories: []string{"all"},
+			New:      func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
+			NewList:  func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscalerList{} },
+			Validate: typed(validation.HorizontalPodAutoscaler), ValidateUpdate: typedUpdate(validation.HorizontalPodAutoscalerUpdate),
+			ValidateStatus: typedUpdate(validation.HorizontalPodAutoscalerStatusUpdate),
+			Table:          table.HorizontalPodAutoscalers,
+		},
+		{
+			GroupVersion: policyv1.SchemeGroupVersion, Name: "poddisruptionbudgets", Singular: "poddisruptionbudget", Kind: "PodDisruptionBudget", Namespaced: true,
+			ShortNames: []string{"pdb"},
+			New:        func() runtime.Object { return &policyv1.PodDisruptionBudget{} },
+			NewList:    func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
+			Validate:   typed(validation.PodDisruptionBudget), ValidateUpdate: typedUpdate(validation.PodDisruptionBudgetUpdate),
+			ValidateStatus:  typedUpdate(validation.PodDisruptionBudgetStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.PodDisruptionBudgets,
+		},
+		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Name: "ingresses", Singular: "ingress", Kind: "Ingress", Namespaced: true,
+			ShortNames: []string{"ing"},
+			New:        func() runtime.Object { return &networkingv1.Ingress{} },
+			NewList:    func() runtime.Object { return &networkingv1.IngressList{} },
+			Validate:   typed(validation.Ingress), ValidateUpdate: typedUpdate(validation.IngressUpdate),
+			ValidateStatus:  typedUpdate(validation.IngressStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.Ingresses,
+		},
+		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Name: "ingressclasses", Singular: "ingressclass", Kind: "IngressClass",
+			New:      func() runtime.Object { return &networkingv1.IngressClass{} },
+			NewList:  func() runtime.Object { return &networkingv1.IngressClassList{} },
+			Validate: typed(validation.IngressClass), ValidateUpdate: typedUpdate(validation.IngressClassUpdate),
+			TrackGeneration: true,
+			Table:           table.IngressClasses,
+		},
+		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Name: "networkpolicies", Singular: "networkpolicy", Kind: "NetworkPolicy", Namespaced: true,
+			ShortNames: []string{"netpol"},
+			New:        func() runtime.Object { return &networkingv1.NetworkPolicy{} },
+			NewList:    func() runtime.Object { return &networkingv1.NetworkPolicyList{} },
+			Validate:   typed(validation.NetworkPolicy), ValidateUpdate: typedUpdate(validation.NetworkPolicyUpdate),
+			TrackGeneration: true,
+			Table:           table.NetworkPolicies,
 		},
 	}
 }

@@ -41,8 +41,11 @@ func TestEveryResource(t *testing.T) {
 	}
 
 	for _, row := range registry.Resources() {
-		t.Run(row.Name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", row.Name+".yaml"))
+		t.Run(row.GroupResource().String(), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", row.Name+"."+row.GroupVersion.Group+".yaml"))
+			if err != nil {
+				data, err = os.ReadFile(filepath.Join("testdata", row.Name+".yaml"))
+			}
 			if err != nil {
 				t.Fatalf("every resource needs a fixture: %v", err)
 			}
@@ -78,10 +81,14 @@ func TestEveryResource(t *testing.T) {
 			}
 
 			table := &metav1.Table{}
-			path := "/api/v1/" + row.Name + "/" + obj.GetName()
-			if row.Namespaced {
-				path = "/api/v1/namespaces/" + obj.GetNamespace() + "/" + row.Name + "/" + obj.GetName()
+			path := "/apis/" + row.GroupVersion.String()
+			if row.GroupVersion.Group == "" {
+				path = "/api/v1"
 			}
+			if row.Namespaced {
+				path += "/namespaces/" + obj.GetNamespace()
+			}
+			path += "/" + row.Name + "/" + obj.GetName()
 			err = s.Client.CoreV1().RESTClient().Get().AbsPath(path).
 				SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").Do(ctx).Into(table)
 			if err != nil {
@@ -89,7 +96,7 @@ func TestEveryResource(t *testing.T) {
 			}
 			if len(table.ColumnDefinitions) < 2 || len(table.Rows) != 1 || len(table.Rows[0].Cells) != len(table.ColumnDefinitions) {
 				t.Errorf("table: %d columns, %d rows", len(table.ColumnDefinitions), len(table.Rows))
-			} else if table.Rows[0].Cells[0] != obj.GetName() && row.Name != "events" {
+			} else if table.Rows[0].Cells[0] != obj.GetName() && row.Kind != "Event" {
 				t.Errorf("table's first cell %v, want the name", table.Rows[0].Cells[0])
 			}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,18 +25,67 @@ type scaler struct {
 }
 
 func extendReplicationControllers(env *Env, store *genericregistry.Store, storage map[string]rest.Storage) error {
-	storage["replicationcontrollers/scale"] = &ScaleREST{store: store, scaler: scaler{
+	return addScale(store, storage, scaler{
 		get: func(obj runtime.Object) (int32, int32, string) {
 			rc := obj.(*corev1.ReplicationController)
-			var n int32 = 1
-			if rc.Spec.Replicas != nil {
-				n = *rc.Spec.Replicas
-			}
-			return n, rc.Status.Replicas, labels.SelectorFromSet(rc.Spec.Selector).String()
+			return replicas(rc.Spec.Replicas), rc.Status.Replicas, labels.SelectorFromSet(rc.Spec.Selector).String()
 		},
 		set: func(obj runtime.Object, n int32) { obj.(*corev1.ReplicationController).Spec.Replicas = &n },
-	}}
+	})
+}
+
+func extendDeployments(env *Env, store *genericregistry.Store, storage map[string]rest.Storage) error {
+	return addScale(store, storage, scaler{
+		get: func(obj runtime.Object) (int32, int32, string) {
+			d := obj.(*appsv1.Deployment)
+			return replicas(d.Spec.Replicas), d.Status.Replicas, selectorString(d.Spec.Selector)
+		},
+		set: func(obj runtime.Object, n int32) { obj.(*appsv1.Deployment).Spec.Replicas = &n },
+	})
+}
+
+func extendReplicaSets(env *Env, store *genericregistry.Store, storage map[string]rest.Storage) error {
+	return addScale(store, storage, scaler{
+		get: func(obj runtime.Object) (int32, int32, string) {
+			rs := obj.(*appsv1.ReplicaSet)
+			return replicas(rs.Spec.Replicas), rs.Status.Replicas, selectorString(rs.Spec.Selector)
+		},
+		set: func(obj runtime.Object, n int32) { obj.(*appsv1.ReplicaSet).Spec.Replicas = &n },
+	})
+}
+
+func extendStatefulSets(env *Env, store *genericregistry.Store, storage map[string]rest.Storage) error {
+	return addScale(store, storage, scaler{
+		get: func(obj runtime.Object) (int32, int32, string) {
+			ss := obj.(*appsv1.StatefulSet)
+			return replicas(ss.Spec.Replicas), ss.Status.Replicas, selectorString(ss.Spec.Selector)
+		},
+		set: func(obj runtime.Object, n int32) { obj.(*appsv1.StatefulSet).Spec.Replicas = &n },
+	})
+}
+
+// addScale adds the resource's /scale subresource.
+func addScale(store *genericregistry.Store, storage map[string]rest.Storage, s scaler) error {
+	storage[store.DefaultQualifiedResource.Resource+"/scale"] = &ScaleREST{store: store, scaler: s}
 	return nil
+}
+
+// replicas is a workload's desired count, 1 when unset as defaulting makes it.
+func replicas(n *int32) int32 {
+	if n == nil {
+		return 1
+	}
+	return *n
+}
+
+// selectorString renders a label selector as the Scale status shows it; an
+// invalid selector shows as none.
+func selectorString(sel *metav1.LabelSelector) string {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return ""
+	}
+	return s.String()
 }
 
 // ScaleREST serves the /scale subresource of a workload as an autoscaling/v1 Scale.

@@ -46,7 +46,7 @@ func (s strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 		}
 	}
 	if s.row.PrepareForCreate != nil {
-		s.row.PrepareForCreate(obj)
+		s.row.PrepareForCreate(ctx, obj)
 	}
 }
 

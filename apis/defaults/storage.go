@@ -14,8 +14,13 @@ func PersistentVolume(pv *corev1.PersistentVolume) {
 	setIfEmpty(&spec.PersistentVolumeReclaimPolicy, corev1.PersistentVolumeReclaimRetain)
 	setIfNil(&spec.VolumeMode, corev1.PersistentVolumeFilesystem)
 	roundResources(spec.Capacity)
+	persistentVolumeSource(&spec.PersistentVolumeSource)
+}
 
-	src := &spec.PersistentVolumeSource
+// persistentVolumeSource defaults the hostPath, rbd, iscsi, azureDisk and
+// scaleIO sources of a persistent volume as for pod volumes. Inline volumes
+// of storage.k8s.io/v1 volume attachments reuse it.
+func persistentVolumeSource(src *corev1.PersistentVolumeSource) {
 	if src.HostPath != nil {
 		defaultHostPath(src.HostPath)
 	}

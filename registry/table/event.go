@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
@@ -19,8 +20,13 @@ import (
 // "component, host", taken from the reporting controller and instance when
 // source is empty.
 func Events() rest.TableConvertor {
+	return newConvertor(eventColumns(), cells(eventCells))
+}
+
+// eventColumns are the columns of both event tables.
+func eventColumns() []metav1.TableColumnDefinition {
 	event := corev1.Event{}.SwaggerDoc()
-	columns := []metav1.TableColumnDefinition{
+	return []metav1.TableColumnDefinition{
 		column("Last Seen", event["lastTimestamp"]),
 		column("Type", event["type"]),
 		column("Reason", event["reason"]),
@@ -32,7 +38,39 @@ func Events() rest.TableConvertor {
 		wide(column("Count", event["count"])),
 		wide(nameColumn()),
 	}
-	return newConvertor(columns, cells(eventCells))
+}
+
+// EventsV1 returns the table convertor for events.k8s.io/v1 events. Upstream
+// serves both event APIs from one store, so the columns and cells are those
+// of Events: regarding is the Object, note the Message, and the deprecated
+// source, timestamps and count stand in for their core/v1 counterparts.
+func EventsV1() rest.TableConvertor {
+	return newConvertor(eventColumns(), cells(func(ev *eventsv1.Event, now time.Time) []interface{} {
+		return eventCells(coreEvent(ev), now)
+	}))
+}
+
+// coreEvent copies the fields the event row reads from an events.k8s.io/v1
+// event into a core/v1 event, as the conversion between the two does.
+func coreEvent(ev *eventsv1.Event) *corev1.Event {
+	core := &corev1.Event{
+		ObjectMeta:          ev.ObjectMeta,
+		InvolvedObject:      ev.Regarding,
+		Reason:              ev.Reason,
+		Message:             ev.Note,
+		Source:              ev.DeprecatedSource,
+		FirstTimestamp:      ev.DeprecatedFirstTimestamp,
+		LastTimestamp:       ev.DeprecatedLastTimestamp,
+		Count:               ev.DeprecatedCount,
+		Type:                ev.Type,
+		EventTime:           ev.EventTime,
+		ReportingController: ev.ReportingController,
+		ReportingInstance:   ev.ReportingInstance,
+	}
+	if s := ev.Series; s != nil {
+		core.Series = &corev1.EventSeries{Count: s.Count, LastObservedTime: s.LastObservedTime}
+	}
+	return core
 }
 
 func eventCells(ev *corev1.Event, now time.Time) []interface{} {

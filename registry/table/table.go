@@ -35,6 +35,10 @@ type rowFunc func(obj runtime.Object, now time.Time) (metav1.TableRow, error)
 type convertor struct {
 	columns []metav1.TableColumnDefinition
 	row     rowFunc
+	// listRow, if set, builds the row function for the items of a list after
+	// seeing all of them, for cells that depend on the other items (the
+	// effective default StorageClass). Single objects always use row.
+	listRow func(items []runtime.Object) rowFunc
 	// now returns the current time; it is read once per ConvertToTable call.
 	now func() time.Time
 }
@@ -84,22 +88,25 @@ func (c *convertor) ConvertToTable(_ context.Context, obj runtime.Object, tableO
 	if err != nil {
 		return nil, err
 	}
-	items := []runtime.Object{obj}
+	items, row := []runtime.Object{obj}, c.row
 	if meta.IsListType(obj) {
 		if items, err = meta.ExtractList(obj); err != nil {
 			return nil, fmt.Errorf("extract items of %T: %w", obj, err)
+		}
+		if c.listRow != nil {
+			row = c.listRow(items)
 		}
 	}
 
 	now := c.now()
 	table := &metav1.Table{Rows: make([]metav1.TableRow, 0, len(items))}
 	for _, item := range items {
-		row, err := c.row(item, now)
+		r, err := row(item, now)
 		if err != nil {
 			return nil, err
 		}
-		row.Object = runtime.RawExtension{Object: item}
-		table.Rows = append(table.Rows, row)
+		r.Object = runtime.RawExtension{Object: item}
+		table.Rows = append(table.Rows, r)
 	}
 
 	if m, err := meta.ListAccessor(obj); err == nil {

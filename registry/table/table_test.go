@@ -161,48 +161,48 @@ func TestDefault(t *testing.T) {
 	}
 }
 
-// TestColumns pins every table's column names, order, types and priorities
-// (1 = only with -o wide) to those of the upstream printers.
-func TestColumns(t *testing.T) {
-	type col struct {
-		Name     string
-		Type     string
-		Priority int32
+// col is what the column tests pin of a column definition.
+type col struct {
+	Name     string
+	Type     string
+	Format   string
+	Priority int32
+}
+
+// str, wideStr, integer and boolean are string, wide string, integer and
+// boolean columns; a column named "Name" gets the "name" format, as upstream
+// gives it.
+func str(name string) col     { return col{name, "string", nameFormat(name), 0} }
+func wideStr(name string) col { return col{name, "string", nameFormat(name), 1} }
+func integer(name string) col { return col{name, "integer", "", 0} }
+func boolean(name string) col { return col{name, "boolean", "", 0} }
+
+func nameFormat(name string) string {
+	if name == "Name" {
+		return "name"
 	}
-	s := func(name string) col { return col{name, "string", 0} }
-	w := func(name string) col { return col{name, "string", 1} }
-	i := func(name string) col { return col{name, "integer", 0} }
-	tests := []struct {
-		name string
-		tc   rest.TableConvertor
-		want []col
-	}{
-		{"pods", Pods(), []col{s("Name"), s("Ready"), s("Status"), s("Restarts"), s("Age"), w("IP"), w("Node"), w("Nominated Node"), w("Readiness Gates")}},
-		{"nodes", Nodes(), []col{s("Name"), s("Status"), s("Roles"), s("Age"), s("Version"), w("Internal-IP"), w("External-IP"), w("OS-Image"), w("Kernel-Version"), w("Container-Runtime")}},
-		{"services", Services(), []col{s("Name"), s("Type"), s("Cluster-IP"), s("External-IP"), s("Port(s)"), s("Age"), w("Selector")}},
-		{"endpoints", Endpoints(), []col{s("Name"), s("Endpoints"), s("Age")}},
-		{"events", Events(), []col{s("Last Seen"), s("Type"), s("Reason"), s("Object"), w("Subobject"), w("Source"), s("Message"), w("First Seen"), w("Count"), w("Name")}},
-		{"namespaces", Namespaces(), []col{s("Name"), s("Status"), s("Age")}},
-		{"configmaps", ConfigMaps(), []col{s("Name"), s("Data"), s("Age")}},
-		{"secrets", Secrets(), []col{s("Name"), s("Type"), s("Data"), s("Age")}},
-		{"serviceaccounts", ServiceAccounts(), []col{s("Name"), s("Age")}},
-		{"limitranges", LimitRanges(), []col{s("Name"), {"Created At", "date", 0}}},
-		{"resourcequotas", ResourceQuotas(), []col{s("Name"), s("Request"), s("Limit"), s("Age")}},
-		{"persistentvolumes", PersistentVolumes(), []col{s("Name"), s("Capacity"), s("Access Modes"), s("Reclaim Policy"), s("Status"), s("Claim"), s("StorageClass"), s("VolumeAttributesClass"), s("Reason"), s("Age"), w("VolumeMode")}},
-		{"persistentvolumeclaims", PersistentVolumeClaims(), []col{s("Name"), s("Status"), s("Volume"), s("Capacity"), s("Access Modes"), s("StorageClass"), s("VolumeAttributesClass"), s("Age"), w("VolumeMode")}},
-		{"podtemplates", PodTemplates(), []col{s("Name"), s("Containers"), s("Images"), s("Pod Labels")}},
-		{"replicationcontrollers", ReplicationControllers(), []col{s("Name"), i("Desired"), i("Current"), i("Ready"), s("Age"), w("Containers"), w("Images"), w("Selector")}},
-	}
+	return ""
+}
+
+// columnCase is one table's expected columns.
+type columnCase struct {
+	name string
+	tc   rest.TableConvertor
+	want []col
+}
+
+// testColumns pins every table's column names, order, types, formats and
+// priorities (1 = only with -o wide) to those of the upstream printers, and
+// checks that each column is described.
+func testColumns(t *testing.T, tests []columnCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []col
 			for _, c := range tt.tc.(*convertor).columns {
-				got = append(got, col{c.Name, c.Type, c.Priority})
+				got = append(got, col{c.Name, c.Type, c.Format, c.Priority})
 				if c.Description == "" {
 					t.Errorf("column %q has no description", c.Name)
-				}
-				if (c.Format == "name") != (c.Name == "Name") {
-					t.Errorf("column %q has format %q", c.Name, c.Format)
 				}
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -210,6 +210,26 @@ func TestColumns(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestColumns(t *testing.T) {
+	testColumns(t, []columnCase{
+		{"pods", Pods(), []col{str("Name"), str("Ready"), str("Status"), str("Restarts"), str("Age"), wideStr("IP"), wideStr("Node"), wideStr("Nominated Node"), wideStr("Readiness Gates")}},
+		{"nodes", Nodes(), []col{str("Name"), str("Status"), str("Roles"), str("Age"), str("Version"), wideStr("Internal-IP"), wideStr("External-IP"), wideStr("OS-Image"), wideStr("Kernel-Version"), wideStr("Container-Runtime")}},
+		{"services", Services(), []col{str("Name"), str("Type"), str("Cluster-IP"), str("External-IP"), str("Port(s)"), str("Age"), wideStr("Selector")}},
+		{"endpoints", Endpoints(), []col{str("Name"), str("Endpoints"), str("Age")}},
+		{"events", Events(), []col{str("Last Seen"), str("Type"), str("Reason"), str("Object"), wideStr("Subobject"), wideStr("Source"), str("Message"), wideStr("First Seen"), wideStr("Count"), wideStr("Name")}},
+		{"namespaces", Namespaces(), []col{str("Name"), str("Status"), str("Age")}},
+		{"configmaps", ConfigMaps(), []col{str("Name"), str("Data"), str("Age")}},
+		{"secrets", Secrets(), []col{str("Name"), str("Type"), str("Data"), str("Age")}},
+		{"serviceaccounts", ServiceAccounts(), []col{str("Name"), str("Age")}},
+		{"limitranges", LimitRanges(), []col{str("Name"), {"Created At", "date", "", 0}}},
+		{"resourcequotas", ResourceQuotas(), []col{str("Name"), str("Request"), str("Limit"), str("Age")}},
+		{"persistentvolumes", PersistentVolumes(), []col{str("Name"), str("Capacity"), str("Access Modes"), str("Reclaim Policy"), str("Status"), str("Claim"), str("StorageClass"), str("VolumeAttributesClass"), str("Reason"), str("Age"), wideStr("VolumeMode")}},
+		{"persistentvolumeclaims", PersistentVolumeClaims(), []col{str("Name"), str("Status"), str("Volume"), str("Capacity"), str("Access Modes"), str("StorageClass"), str("VolumeAttributesClass"), str("Age"), wideStr("VolumeMode")}},
+		{"podtemplates", PodTemplates(), []col{str("Name"), str("Containers"), str("Images"), str("Pod Labels")}},
+		{"replicationcontrollers", ReplicationControllers(), []col{str("Name"), integer("Desired"), integer("Current"), integer("Ready"), str("Age"), wideStr("Containers"), wideStr("Images"), wideStr("Selector")}},
+	})
 }
 
 func TestAge(t *testing.T) {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -21,6 +23,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	authzunion "k8s.io/apiserver/pkg/authorization/union"
+	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -66,6 +69,24 @@ type apiServer struct {
 	loopbackConfig *restclient.Config
 	// port is the HTTPS port it listens on.
 	port int
+	// config and openAPI finish the OpenAPI documents once the server is prepared.
+	config  *genericapiserver.Config
+	openAPI *openAPIAggregation
+}
+
+// runner is a prepared server.
+type runner interface {
+	RunWithContext(ctx context.Context) error
+}
+
+// prepare readies the server to run: the generic PrepareRun, then the OpenAPI
+// documents merged with the CRDs'.
+func (a *apiServer) prepare() (runner, error) {
+	prepared := a.generic.PrepareRun()
+	if err := a.openAPI.serve(a.generic, a.config); err != nil {
+		return nil, err
+	}
+	return prepared, nil
 }
 
 // versionInfo reports the Kubernetes release kubelite implements.
@@ -86,6 +107,8 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, err
 	}
 	gc := genericapiserver.NewConfig(scheme.Codecs)
+	// One aggregated discovery document for kubelite's groups and the CRDs'.
+	gc.AggregatedDiscoveryGroupManager = aggregated.NewResourceManager("apis")
 	gc.EffectiveVersion = versionInfo{basecompatibility.NewEffectiveVersionFromString(KubernetesVersion, "", "")}
 	gc.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(
 		sets.NewString("watch", "proxy"),
@@ -143,7 +166,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 
 	// OpenAPI, from the definitions generated over k8s.io/api.
-	namer := openapinamer.NewDefinitionNamer(scheme.External)
+	namer := openapinamer.NewDefinitionNamer(scheme.External, apiextensionsapiserver.Scheme)
 	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
 	gc.OpenAPIConfig.Info.Title = "Kubernetes"
 	gc.OpenAPIConfig.Info.Version = "v" + KubernetesVersion
@@ -162,13 +185,21 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 			resourceConfig.EnableVersions(schema.GroupVersion{Group: g.Name, Version: v})
 		}
 	}
+	encoding := serverstorage.NewDefaultResourceEncodingConfig(scheme.Scheme)
+	// Core Events are stored as core/v1, whichever API (core or events.k8s.io)
+	// wrote them.
+	coreEvents := schema.GroupResource{Resource: "events"}
+	encoding.SetResourceEncoding(coreEvents, schema.GroupVersion{Version: "v1"}, schema.GroupVersion{Version: runtime.APIVersionInternal})
 	storageFactory := serverstorage.NewDefaultStorageFactory(*backend, etcdOpts.DefaultStorageMediaType, scheme.Codecs,
-		serverstorage.NewDefaultResourceEncodingConfig(scheme.Scheme), resourceConfig, map[schema.GroupResource]string{
-			{Resource: "nodes"}:                  "minions",
-			{Resource: "services"}:               "services/specs",
-			{Resource: "endpoints"}:              "services/endpoints",
-			{Resource: "replicationcontrollers"}: "controllers",
+		encoding, resourceConfig, map[schema.GroupResource]string{
+			{Resource: "nodes"}:                                 "minions",
+			{Resource: "services"}:                              "services/specs",
+			{Resource: "endpoints"}:                             "services/endpoints",
+			{Resource: "replicationcontrollers"}:                "controllers",
+			{Group: "networking.k8s.io", Resource: "ingresses"}: "ingress",
 		})
+	// events.k8s.io/v1 Events are the core Events, stored once.
+	storageFactory.AddCohabitatingResources(coreEvents, schema.GroupResource{Group: "events.k8s.io", Resource: "events"})
 	if err := etcdOpts.ApplyWithStorageFactoryTo(storageFactory, gc); err != nil {
 		return nil, fmt.Errorf("etcd options: %w", err)
 	}
@@ -190,6 +221,12 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.AdmissionControl = admission.NewChainHandler(nsLifecycle)
 
+	crds, err := newCRDServer(gc, etcdOpts, factory)
+	if err != nil {
+		return nil, fmt.Errorf("apiextensions server: %w", err)
+	}
+	gc.SkipOpenAPIInstallation = true // served merged with the CRDs', below
+
 	env := &registry.Env{
 		Scheme:      scheme,
 		RESTOptions: gc.RESTOptionsGetter,
@@ -207,17 +244,22 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return bootstrap(ctx, loopback, cfg)
 	})
 
-	srv, err := gc.Complete(factory).New("kubelite", genericapiserver.NewEmptyDelegate())
+	srv, err := gc.Complete(factory).New("kubelite", crds.GenericAPIServer)
 	if err != nil {
 		return nil, err
 	}
+	if err := crdDiscovery(srv, crds.Informers); err != nil {
+		return nil, err
+	}
+	openAPI := &openAPIAggregation{}
+	openAPI.register(srv)
 	// Requests are drained before the HTTP server shuts down; what is left then
 	// are watches and streams, which clients re-establish.
 	srv.ShutdownTimeout = 5 * time.Second
 	if err := installAPIs(srv, env, scheme); err != nil {
 		return nil, err
 	}
-	return &apiServer{generic: srv, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
+	return &apiServer{generic: srv, config: gc, openAPI: openAPI, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
 }
 
 func noTokens(ctx context.Context, token string) (*authenticator.Response, bool, error) {

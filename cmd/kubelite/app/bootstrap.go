@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -44,6 +45,7 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
 	}
+	//PRIORITYCLASSES
 	ip, err := firstIP(cfg.ServiceCIDR)
 	if err != nil {
 		return err
@@ -99,6 +101,27 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 		return fmt.Errorf("kubernetes endpoints: %w", err)
 	}
 	return nil
+}
+
+// systemCriticalPriority is the lowest priority of the system classes; user
+// classes stay below a billion.
+const systemCriticalPriority = 2 * 1000000000
+
+// systemPriorityClasses are the two classes every cluster has for its own
+// critical pods.
+func systemPriorityClasses() []*schedulingv1.PriorityClass {
+	return []*schedulingv1.PriorityClass{
+		{
+			ObjectMeta:  metav1.ObjectMeta{Name: "system-node-critical"},
+			Value:       systemCriticalPriority + 1000,
+			Description: "Used for system critical pods that must not be moved from their current node.",
+		},
+		{
+			ObjectMeta:  metav1.ObjectMeta{Name: "system-cluster-critical"},
+			Value:       systemCriticalPriority,
+			Description: "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+		},
+	}
 }
 
 // firstIP returns the first usable address of cidr, the kubernetes Service's IP.

@@ -190,7 +190,10 @@ func (s *Server) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
-	prepared := api.generic.PrepareRun()
+	prepared, err := api.prepare()
+	if err != nil {
+		return err
+	}
 	go func() { errc <- prepared.RunWithContext(runCtx) }()
 
 	if err := s.waitReady(ctx, api, errc); err != nil {

@@ -3,17 +3,22 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
 )
@@ -55,6 +60,27 @@ func TestAPIServer(t *testing.T) {
 		}
 		if svc.Spec.ClusterIP != "10.96.0.1" {
 			t.Errorf("kubernetes service clusterIP = %q, want 10.96.0.1", svc.Spec.ClusterIP)
+		}
+		for _, name := range []string{"system-node-critical", "system-cluster-critical"} {
+			if _, err := c.SchedulingV1().PriorityClasses().Get(ctx, name, metav1.GetOptions{}); err != nil {
+				t.Errorf("priority class %s: %v", name, err)
+			}
+		}
+		for _, name := range []string{"cluster-admin", "admin", "edit", "view", "system:discovery", "system:node"} {
+			if _, err := c.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{}); err != nil {
+				t.Errorf("cluster role %s: %v", name, err)
+			}
+		}
+		if _, err := c.RbacV1().ClusterRoleBindings().Get(ctx, "cluster-admin", metav1.GetOptions{}); err != nil {
+			t.Errorf("cluster-admin binding: %v", err)
+		}
+		// view is aggregated from system:aggregate-to-view by the controller manager.
+		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			view, err := c.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+			return err == nil && len(view.Rules) > 5, nil
+		})
+		if err != nil {
+			t.Errorf("the view role was never aggregated: %v", err)
 		}
 		v, err := c.Discovery().ServerVersion()
 		if err != nil || v.GitVersion != "v1.37.2" || v.Minor != "37" {
@@ -349,6 +375,37 @@ func TestAPIServer(t *testing.T) {
 		}
 		if _, err := c.CoreV1().ConfigMaps("emptied").Get(ctx, "content", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("content survived its namespace: %v", err)
+		}
+	})
+
+	t.Run("certificate signing requests are approved through approval", func(t *testing.T) {
+		data, err := os.ReadFile("testdata/certificatesigningrequests.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		csr := &certificatesv1.CertificateSigningRequest{}
+		if err := yaml.Unmarshal(data, csr); err != nil {
+			t.Fatal(err)
+		}
+		csr.Name = "approve-me"
+		got, err := c.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Spec.Username != "kubernetes-admin" || !slices.Contains(got.Spec.Groups, "system:masters") {
+			t.Errorf("requester not recorded: %q %v", got.Spec.Username, got.Spec.Groups)
+		}
+		approved := certificatesv1.CertificateSigningRequestCondition{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "Test"}
+		sneaky := got.DeepCopy()
+		sneaky.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{approved}
+		if _, err := c.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, sneaky, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+			t.Fatalf("approving through status: want 422, got %v", err)
+		}
+		afterStatus := got.DeepCopy()
+		afterStatus.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{approved}
+		done, err := c.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, "approve-me", afterStatus, metav1.UpdateOptions{})
+		if err != nil || len(done.Status.Conditions) != 1 || done.Status.Conditions[0].Type != certificatesv1.CertificateApproved {
+			t.Fatalf("approval: %v %v", done.Status.Conditions, err)
 		}
 	})
 

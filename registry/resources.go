@@ -1,13 +1,21 @@
 package registry
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubelite/kubelite/registry/table"
@@ -281,6 +289,143 @@ func Resources() []*Resource {
 			Validate:   typed(validation.NetworkPolicy), ValidateUpdate: typedUpdate(validation.NetworkPolicyUpdate),
 			TrackGeneration: true,
 			Table:           table.NetworkPolicies,
+		},
+		{
+			GroupVersion: coordinationv1.SchemeGroupVersion, Name: "leases", Singular: "lease", Kind: "Lease", Namespaced: true,
+			New:      func() runtime.Object { return &coordinationv1.Lease{} },
+			NewList:  func() runtime.Object { return &coordinationv1.LeaseList{} },
+			Validate: typed(validation.Lease), ValidateUpdate: typedUpdate(validation.LeaseUpdate),
+			Table:               table.Leases,
+			AllowCreateOnUpdate: true,
+		},
+		{
+			GroupVersion: discoveryv1.SchemeGroupVersion, Name: "endpointslices", Singular: "endpointslice", Kind: "EndpointSlice", Namespaced: true,
+			New:      func() runtime.Object { return &discoveryv1.EndpointSlice{} },
+			NewList:  func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
+			Validate: typed(validation.EndpointSlice), ValidateUpdate: typedUpdate(validation.EndpointSliceUpdate),
+			TrackGeneration: true,
+			Table:           table.EndpointSlices,
+		},
+		{
+			GroupVersion: nodev1.SchemeGroupVersion, Name: "runtimeclasses", Singular: "runtimeclass", Kind: "RuntimeClass",
+			New:      func() runtime.Object { return &nodev1.RuntimeClass{} },
+			NewList:  func() runtime.Object { return &nodev1.RuntimeClassList{} },
+			Validate: typed(validation.RuntimeClass), ValidateUpdate: typedUpdate(validation.RuntimeClassUpdate),
+			Table: table.RuntimeClasses,
+		},
+		{
+			GroupVersion: schedulingv1.SchemeGroupVersion, Name: "priorityclasses", Singular: "priorityclass", Kind: "PriorityClass",
+			ShortNames: []string{"pc"},
+			New:        func() runtime.Object { return &schedulingv1.PriorityClass{} },
+			NewList:    func() runtime.Object { return &schedulingv1.PriorityClassList{} },
+			Validate:   typed(validation.PriorityClass), ValidateUpdate: typedUpdate(validation.PriorityClassUpdate),
+			Table: table.PriorityClasses,
+		},
+		{
+			GroupVersion: rbacv1.SchemeGroupVersion, Name: "roles", Singular: "role", Kind: "Role", Namespaced: true,
+			New:      func() runtime.Object { return &rbacv1.Role{} },
+			NewList:  func() runtime.Object { return &rbacv1.RoleList{} },
+			Validate: typed(validation.Role), ValidateUpdate: typedUpdate(validation.RoleUpdate),
+			Table: table.Roles,
+		},
+		{
+			GroupVersion: rbacv1.SchemeGroupVersion, Name: "rolebindings", Singular: "rolebinding", Kind: "RoleBinding", Namespaced: true,
+			New:      func() runtime.Object { return &rbacv1.RoleBinding{} },
+			NewList:  func() runtime.Object { return &rbacv1.RoleBindingList{} },
+			Validate: typed(validation.RoleBinding), ValidateUpdate: typedUpdate(validation.RoleBindingUpdate),
+			Table: table.RoleBindings,
+		},
+		{
+			GroupVersion: rbacv1.SchemeGroupVersion, Name: "clusterroles", Singular: "clusterrole", Kind: "ClusterRole",
+			New:      func() runtime.Object { return &rbacv1.ClusterRole{} },
+			NewList:  func() runtime.Object { return &rbacv1.ClusterRoleList{} },
+			Validate: typed(validation.ClusterRole), ValidateUpdate: typedUpdate(validation.ClusterRoleUpdate),
+			Table: table.ClusterRoles,
+		},
+		{
+			GroupVersion: rbacv1.SchemeGroupVersion, Name: "clusterrolebindings", Singular: "clusterrolebinding", Kind: "ClusterRoleBinding",
+			New:      func() runtime.Object { return &rbacv1.ClusterRoleBinding{} },
+			NewList:  func() runtime.Object { return &rbacv1.ClusterRoleBindingList{} },
+			Validate: typed(validation.ClusterRoleBinding), ValidateUpdate: typedUpdate(validation.ClusterRoleBindingUpdate),
+			Table: table.ClusterRoleBindings,
+		},
+		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "storageclasses", Singular: "storageclass", Kind: "StorageClass",
+			ShortNames: []string{"sc"},
+			New:        func() runtime.Object { return &storagev1.StorageClass{} },
+			NewList:    func() runtime.Object { return &storagev1.StorageClassList{} },
+			Validate:   typed(validation.StorageClass), ValidateUpdate: typedUpdate(validation.StorageClassUpdate),
+			Table: table.StorageClasses,
+		},
+		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "csidrivers", Singular: "csidriver", Kind: "CSIDriver",
+			New:      func() runtime.Object { return &storagev1.CSIDriver{} },
+			NewList:  func() runtime.Object { return &storagev1.CSIDriverList{} },
+			Validate: typed(validation.CSIDriver), ValidateUpdate: typedUpdate(validation.CSIDriverUpdate),
+			Table: table.CSIDrivers,
+		},
+		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "csinodes", Singular: "csinode", Kind: "CSINode",
+			New:      func() runtime.Object { return &storagev1.CSINode{} },
+			NewList:  func() runtime.Object { return &storagev1.CSINodeList{} },
+			Validate: typed(validation.CSINode), ValidateUpdate: typedUpdate(validation.CSINodeUpdate),
+			Table: table.CSINodes,
+		},
+		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "volumeattachments", Singular: "volumeattachment", Kind: "VolumeAttachment",
+			New:      func() runtime.Object { return &storagev1.VolumeAttachment{} },
+			NewList:  func() runtime.Object { return &storagev1.VolumeAttachmentList{} },
+			Validate: typed(validation.VolumeAttachment), ValidateUpdate: typedUpdate(validation.VolumeAttachmentUpdate),
+			ValidateStatus: typedUpdate(validation.VolumeAttachmentStatusUpdate),
+			Table:          table.VolumeAttachments,
+		},
+		{
+			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "mutatingwebhookconfigurations", Singular: "mutatingwebhookconfiguration", Kind: "MutatingWebhookConfiguration",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
+			NewList:    func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} },
+			Validate:   typed(validation.MutatingWebhookConfiguration), ValidateUpdate: typedUpdate(validation.MutatingWebhookConfigurationUpdate),
+			TrackGeneration: true,
+			Table:           table.MutatingWebhookConfigurations,
+		},
+		{
+			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "validatingwebhookconfigurations", Singular: "validatingwebhookconfiguration", Kind: "ValidatingWebhookConfiguration",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfiguration{} },
+			NewList:    func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} },
+			Validate:   typed(validation.ValidatingWebhookConfiguration), ValidateUpdate: typedUpdate(validation.ValidatingWebhookConfigurationUpdate),
+			TrackGeneration: true,
+			Table:           table.ValidatingWebhookConfigurations,
+		},
+		{
+			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "validatingadmissionpolicies", Singular: "validatingadmissionpolicy", Kind: "ValidatingAdmissionPolicy",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicy{} },
+			NewList:    func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyList{} },
+			Validate:   typed(validation.ValidatingAdmissionPolicy), ValidateUpdate: typedUpdate(validation.ValidatingAdmissionPolicyUpdate),
+			ValidateStatus:  typedUpdate(validation.ValidatingAdmissionPolicyStatusUpdate),
+			TrackGeneration: true,
+			Table:           table.ValidatingAdmissionPolicies,
+		},
+		{
+			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "validatingadmissionpolicybindings", Singular: "validatingadmissionpolicybinding", Kind: "ValidatingAdmissionPolicyBinding",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{} },
+			NewList:    func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{} },
+			Validate:   typed(validation.ValidatingAdmissionPolicyBinding), ValidateUpdate: typedUpdate(validation.ValidatingAdmissionPolicyBindingUpdate),
+			TrackGeneration: true,
+			Table:           table.ValidatingAdmissionPolicyBindings,
+		},
+		{
+			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "certificatesigningrequests", Singular: "certificatesigningrequest", Kind: "CertificateSigningRequest",
+			ShortNames: []string{"csr"},
+			New:        func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} },
+			NewList:    func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
+			Validate:   typed(validation.CertificateSigningRequest), ValidateUpdate: typedUpdate(validation.CertificateSigningRequestUpdate),
+			ValidateStatus:   typedUpdate(validation.CertificateSigningRequestStatusUpdate),
+			Table:            table.CertificateSigningRequests,
+			PrepareForCreate: prepareCertificateSigningRequest,
+			Extend:           extendCertificateSigningRequests,
 		},
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
+
+	rbacbootstrap "github.com/kubelite/kubelite/auth/rbac/bootstrap"
 )
 
 // systemNamespaces exist from the first start on, as in every Kubernetes cluster.
@@ -45,7 +47,14 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
 	}
-	//PRIORITYCLASSES
+	for _, pc := range systemPriorityClasses() {
+		if _, err := client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create priority class %s: %w", pc.Name, err)
+		}
+	}
+	if err := rbacbootstrap.Reconcile(ctx, client); err != nil {
+		return fmt.Errorf("default RBAC policy: %w", err)
+	}
 	ip, err := firstIP(cfg.ServiceCIDR)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/namespace"
 )
 
@@ -40,11 +41,20 @@ func runControllers(ctx context.Context, cfg *rest.Config) error {
 		return fmt.Errorf("namespace controller: %w", err)
 	}
 
+	aggregation, err := clusterroleaggregation.New(clusterroleaggregation.Config{
+		Client:   client,
+		Informer: factory.Rbac().V1().ClusterRoles(),
+	})
+	if err != nil {
+		return fmt.Errorf("clusterrole aggregation controller: %w", err)
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
 	}{
 		{"namespace", func(ctx context.Context) error { return ns.Run(ctx, 2) }},
+		{"clusterrole-aggregation", func(ctx context.Context) error { return aggregation.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	var wg sync.WaitGroup

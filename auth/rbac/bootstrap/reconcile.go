@@ -1,0 +1,139 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/component-helpers/auth/rbac/reconciliation"
+	"k8s.io/klog/v2"
+)
+
+// Reconcile makes the API server hold the default policy. It creates every
+// missing role and binding (and the kube-system and kube-public namespaces
+// if a namespaced one needs them). An existing object annotated
+// rbac.authorization.kubernetes.io/autoupdate=true gains the labels,
+// annotations, rules, aggregation selectors and subjects it lacks; a binding
+// whose role reference differs is deleted and recreated, because role
+// references cannot change. Nothing else is removed: rules and subjects an
+// administrator added stay. Objects annotated autoupdate=false are not
+// touched.
+//
+// Conflicts and unavailable-server errors are retried briefly for each
+// object. Other failures do not stop the pass: Reconcile goes on with the
+// remaining objects and returns all failures joined, so a caller retrying
+// until nil (as upstream's API server does for 30s after start) converges.
+// Reconcile stops early when ctx ends; requests already sent are not
+// cancelled, since the reconciliation helpers take no context.
+func Reconcile(ctx context.Context, client kubernetes.Interface) error {
+	logger := klog.LoggerWithName(klog.FromContext(ctx), "rbac-bootstrap")
+	ctx = klog.NewContext(ctx, logger)
+	rbacClient := client.RbacV1()
+	var errs []error
+
+	for _, r := range ClusterRoles() {
+		errs = append(errs, reconcileRole(ctx, "clusterrole", klog.KObj(&r), reconciliation.ReconcileRoleOptions{
+			Role:    reconciliation.ClusterRoleRuleOwner{ClusterRole: &r},
+			Client:  reconciliation.ClusterRoleModifier{Client: rbacClient.ClusterRoles()},
+			Confirm: true,
+		}))
+	}
+	for _, b := range ClusterRoleBindings() {
+		errs = append(errs, reconcileBinding(ctx, "clusterrolebinding", klog.KObj(&b), reconciliation.ReconcileRoleBindingOptions{
+			RoleBinding: reconciliation.ClusterRoleBindingAdapter{ClusterRoleBinding: &b},
+			Client:      reconciliation.ClusterRoleBindingClientAdapter{Client: rbacClient.ClusterRoleBindings()},
+			Confirm:     true,
+		}))
+	}
+	roles := Roles()
+	for _, ns := range slices.Sorted(maps.Keys(roles)) {
+		for _, r := range roles[ns] {
+			errs = append(errs, reconcileRole(ctx, "role", klog.KObj(&r), reconciliation.ReconcileRoleOptions{
+				Role:    reconciliation.RoleRuleOwner{Role: &r},
+				Client:  reconciliation.RoleModifier{Client: rbacClient, NamespaceClient: client.CoreV1().Namespaces()},
+				Confirm: true,
+			}))
+		}
+	}
+	bindings := RoleBindings()
+	for _, ns := range slices.Sorted(maps.Keys(bindings)) {
+		for _, b := range bindings[ns] {
+			errs = append(errs, reconcileBinding(ctx, "rolebinding", klog.KObj(&b), reconciliation.ReconcileRoleBindingOptions{
+				RoleBinding: reconciliation.RoleBindingAdapter{RoleBinding: &b},
+				Client:      reconciliation.RoleBindingClientAdapter{Client: rbacClient, NamespaceClient: client.CoreV1().Namespaces()},
+				Confirm:     true,
+			}))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reconcileRole runs one role reconciliation, retrying conflicts, and logs
+// what it changed.
+func reconcileRole(ctx context.Context, kind string, ref klog.ObjectRef, opts reconciliation.ReconcileRoleOptions) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reconcile %s %s: %w", kind, ref, context.Cause(ctx))
+	}
+	logger := klog.FromContext(ctx)
+	err := retry.OnError(retry.DefaultBackoff, retriable, func() error {
+		result, err := opts.Run()
+		if err != nil {
+			return err
+		}
+		switch {
+		case result.Protected && result.Operation != reconciliation.ReconcileNone:
+			logger.Info("Skipped reconcile-protected role with missing permissions", "kind", kind, "object", ref, "missingRules", result.MissingRules)
+		case result.Operation == reconciliation.ReconcileUpdate:
+			logger.V(2).Info("Added missing permissions to role", "kind", kind, "object", ref, "missingRules", result.MissingRules)
+		case result.Operation == reconciliation.ReconcileCreate:
+			logger.V(2).Info("Created role", "kind", kind, "object", ref)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reconcile %s %s: %w", kind, ref, err)
+	}
+	return nil
+}
+
+// reconcileBinding runs one binding reconciliation, retrying conflicts, and
+// logs what it changed.
+func reconcileBinding(ctx context.Context, kind string, ref klog.ObjectRef, opts reconciliation.ReconcileRoleBindingOptions) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reconcile %s %s: %w", kind, ref, context.Cause(ctx))
+	}
+	logger := klog.FromContext(ctx)
+	err := retry.OnError(retry.DefaultBackoff, retriable, func() error {
+		result, err := opts.Run()
+		if err != nil {
+			return err
+		}
+		switch {
+		case result.Protected && result.Operation != reconciliation.ReconcileNone:
+			logger.Info("Skipped reconcile-protected binding with missing subjects", "kind", kind, "object", ref, "missingSubjects", result.MissingSubjects)
+		case result.Operation == reconciliation.ReconcileUpdate:
+			logger.V(2).Info("Added missing subjects to binding", "kind", kind, "object", ref, "missingSubjects", result.MissingSubjects)
+		case result.Operation == reconciliation.ReconcileCreate:
+			logger.V(2).Info("Created binding", "kind", kind, "object", ref)
+		case result.Operation == reconciliation.ReconcileRecreate:
+			logger.V(2).Info("Recreated binding with the expected role reference", "kind", kind, "object", ref)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reconcile %s %s: %w", kind, ref, err)
+	}
+	return nil
+}
+
+// retriable reports errors worth retrying at once: a write raced with
+// another, or the server is briefly unavailable (for example while storage
+// versions are updated).
+func retriable(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsServiceUnavailable(err)
+}

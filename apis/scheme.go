@@ -6,6 +6,8 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -55,6 +57,8 @@ func Groups() []Group {
 		{Name: "storage.k8s.io", Versions: []string{"v1"}, AddToScheme: storagev1.AddToScheme},
 		{Name: "admissionregistration.k8s.io", Versions: []string{"v1"}, AddToScheme: admissionregistrationv1.AddToScheme},
 		{Name: "certificates.k8s.io", Versions: []string{"v1"}, AddToScheme: certificatesv1.AddToScheme},
+		{Name: "authentication.k8s.io", Versions: []string{"v1"}, AddToScheme: authenticationv1.AddToScheme},
+		{Name: "authorization.k8s.io", Versions: []string{"v1"}, AddToScheme: authorizationv1.AddToScheme},
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -151,6 +153,23 @@ func TestProtocolEdges(t *testing.T) {
 		}
 		if code, out := raw("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore", "application/json", body); code != http.StatusCreated {
 			t.Fatalf("ignore: status %d: %s", code, out)
+		}
+	})
+
+	t.Run("reviews answer for the server's authenticator and authorizer", func(t *testing.T) {
+		ssar, err := s.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "delete", Resource: "nodes"}},
+		}, metav1.CreateOptions{})
+		if err != nil || !ssar.Status.Allowed {
+			t.Fatalf("admin may delete nodes: %+v %v", ssar.Status, err)
+		}
+		self, err := s.Client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		if err != nil || self.Status.UserInfo.Username != "kubernetes-admin" {
+			t.Fatalf("whoami: %+v %v", self, err)
+		}
+		tr, err := s.Client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: "not-a-token"}}, metav1.CreateOptions{})
+		if err != nil || tr.Status.Authenticated {
+			t.Fatalf("a made-up token authenticated: %+v %v", tr.Status, err)
 		}
 	})
 

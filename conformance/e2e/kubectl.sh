@@ -111,6 +111,21 @@ YAML
 	expect_out "cordoned node" "Ready,SchedulingDisabled" K get node "$node" --no-headers
 	check "delete node" K delete node "$node"
 
+	minor=$(sed -E 's/^v1\.([0-9]+)\..*/\1/' <<<"$ver")
+	if [ "$minor" -ge 28 ]; then
+		# Older kubectl asks for authentication.k8s.io/v1beta1, which 1.37 no longer serves.
+		expect_out "auth whoami" 'kubernetes-admin' K auth whoami
+	fi
+	expect_out "auth can-i" '^yes$' K auth can-i create deployments -n "$ns"
+	check "create deployment" K create deployment web2 -n "$ns" --image=nginx:1.27 --replicas=2
+	expect_out "get deployment" '^web2 +0/2 +0 +0 +' K get deployment web2 -n "$ns" --no-headers
+	check "scale deployment" K scale deployment web2 -n "$ns" --replicas=3
+	expect_out "scaled" '^3$' K get deployment web2 -n "$ns" -o 'jsonpath={.spec.replicas}'
+	check "create cronjob" K create cronjob tick -n "$ns" --image=busybox --schedule='*/5 * * * *'
+	expect_fail "bad cron schedule is rejected" 'spec.schedule' K create cronjob bad -n "$ns" --image=busybox --schedule='not a schedule'
+	check "create role and binding" K create rolebinding view-all -n "$ns" --clusterrole=view --user=jane
+	expect_out "default cluster roles exist" '^cluster-admin ' K get clusterroles --no-headers
+
 	check "delete configmap" K delete cm settings -n "$ns"
 	expect_fail "deleted object is gone" 'NotFound' K get cm settings -n "$ns"
 	check "delete namespace with content (waits until gone)" K delete namespace "$ns" --timeout=90s

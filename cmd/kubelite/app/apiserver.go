@@ -256,7 +256,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// Requests are drained before the HTTP server shuts down; what is left then
 	// are watches and streams, which clients re-establish.
 	srv.ShutdownTimeout = 5 * time.Second
-	if err := installAPIs(srv, env, scheme); err != nil {
+	if err := installAPIs(srv, gc, env, scheme); err != nil {
 		return nil, err
 	}
 	return &apiServer{generic: srv, config: gc, openAPI: openAPI, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
@@ -268,7 +268,7 @@ func noTokens(ctx context.Context, token string) (*authenticator.Response, bool,
 
 // installAPIs builds every row's storage and installs the groups: the legacy core
 // group at /api, the rest at /apis.
-func installAPIs(srv *genericapiserver.GenericAPIServer, env *registry.Env, scheme *apis.Scheme) error {
+func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Config, env *registry.Env, scheme *apis.Scheme) error {
 	storage := map[schema.GroupVersion]map[string]rest.Storage{}
 	for _, row := range registry.Resources() {
 		m, err := registry.NewStorage(env, row)
@@ -280,6 +280,14 @@ func installAPIs(srv *genericapiserver.GenericAPIServer, env *registry.Env, sche
 		}
 		for k, v := range m {
 			storage[row.GroupVersion][k] = v
+		}
+	}
+	for gv, m := range registry.Reviews(gc.Authentication.Authenticator, gc.Authorization.Authorizer) {
+		if storage[gv] == nil {
+			storage[gv] = map[string]rest.Storage{}
+		}
+		for k, v := range m {
+			storage[gv][k] = v
 		}
 	}
 	var named []*genericapiserver.APIGroupInfo

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -406,6 +408,38 @@ func TestAPIServer(t *testing.T) {
 		done, err := c.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, "approve-me", afterStatus, metav1.UpdateOptions{})
 		if err != nil || len(done.Status.Conditions) != 1 || done.Status.Conditions[0].Type != certificatesv1.CertificateApproved {
 			t.Fatalf("approval: %v %v", done.Status.Conditions, err)
+		}
+	})
+
+	t.Run("a statefulset's claim templates may repeat apiVersion and kind", func(t *testing.T) {
+		claim := corev1.PersistentVolumeClaim{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+			ObjectMeta: metav1.ObjectMeta{Name: "data"},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			},
+		}
+		ss := &appsv1.StatefulSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "db"},
+			Spec: appsv1.StatefulSetSpec{
+				ServiceName: "db",
+				Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "db"}},
+					Spec:       pod("").Spec,
+				},
+				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{claim},
+			},
+		}
+		got, err := c.AppsV1().StatefulSets("default").Create(ctx, ss, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{claim}
+		got.Spec.Replicas = ptr.To[int32](2)
+		if _, err := c.AppsV1().StatefulSets("default").Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("update repeating the claim template: %v", err)
 		}
 	})
 

@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e bench generate clean
+.PHONY: all build run test unit e2e bench conformance conformance-report generate clean
 
 all: build
 
@@ -39,6 +39,18 @@ bench: build
 	conformance/tools/build.sh kube-apiserver >/dev/null
 	$(GO) test -run '^$$' -bench Startup -benchtime 3x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench API -benchtime 5000x ./cmd/kubelite/
+
+# conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
+# against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.
+# conformance-report: every tier, then rewrite conformance/RESULTS.md.
+# See conformance/README.md.
+TIER ?=
+conformance: build
+	@if [ -z "$(TIER)" ] && [ -z "$(FOCUS)" ]; then echo "usage: make conformance TIER=<T0a|T0b|T1|T2|T3|T4|T5|T0|all> [FOCUS=<regex>]" >&2; exit 2; fi
+	KUBELITE_BIN=$(KUBELITE) FOCUS='$(FOCUS)' ./conformance/run.sh $(TIER)
+
+conformance-report: build
+	KUBELITE_BIN=$(KUBELITE) ./conformance/report.sh
 
 # generate: regenerate the OpenAPI definitions. The inputs are the API versions
 # kubelite serves or will serve (GA), plus what they refer to; apis/openapi's test

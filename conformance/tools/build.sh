@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh kubectl-1.27|kube-apiserver|etcd
+# build.sh kubectl-1.27|kube-apiserver|etcd|e2e.test|ginkgo|helm3|helm4
 #
 # Builds one upstream binary from Go modules into the binary cache, unless the
 # cache already holds it at the wanted version, and prints its path on stdout.
@@ -11,12 +11,26 @@
 #                   version pinned in conformance/go.mod
 #   etcd            the etcd server (package main of go.etcd.io/etcd/server/v3)
 #                   at the version pinned in conformance/go.mod
+#   e2e.test        upstream's conformance/e2e suite (go test -c of
+#                   k8s.io/kubernetes/test/e2e) at the k8s.io/kubernetes version
+#                   pinned in conformance/go.mod
+#   ginkgo          the ginkgo v2 CLI (github.com/onsi/ginkgo/v2/ginkgo) at the
+#                   version conformance/go.mod resolves, i.e. the one
+#                   k8s.io/kubernetes requires; it runs e2e.test in parallel
+#   helm3, helm4    Helm 3 and Helm 4 as released (`go install` of
+#                   helm.sh/helm/v3/cmd/helm and helm.sh/helm/v4/cmd/helm at the
+#                   versions pinned below, with Helm's own go.mod as the build list),
+#                   installed as helm3 and helm4
 #
 # The cache folder is $KUBELITE_CACHE if set, else <repo>/.cache/bin. Beside each
 # binary a stamp file .<binary>.stamp records the version it was built from; the
 # binary is rebuilt when the stamp does not match the pinned version. To change a
-# version, change the go.mod that pins it.
+# version, change the go.mod that pins it (for Helm: the pins below).
 set -euo pipefail
+
+# Helm releases for the Helm end-to-end tests (conformance/e2e/helm.sh).
+helm3_version=v3.22.0
+helm4_version=v4.3.1
 
 tools=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 conformance=$(dirname "$tools")
@@ -27,7 +41,7 @@ log() { echo "build.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-	echo "usage: $0 kubectl-1.27|kube-apiserver|etcd" >&2
+	echo "usage: $0 kubectl-1.27|kube-apiserver|etcd|e2e.test|ginkgo|helm3|helm4" >&2
 	exit 2
 }
 
@@ -57,6 +71,8 @@ rfc3339() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 [ $# -eq 1 ] || usage
 target=$1
+testbinary= # set for targets linked by `go test -c`
+install=    # set for targets installed by `go install MODULE/PKG@VERSION`
 
 case $target in
 kubectl-1.27)
@@ -86,6 +102,52 @@ etcd)
 	# the git SHA is set at link time upstream, and a module has none.
 	ldflags="-s -w"
 	;;
+e2e.test)
+	moddir=$conformance
+	binary=e2e.test
+	pkg=k8s.io/kubernetes/test/e2e
+	version=$(module_field "$moddir" k8s.io/kubernetes Version)
+	date=$(rfc3339 "$(module_field "$moddir" k8s.io/kubernetes Time)")
+	# The suite reports the server's version, and its own through the same
+	# packages (framework.TestContext logs it); make it say v1.37.2.
+	ldflags="-s -w $(version_ldflags "$version" "$date")"
+	testbinary=1
+	;;
+ginkgo)
+	moddir=$conformance
+	binary=ginkgo
+	pkg=github.com/onsi/ginkgo/v2/ginkgo
+	version=$(module_field "$moddir" github.com/onsi/ginkgo/v2 Version)
+	ldflags="-s -w"
+	;;
+helm3 | helm4)
+	# `go install helm.sh/helm/vN/cmd/helm@VERSION`: Helm's go.mod is the main
+	# module, so the dependencies are exactly those of the release (no go.mod
+	# here pins Helm; it must never enter the root module). The -X flags are those
+	# of Helm's Makefile for a tagged build (`make build-cross VERSION=vX.Y.Z`, as
+	# its release workflow runs): version, empty metadata (no "+unreleased"),
+	# gitTreeState clean; gitCommit stays empty as a module has no commit.
+	binary=$target
+	if [ "$target" = helm3 ]; then version=$helm3_version; else version=$helm4_version; fi
+	module=helm.sh/helm/${version%%.*}
+	pkg=$module/cmd/helm@$version
+	install=1
+	ldflags="-w -s -X $module/internal/version.version=$version -X $module/internal/version.metadata="
+	ldflags+=" -X $module/internal/version.gitCommit= -X $module/internal/version.gitTreeState=clean"
+	if [ "$target" = helm3 ]; then
+		# Helm 3's Makefile stamps the default .Capabilities.KubeVersion (used by
+		# `helm template` and lint) from the k8s.io/client-go in its go.mod:
+		# v0.M.N gives 1.M. Helm 4 computes the same at run time from the
+		# binary's build info, so it needs no flag.
+		gomod=$(cd / && go mod download -json "$module@$version" | jq -er .GoMod) ||
+			die "cannot download $module@$version"
+		clientgo=$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$gomod")
+		[[ $clientgo =~ ^v0\.([0-9]+)\. ]] || die "no k8s.io/client-go v0.M.N in $gomod"
+		for p in $module/pkg/lint/rules $module/pkg/chartutil; do
+			ldflags+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=${BASH_REMATCH[1]}"
+		done
+	fi
+	;;
 *)
 	usage
 	;;
@@ -112,8 +174,23 @@ tmpdir=$(mktemp -d "$cache/.build-$binary.XXXXXX")
 trap 'rm -rf "$tmpdir"' EXIT
 tmp=$tmpdir/$binary
 # Static binaries like upstream's release builds; -trimpath keeps paths out of them.
-if ! (cd "$moddir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg") >&2; then
-	die "go build of $pkg failed"
+# A test binary (e2e.test) is linked by `go test -c` from the package's tests.
+if [ -n "${install:-}" ]; then
+	# `go install PKG@VERSION` outside any module; it has no -o, so GOBIN is the
+	# temporary folder and the binary is renamed.
+	if ! (cd "$tmpdir" && GOBIN=$tmpdir CGO_ENABLED=0 go install -trimpath -ldflags "$ldflags" "$pkg") >&2; then
+		die "go install of $pkg failed"
+	fi
+	mv -f "$tmpdir/$(basename "${pkg%@*}")" "$tmp"
+else
+	if [ -n "${testbinary:-}" ]; then
+		gocmd=(go test -c)
+	else
+		gocmd=(go build)
+	fi
+	if ! (cd "$moddir" && CGO_ENABLED=0 "${gocmd[@]}" -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg") >&2; then
+		die "${gocmd[*]} of $pkg failed"
+	fi
 fi
 chmod 0755 "$tmp"
 mv -f "$tmp" "$out"

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubelite/kubelite/controllers/internal/loop"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,7 +66,7 @@ func aggregate(role *rbacv1.ClusterRole, list listFunc) ([]rbacv1.PolicyRule, er
 	for i := range role.AggregationRule.ClusterRoleSelectors {
 		sel, err := metav1.LabelSelectorAsSelector(&role.AggregationRule.ClusterRoleSelectors[i])
 		if err != nil {
-			return nil, &terminalError{fmt.Errorf("parse selector %d of cluster role %s: %w", i, role.Name, err)}
+			return nil, loop.Terminal(fmt.Errorf("parse selector %d of cluster role %s: %w", i, role.Name, err))
 		}
 		matched, err := list(sel)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kubelite/kubelite/controllers/internal/loop"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -112,8 +113,7 @@ func TestSync(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("sync() = %v, want error: %t", err, tc.wantErr)
 			}
-			var terminal *terminalError
-			if got := errors.As(err, &terminal); got != tc.wantTerminal {
+			if got := loop.IsTerminal(err); got != tc.wantTerminal {
 				t.Errorf("sync() = %v, terminal: %t, want %t", err, got, tc.wantTerminal)
 			}
 			want := tc.wantUpdates

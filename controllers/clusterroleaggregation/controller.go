@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
+	"github.com/kubelite/kubelite/controllers/internal/loop"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -15,13 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 )
-
-// maxRetryDelay caps the rate-limited backoff after failed syncs, so a role
-// whose update keeps failing is retried at least once a minute.
-const maxRetryDelay = time.Minute
 
 // ErrInvalidConfig is wrapped by the errors Config.Validate returns.
 var ErrInvalidConfig = errors.New("invalid cluster role aggregation controller config")
@@ -54,8 +47,7 @@ func (c Config) Validate() error {
 type Controller struct {
 	client kubernetes.Interface
 	lister rbaclisters.ClusterRoleLister
-	synced []cache.InformerSynced
-	queue  workqueue.TypedRateLimitingInterface[string]
+	loop   *loop.Loop
 }
 
 // New validates cfg and returns a controller whose event handlers are
@@ -67,11 +59,8 @@ func New(cfg Config) (*Controller, error) {
 	c := &Controller{
 		client: cfg.Client,
 		lister: cfg.Informer.Lister(),
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](5*time.Millisecond, maxRetryDelay),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "clusterroleaggregation"},
-		),
 	}
+	c.loop = loop.New("clusterrole-aggregation-controller", c.sync)
 	informer := cfg.Informer.Informer()
 	reg, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.enqueueAffected,
@@ -89,7 +78,7 @@ func New(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("add cluster role event handler: %w", err)
 	}
-	c.synced = []cache.InformerSynced{informer.HasSynced, reg.HasSynced}
+	c.loop.WaitFor(informer.HasSynced, reg.HasSynced)
 	return c, nil
 }
 
@@ -102,7 +91,7 @@ func (c *Controller) enqueueAffected(obj any) {
 		return
 	}
 	if changed.AggregationRule != nil {
-		c.queue.Add(changed.Name)
+		c.loop.Add(changed.Name)
 	}
 	aggregators, err := c.lister.List(labels.Everything())
 	if err != nil {
@@ -118,7 +107,7 @@ func (c *Controller) enqueueAffected(obj any) {
 			// An invalid selector matches nothing here; sync reports it.
 			sel, err := metav1.LabelSelectorAsSelector(&a.AggregationRule.ClusterRoleSelectors[i])
 			if err == nil && sel.Matches(set) {
-				c.queue.Add(a.Name)
+				c.loop.Add(a.Name)
 				break
 			}
 		}
@@ -129,63 +118,4 @@ func (c *Controller) enqueueAffected(obj any) {
 // roles with the given number of workers until ctx ends. It returns nil
 // after a clean shutdown, once every worker has stopped. Run may be called
 // only once.
-func (c *Controller) Run(ctx context.Context, workers int) error {
-	if workers < 1 {
-		return fmt.Errorf("run cluster role aggregation controller: workers must be at least 1, got %d", workers)
-	}
-	logger := klog.LoggerWithName(klog.FromContext(ctx), "clusterrole-aggregation-controller")
-	ctx = klog.NewContext(ctx, logger)
-	defer c.queue.ShutDown()
-
-	logger.Info("Starting controller")
-	defer logger.Info("Stopped controller")
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...) {
-		return fmt.Errorf("wait for cluster role cache sync: %w", context.Cause(ctx))
-	}
-
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
-}
-
-// processNext syncs one role from the queue and decides whether it comes
-// back. It returns false once the queue is shut down.
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-
-	err := c.sync(ctx, name)
-	var terminal *terminalError
-	switch {
-	case err == nil:
-		c.queue.Forget(name)
-	case errors.As(err, &terminal):
-		// Retrying cannot help; the next change to the role requeues it.
-		c.queue.Forget(name)
-		utilruntime.HandleErrorWithContext(ctx, err, "Cannot aggregate cluster role", "clusterRole", klog.KRef("", name))
-	default:
-		utilruntime.HandleErrorWithContext(ctx, err, "Syncing cluster role failed", "clusterRole", klog.KRef("", name))
-		c.queue.AddRateLimited(name)
-	}
-	return true
-}
-
-// terminalError marks a sync failure that retrying cannot fix, such as an
-// aggregation rule with an invalid selector.
-type terminalError struct {
-	err error
-}
-
-func (e *terminalError) Error() string { return e.err.Error() }
-func (e *terminalError) Unwrap() error { return e.err }
+func (c *Controller) Run(ctx context.Context, workers int) error { return c.loop.Run(ctx, workers) }

@@ -99,11 +99,11 @@ func TestProcessNext(t *testing.T) {
 					return true, nil, apierrors.NewConflict(schema.GroupResource{Group: rbacv1.GroupName, Resource: "clusterroles"}, tc.role, errors.New("changed"))
 				})
 			}
-			f.ctrl.queue.Add(tc.role)
-			if !f.ctrl.processNext(ctx) {
+			f.ctrl.loop.Queue().Add(tc.role)
+			if !f.ctrl.loop.ProcessNext(ctx) {
 				t.Fatal("processNext() = false, want true")
 			}
-			if got := f.ctrl.queue.NumRequeues(tc.role); got != tc.wantRequeues {
+			if got := f.ctrl.loop.Queue().NumRequeues(tc.role); got != tc.wantRequeues {
 				t.Errorf("requeues = %d, want %d", got, tc.wantRequeues)
 			}
 		})

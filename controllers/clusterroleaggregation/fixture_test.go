@@ -37,7 +37,7 @@ func newFixture(t *testing.T, roles ...*rbacv1.ClusterRole) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(ctrl.queue.ShutDown)
+	t.Cleanup(ctrl.loop.Queue().ShutDown)
 	return &fixture{ctrl: ctrl, client: client, factory: factory}
 }
 
@@ -56,10 +56,10 @@ func (f *fixture) updates() map[string][]rbacv1.PolicyRule {
 // drain empties the queue and returns what was in it.
 func (f *fixture) drain() []string {
 	var out []string
-	for f.ctrl.queue.Len() > 0 {
-		name, _ := f.ctrl.queue.Get()
-		f.ctrl.queue.Done(name)
-		f.ctrl.queue.Forget(name)
+	for f.ctrl.loop.Queue().Len() > 0 {
+		name, _ := f.ctrl.loop.Queue().Get()
+		f.ctrl.loop.Queue().Done(name)
+		f.ctrl.loop.Queue().Forget(name)
 		out = append(out, name)
 	}
 	return out

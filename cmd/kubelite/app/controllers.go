@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -13,12 +15,15 @@ import (
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/namespace"
+	"github.com/kubelite/kubelite/controllers/rootcacert"
+	"github.com/kubelite/kubelite/controllers/serviceaccount"
 )
 
 // runControllers runs the controller manager's controllers against the API
 // server that cfg reaches, until ctx ends. Each controller is wired here,
-// explicitly, in one place.
-func runControllers(ctx context.Context, cfg *rest.Config) error {
+// explicitly, in one place. rootCA is the PEM bundle that verifies the API
+// server, published in every namespace.
+func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error {
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "controller-manager")
 	ctx = klog.NewContext(ctx, logger)
 	client, err := kubernetes.NewForConfig(cfg)
@@ -49,14 +54,42 @@ func runControllers(ctx context.Context, cfg *rest.Config) error {
 		return fmt.Errorf("clusterrole aggregation controller: %w", err)
 	}
 
+	accounts, err := serviceaccount.New(serviceaccount.Config{
+		Client:          client,
+		Namespaces:      factory.Core().V1().Namespaces(),
+		ServiceAccounts: factory.Core().V1().ServiceAccounts(),
+	})
+	if err != nil {
+		return err
+	}
+
+	// The publisher needs only its own config map in each namespace, not
+	// every config map in the cluster.
+	rootCAFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", rootcacert.Name).String()
+		}))
+	publisher, err := rootcacert.New(rootcacert.Config{
+		Client:     client,
+		RootCA:     rootCA,
+		Namespaces: factory.Core().V1().Namespaces(),
+		ConfigMaps: rootCAFactory.Core().V1().ConfigMaps(),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
 	}{
 		{"namespace", func(ctx context.Context) error { return ns.Run(ctx, 2) }},
 		{"clusterrole-aggregation", func(ctx context.Context) error { return aggregation.Run(ctx, 2) }},
+		{"serviceaccount", func(ctx context.Context) error { return accounts.Run(ctx, 2) }},
+		{"root-ca-cert-publisher", func(ctx context.Context) error { return publisher.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
+	rootCAFactory.Start(ctx.Done())
 	var wg sync.WaitGroup
 	for _, r := range runs {
 		wg.Add(1)
@@ -69,5 +102,6 @@ func runControllers(ctx context.Context, cfg *rest.Config) error {
 	}
 	wg.Wait()
 	factory.Shutdown()
+	rootCAFactory.Shutdown()
 	return nil
 }

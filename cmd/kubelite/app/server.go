@@ -207,8 +207,12 @@ func (s *Server) Run(ctx context.Context) error {
 		},
 	}
 	s.mu.Unlock()
+	rootCA, err := os.ReadFile(p.CAFile())
+	if err != nil {
+		return fmt.Errorf("read CA: %w", err)
+	}
 	go func() {
-		if err := runControllers(runCtx, api.loopbackConfig); err != nil {
+		if err := runControllers(runCtx, api.loopbackConfig, rootCA); err != nil {
 			logger.Error(err, "controller manager failed")
 			cancel()
 		}

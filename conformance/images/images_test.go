@@ -17,11 +17,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +68,7 @@ var wants = []want{
 	{
 		file: "agnhost-2.66.1.tar", ref: "registry.k8s.io/e2e-test-images/agnhost:2.66.1",
 		entrypoint: []string{"/agnhost"}, cmd: []string{"pause"}, layers: 1,
-		files:       []string{"/localhost.crt", "/localhost.key", "/uploads", "/agnhost-2", "/etc/passwd", "/etc/group"},
+		files:       []string{"/localhost.crt", "/localhost.key", "/uploads", "/agnhost-2", "/etc/passwd", "/etc/group", "/var/registry/pause/manifests/testing"},
 		executables: append([]string{"/agnhost"}, agnhostTools...),
 		static:      []string{"/agnhost"},
 		run:         agnhostRun,
@@ -577,6 +580,78 @@ func TestNonewprivsInChroot(t *testing.T) {
 	out, err := exec.Command("chroot", "--userspec=1000:1000", root, "/usr/local/bin/nnp").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Effective uid: 0") {
 		t.Errorf("nnp as uid 1000: %v, %q (is %s mounted nosuid?)", err, out, root)
+	}
+}
+
+// TestFakeRegistryInChroot runs agnhost's fake-registry-server in the
+// unpacked agnhost image and pulls pause:testing from it by hand: tag, index,
+// manifest, config and layer, each with the digest it is asked by.
+func TestFakeRegistryInChroot(t *testing.T) {
+	dir := imagesDir(t)
+	if os.Geteuid() != 0 || testing.Short() {
+		t.Skip("needs root, not -short")
+	}
+	img := readImage(t, filepath.Join(dir, "agnhost-2.66.1.tar"))
+	root := t.TempDir()
+	unpack(t, img, root)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command("chroot", root, "/agnhost", "fake-registry-server", "--port", strconv.Itoa(port))
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d/v2/pause/", port)
+	get := func(path, digest string) []byte {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		for i := 0; i < 50; i++ { // until the server listens
+			if resp, err = http.Get(base + path); err == nil {
+				break
+			}
+			sleep()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v (server: %s)", path, err, logs.String())
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %v %s %q", path, err, resp.Status, b)
+		}
+		if digest != "" && sha(b) != digest {
+			t.Fatalf("%s: got digest %s", path, sha(b))
+		}
+		return b
+	}
+	var index struct {
+		Manifests []struct {
+			Digest   string
+			Platform struct{ Architecture, OS string }
+		}
+	}
+	mustJSON(t, get("manifests/testing", ""), &index)
+	if len(index.Manifests) != 1 || index.Manifests[0].Platform.OS != "linux" || index.Manifests[0].Platform.Architecture != "amd64" {
+		t.Fatalf("index %+v", index)
+	}
+	var manifest struct {
+		Config struct{ Digest string }
+		Layers []struct{ Digest string }
+	}
+	mustJSON(t, get("manifests/"+index.Manifests[0].Digest, index.Manifests[0].Digest), &manifest)
+	get("blobs/"+manifest.Config.Digest, manifest.Config.Digest)
+	for _, l := range manifest.Layers {
+		get("blobs/"+l.Digest, l.Digest)
 	}
 }
 

@@ -81,9 +81,17 @@ func run(debsDir, binDir, k8sDir, outDir, only string) error {
 		return err
 	}
 	d := &debs{dir: debsDir}
+	byFile := map[string]*built{}
 	in := &inputs{
-		bin:  func(name string) string { return filepath.Join(binDir, name) },
-		k8s:  func(rel string) string { return filepath.Join(k8sDir, filepath.FromSlash(rel)) },
+		bin: func(name string) string { return filepath.Join(binDir, name) },
+		k8s: func(rel string) string { return filepath.Join(k8sDir, filepath.FromSlash(rel)) },
+		image: func(file string) (v1.Image, error) {
+			b := byFile[file]
+			if b == nil {
+				return nil, fmt.Errorf("image %s is not built before", file)
+			}
+			return b.image()
+		},
 		debs: d,
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -95,7 +103,6 @@ func run(debsDir, binDir, k8sDir, outDir, only string) error {
 			wanted[f] = true
 		}
 	}
-	byFile := map[string]*built{}
 	var list []string
 	for i := range specs {
 		s := &specs[i]

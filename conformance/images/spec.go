@@ -1,7 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // pathEnv is the PATH of Alpine's and Debian's images alike.
@@ -9,9 +16,10 @@ const pathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 
 // inputs are the files images are made of.
 type inputs struct {
-	bin  func(name string) string // a binary built by build.sh
-	k8s  func(rel string) string  // a file of the k8s.io/kubernetes module
-	debs *debs
+	bin   func(name string) string            // a binary built by build.sh
+	k8s   func(rel string) string             // a file of the k8s.io/kubernetes module
+	image func(file string) (v1.Image, error) // an image built before (by archive name)
+	debs  *debs
 }
 
 // spec describes one image: its archive, its names, what its own layer
@@ -118,6 +126,9 @@ func agnhostRoot(in *inputs, r *rootfs) error {
 		}
 	}
 	r.dir("/uploads", 0o755)
+	if err := fakeRegistry(in, r); err != nil {
+		return err
+	}
 	system(r, agnhostPasswd, agnhostGroup)
 	r.dir("/home/user-defined-in-image", 0o755)
 	// curl; dig, nslookup, host; nc (OpenBSD's, with -U, -z, -w); ip and ss;
@@ -132,6 +143,67 @@ func agnhostRoot(in *inputs, r *rootfs) error {
 		return err
 	}
 	return r.closeELF()
+}
+
+// fakeRegistry fills /var/registry, what `agnhost fake-registry-server`
+// serves, as upstream's fakeregistryserver/prepare_registry.sh does from its
+// images.txt ("pause 3.10.2 testing"): the image pause:testing, here our pause
+// image, as an index with its linux/amd64 manifest. Layout: a tag file
+// manifests/<tag> holding the index digest; manifests and blobs at
+// <kind>/sha256/<2 hex>/<hex>/data.
+func fakeRegistry(in *inputs, r *rootfs) error {
+	pause, err := in.image("pause-3.10.2.tar")
+	if err != nil {
+		return err
+	}
+	index := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	index = mutate.AppendManifests(index, mutate.IndexAddendum{
+		Add:        pause,
+		Descriptor: v1.Descriptor{Platform: &v1.Platform{Architecture: "amd64", OS: "linux"}},
+	})
+	dir := "/var/registry/pause"
+	at := func(kind string, h v1.Hash) string {
+		return fmt.Sprintf("%s/%s/%s/%s/%s/data", dir, kind, h.Algorithm, h.Hex[:2], h.Hex)
+	}
+	put := func(kind string, b []byte) {
+		h, _, _ := v1.SHA256(bytes.NewReader(b))
+		r.data(at(kind, h), 0o644, string(b))
+	}
+	raw, err := index.RawManifest()
+	if err != nil {
+		return err
+	}
+	put("manifests", raw)
+	digest, err := index.Digest()
+	if err != nil {
+		return err
+	}
+	r.data(dir+"/manifests/testing", 0o644, digest.String()+"\n")
+	if raw, err = pause.RawManifest(); err != nil {
+		return err
+	}
+	put("manifests", raw)
+	if raw, err = pause.RawConfigFile(); err != nil {
+		return err
+	}
+	put("blobs", raw)
+	layers, err := pause.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		put("blobs", b)
+	}
+	return nil
 }
 
 const nginxConf = `# kubelite's nginx image: upstream nginx image's defaults, in one file.
@@ -172,9 +244,20 @@ const nginxIndex = `<!DOCTYPE html>
 </html>
 `
 
-// specs are the images `make images` builds, in build order (a base
-// before the images on it).
+// specs are the images `make images` builds, in build order (a base, or
+// an image another one holds, before it).
 var specs = []spec{
+	{
+		file: "pause-3.10.2.tar",
+		refs: []string{"registry.k8s.io/pause:3.10.2"},
+		build: func(in *inputs, r *rootfs) error {
+			return r.file("/pause", in.bin("pause"), 0o755)
+		},
+		config: func(v1.Config) v1.Config {
+			return v1.Config{Entrypoint: []string{"/pause"}, User: "65535:65535"}
+		},
+		recipe: "kubelite's pause (conformance/images/pause, CGO_ENABLED=0): sleeps until SIGINT/SIGTERM, reaps children",
+	},
 	{
 		file:  "agnhost-2.66.1.tar",
 		refs:  []string{"registry.k8s.io/e2e-test-images/agnhost:2.66.1"},
@@ -188,6 +271,7 @@ var specs = []spec{
 			}
 		},
 		recipe: "agnhost (k8s.io/kubernetes test/images/agnhost, CGO_ENABLED=0); porter's localhost.crt/key; " +
+			"the pause image as pause:testing in /var/registry (fake-registry-server); " +
 			"Debian busybox applets; Debian curl, bind9-dnsutils, bind9-host, netcat-openbsd, iproute2, bash with their shared libraries",
 	},
 	{
@@ -213,17 +297,6 @@ var specs = []spec{
 			return v1.Config{Cmd: []string{"sh"}, Env: []string{pathEnv}}
 		},
 		recipe: "Debian busybox-static: /bin/busybox and a link in /bin for each applet",
-	},
-	{
-		file: "pause-3.10.2.tar",
-		refs: []string{"registry.k8s.io/pause:3.10.2"},
-		build: func(in *inputs, r *rootfs) error {
-			return r.file("/pause", in.bin("pause"), 0o755)
-		},
-		config: func(v1.Config) v1.Config {
-			return v1.Config{Entrypoint: []string{"/pause"}, User: "65535:65535"}
-		},
-		recipe: "kubelite's pause (conformance/images/pause, CGO_ENABLED=0): sleeps until SIGINT/SIGTERM, reaps children",
 	},
 	{
 		file: "nginx-1.27.0-2.tar",

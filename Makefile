@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e bench conformance conformance-report generate clean
+.PHONY: all build run test unit e2e bench conformance conformance-report images generate clean
 
 all: build
 
@@ -51,6 +51,14 @@ conformance: build
 
 conformance-report: build
 	KUBELITE_BIN=$(KUBELITE) ./conformance/report.sh
+
+# images: the container images upstream's conformance tests run, under their
+# upstream names, as OCI archives in .cache/images (KUBELITE_IMAGES overrides it),
+# built from Go modules and Debian packages without a registry or daemon; for
+# `ctr images import`. `cd conformance && go test ./images` checks them.
+# See conformance/README.md ("Images").
+images:
+	./conformance/images/build.sh
 
 # generate: regenerate the OpenAPI definitions. The inputs are the API versions
 # kubelite serves or will serve (GA), plus what they refer to; apis/openapi's test

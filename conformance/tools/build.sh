@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh kubectl-1.27|kube-apiserver|etcd|e2e.test|ginkgo|helm3|helm4
+# build.sh kubectl-1.27|kube-apiserver|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver
 #
 # Builds one upstream binary from Go modules into the binary cache, unless the
 # cache already holds it at the wanted version, and prints its path on stdout.
@@ -11,6 +11,9 @@
 #                   version pinned in conformance/go.mod
 #   etcd            the etcd server (package main of go.etcd.io/etcd/server/v3)
 #                   at the version pinned in conformance/go.mod
+#   etcdctl,        etcd's command-line client and offline utility
+#   etcdutl         (go.etcd.io/etcd/etcdctl/v3, go.etcd.io/etcd/etcdutl/v3) at
+#                   the versions pinned in conformance/go.mod
 #   e2e.test        upstream's conformance/e2e suite (go test -c of
 #                   k8s.io/kubernetes/test/e2e) at the k8s.io/kubernetes version
 #                   pinned in conformance/go.mod
@@ -21,6 +24,12 @@
 #                   helm.sh/helm/v3/cmd/helm and helm.sh/helm/v4/cmd/helm at the
 #                   versions pinned below, with Helm's own go.mod as the build list),
 #                   installed as helm3 and helm4
+#   agnhost,        test programs of upstream's e2e images
+#   nonewprivs      (k8s.io/kubernetes/test/images/{agnhost,nonewprivs}) at the
+#                   k8s.io/kubernetes version pinned in conformance/go.mod;
+#                   agnhost reports the version of test/images/agnhost/VERSION
+#   sample-apiserver  k8s.io/sample-apiserver at the version conformance/go.mod
+#                   replaces it with (the staging release of k8s.io/kubernetes)
 #
 # The cache folder is $KUBELITE_CACHE if set, else <repo>/.cache/bin. Beside each
 # binary a stamp file .<binary>.stamp records the version it was built from; the
@@ -41,7 +50,7 @@ log() { echo "build.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-	echo "usage: $0 kubectl-1.27|kube-apiserver|etcd|e2e.test|ginkgo|helm3|helm4" >&2
+	echo "usage: $0 kubectl-1.27|kube-apiserver|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver" >&2
 	exit 2
 }
 
@@ -100,6 +109,35 @@ etcd)
 	version=$(module_field "$moddir" go.etcd.io/etcd/server/v3 Version)
 	# etcd's own version is a constant in go.etcd.io/etcd/api/v3/version; only
 	# the git SHA is set at link time upstream, and a module has none.
+	ldflags="-s -w"
+	;;
+etcdctl | etcdutl)
+	moddir=$conformance
+	binary=$target
+	pkg=go.etcd.io/etcd/$target/v3
+	version=$(module_field "$moddir" "$pkg" Version)
+	ldflags="-s -w"
+	;;
+agnhost | nonewprivs)
+	# As test/images/image-util.sh builds them (CGO_ENABLED=0); agnhost's
+	# Makefile sets main.Version to the image version.
+	moddir=$conformance
+	binary=$target
+	pkg=k8s.io/kubernetes/test/images/$target
+	version=$(module_field "$moddir" k8s.io/kubernetes Version)
+	ldflags="-s -w"
+	if [ "$target" = agnhost ]; then
+		k8sdir=$(module_field "$moddir" k8s.io/kubernetes Dir)
+		imageversion=$(cat "$k8sdir/test/images/agnhost/VERSION") || die "no test/images/agnhost/VERSION in $k8sdir"
+		ldflags+=" -X main.Version=$imageversion"
+		version+=" $imageversion"
+	fi
+	;;
+sample-apiserver)
+	moddir=$conformance
+	binary=$target
+	pkg=k8s.io/sample-apiserver
+	version=$(module_field "$moddir" k8s.io/sample-apiserver Replace.Version)
 	ldflags="-s -w"
 	;;
 e2e.test)

@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -32,15 +33,36 @@ func SelectableFields() map[schema.GroupVersionKind]FieldsFunc {
 		core.WithKind("Service"):                   serviceFields,
 		batchv1.SchemeGroupVersion.WithKind("Job"): jobFields,
 		certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest"): csrFields,
+		eventsv1.SchemeGroupVersion.WithKind("Event"):                           eventV1Fields,
 	}
 }
 
-// fieldAliases maps legacy field labels to the ones they stand for.
-func fieldAliases(gvk schema.GroupVersionKind) map[string]string {
-	if gvk == corev1.SchemeGroupVersion.WithKind("Pod") {
-		return map[string]string{"spec.host": "spec.nodeName"}
+// fieldLabels maps each field label a client may send for gvk to the field of
+// the FieldsFunc's set it selects on. Most kinds take their set's own keys;
+// pods also take the legacy spec.host; events.k8s.io Events are selected on
+// the core Event's fields under their events.k8s.io names only, as upstream.
+func fieldLabels(gvk schema.GroupVersionKind, fn FieldsFunc) map[string]string {
+	if gvk == eventsv1.SchemeGroupVersion.WithKind("Event") {
+		m := map[string]string{
+			"reason":              "reason",
+			"type":                "type",
+			"reportingController": "reportingComponent",
+			"metadata.name":       "metadata.name",
+			"metadata.namespace":  "metadata.namespace",
+		}
+		for _, f := range []string{"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"} {
+			m["regarding."+f] = "involvedObject." + f
+		}
+		return m
 	}
-	return nil
+	m := map[string]string{"metadata.name": "metadata.name", "metadata.namespace": "metadata.namespace"}
+	for k := range fn(nil) {
+		m[k] = k
+	}
+	if gvk == corev1.SchemeGroupVersion.WithKind("Pod") {
+		m["spec.host"] = "spec.nodeName"
+	}
+	return m
 }
 
 func podFields(obj runtime.Object) fields.Set {
@@ -105,6 +127,18 @@ func eventFields(obj runtime.Object) fields.Set {
 	}
 }
 
+// eventV1Fields selects events.k8s.io Events on the fields of the core Event
+// they are stored as.
+func eventV1Fields(obj runtime.Object) fields.Set {
+	e, _ := obj.(*eventsv1.Event)
+	if e == nil {
+		return eventFields(nil)
+	}
+	var core corev1.Event
+	EventV1ToCore(e, &core)
+	return eventFields(&core)
+}
+
 func namespaceFields(obj runtime.Object) fields.Set {
 	ns, _ := obj.(*corev1.Namespace)
 	if ns == nil {
@@ -146,19 +180,13 @@ func csrFields(obj runtime.Object) fields.Set {
 }
 
 // addFieldLabelConversions registers a field-label conversion for every kind in
-// SelectableFields, accepting exactly the keys its FieldsFunc returns.
+// SelectableFields, accepting exactly the labels fieldLabels gives.
 func addFieldLabelConversions(s *runtime.Scheme) error {
 	for gvk, fn := range SelectableFields() {
-		keys := fn(nil)
-		keys["metadata.name"] = ""
-		keys["metadata.namespace"] = ""
-		aliases := fieldAliases(gvk)
+		labels := fieldLabels(gvk, fn)
 		err := s.AddFieldLabelConversionFunc(gvk, func(label, value string) (string, string, error) {
-			if to, ok := aliases[label]; ok {
+			if to, ok := labels[label]; ok {
 				return to, value, nil
-			}
-			if _, ok := keys[label]; ok {
-				return label, value, nil
 			}
 			return "", "", fmt.Errorf("field label not supported: %s", label)
 		})

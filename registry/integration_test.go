@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -200,6 +201,40 @@ func TestAPIServer(t *testing.T) {
 		}
 		if diff := cmp.Diff([]string{"p0", "p1", "p2", "p3", "p4"}, names); diff != "" {
 			t.Errorf("paged names (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("events.k8s.io field selectors use its own field names", func(t *testing.T) {
+		namespace(t, c, "ev")
+		now := metav1.NowMicro()
+		for _, ctl := range []string{"example.com/a", "example.com/b"} {
+			e := &eventsv1.Event{
+				ObjectMeta:          metav1.ObjectMeta{GenerateName: "e-"},
+				EventTime:           now,
+				ReportingController: ctl, ReportingInstance: "i", Action: "Test", Reason: "Because", Type: "Normal",
+				Regarding: corev1.ObjectReference{Kind: "Pod", Namespace: "ev", Name: "p-" + ctl[len(ctl)-1:]},
+			}
+			if _, err := c.EventsV1().Events("ev").Create(ctx, e, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for sel, want := range map[string]int{
+			"reportingController=example.com/a":     1,
+			"regarding.name=p-b,regarding.kind=Pod": 1,
+			"type=Normal,reason=Because":            2,
+		} {
+			l, err := c.EventsV1().Events("ev").List(ctx, metav1.ListOptions{FieldSelector: sel})
+			if err != nil || len(l.Items) != want {
+				t.Errorf("events.k8s.io %q: %d items, %v; want %d", sel, len(l.Items), err, want)
+			}
+		}
+		// The same events through core/v1, under the core names.
+		l, err := c.CoreV1().Events("ev").List(ctx, metav1.ListOptions{FieldSelector: "reportingComponent=example.com/b,involvedObject.name=p-b"})
+		if err != nil || len(l.Items) != 1 {
+			t.Errorf("core/v1 reportingComponent: %d items, %v; want 1", len(l.Items), err)
+		}
+		if _, err := c.EventsV1().Events("ev").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=p-b"}); !apierrors.IsBadRequest(err) {
+			t.Errorf("core field name on events.k8s.io: want 400, got %v", err)
 		}
 	})
 

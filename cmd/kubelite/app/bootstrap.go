@@ -7,13 +7,16 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	rbacbootstrap "github.com/kubelite/kubelite/auth/rbac/bootstrap"
 )
@@ -108,6 +111,48 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 	}
 	if err != nil {
 		return fmt.Errorf("kubernetes endpoints: %w", err)
+	}
+	return ensureKubernetesSlice(ctx, client, cfg)
+}
+
+// ensureKubernetesSlice writes the EndpointSlice of the kubernetes Service,
+// the same address and port as its Endpoints, as upstream's endpoint
+// reconciler does. It carries no managed-by label: no controller owns it.
+func ensureKubernetesSlice(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
+	addrType := discoveryv1.AddressTypeIPv4
+	if cfg.AdvertiseAddress.To4() == nil {
+		addrType = discoveryv1.AddressTypeIPv6
+	}
+	want := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
+		AddressType: addrType,
+		Endpoints: []discoveryv1.Endpoint{{
+			Addresses:  []string{cfg.AdvertiseAddress.String()},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+		}},
+		Ports: []discoveryv1.EndpointPort{{
+			Name: ptr.To("https"), Port: ptr.To(int32(cfg.SecurePort)), Protocol: ptr.To(corev1.ProtocolTCP),
+		}},
+	}
+	slices := client.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault)
+	cur, err := slices.Get(ctx, want.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = slices.Create(ctx, want, metav1.CreateOptions{})
+	case err == nil:
+		if cur.AddressType != want.AddressType {
+			// The address type is immutable: replace the slice.
+			if err = slices.Delete(ctx, cur.Name, metav1.DeleteOptions{}); err == nil {
+				_, err = slices.Create(ctx, want, metav1.CreateOptions{})
+			}
+		} else if !equality.Semantic.DeepEqual([]any{cur.Endpoints, cur.Ports, cur.Labels}, []any{want.Endpoints, want.Ports, want.Labels}) {
+			cur.Endpoints, cur.Ports, cur.Labels = want.Endpoints, want.Ports, want.Labels
+			_, err = slices.Update(ctx, cur, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("kubernetes endpoint slice: %w", err)
 	}
 	return nil
 }

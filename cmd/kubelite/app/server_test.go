@@ -2,10 +2,13 @@ package app_test
 
 import (
 	"context"
+	"net"
 	"path/filepath"
+	slices2 "slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
@@ -52,5 +55,44 @@ func TestServerConfigValidate(t *testing.T) {
 				t.Error("NewServer accepted it")
 			}
 		})
+	}
+}
+
+// TestKubernetesServiceEndpoints: with a routable advertise address, the
+// kubernetes Service has Endpoints and an EndpointSlice naming it and the
+// secure port, and a restart on the same data leaves them as they were.
+func TestKubernetesServiceEndpoints(t *testing.T) {
+	ctx := t.Context()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port // fixed, so that a restart keeps the endpoints' port
+	l.Close()
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: t.TempDir(), SecurePort: port, AdvertiseAddress: net.ParseIP("192.0.2.10")})
+	check := func(s *testserver.Server) (epRV, sliceRV string) {
+		t.Helper()
+		ep, err := s.Client.CoreV1().Endpoints("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+		if err != nil || len(ep.Subsets) != 1 || len(ep.Subsets[0].Addresses) != 1 || ep.Subsets[0].Addresses[0].IP != "192.0.2.10" {
+			t.Fatalf("kubernetes endpoints = %+v, %v", ep, err)
+		}
+		if p := ep.Subsets[0].Ports[0].Port; p != int32(port) {
+			t.Fatalf("kubernetes endpoints port = %d, want %d", p, port)
+		}
+		slices, err := s.Client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=kubernetes"})
+		if err != nil || len(slices.Items) != 1 {
+			t.Fatalf("kubernetes endpoint slices = %+v, %v", slices, err)
+		}
+		sl := slices.Items[0]
+		if sl.AddressType != discoveryv1.AddressTypeIPv4 || len(sl.Endpoints) != 1 || !slices2.Equal(sl.Endpoints[0].Addresses, []string{"192.0.2.10"}) ||
+			len(sl.Ports) != 1 || sl.Ports[0].Port == nil || *sl.Ports[0].Port != int32(port) {
+			t.Fatalf("kubernetes endpoint slice = %+v; want 192.0.2.10 port %d", sl, port)
+		}
+		return ep.ResourceVersion, sl.ResourceVersion
+	}
+	ep1, sl1 := check(s)
+	s = s.Restart(t)
+	if ep2, sl2 := check(s); ep1 != ep2 || sl1 != sl2 {
+		t.Errorf("restart rewrote unchanged objects: endpoints rv %s -> %s, slice rv %s -> %s", ep1, ep2, sl1, sl2)
 	}
 }

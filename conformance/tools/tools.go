@@ -7,8 +7,10 @@
 package tools
 
 import (
-	_ "github.com/onsi/ginkgo/v2/ginkgo"     // ginkgo CLI (parallel runs of e2e.test)
-	_ "go.etcd.io/etcd/server/v3"            // etcd server binary (package main)
-	_ "k8s.io/kubernetes/cmd/kube-apiserver" // upstream API server
-	_ "k8s.io/kubernetes/test/e2e"           // the e2e.test suite (built with go test -c)
+	_ "github.com/onsi/ginkgo/v2/ginkgo"              // ginkgo CLI (parallel runs of e2e.test)
+	_ "go.etcd.io/etcd/server/v3"                     // etcd server binary (package main)
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"          // upstream API server
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager" // upstream controllers (CLUSTER=upstream)
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"          // upstream scheduler (CLUSTER=upstream)
+	_ "k8s.io/kubernetes/test/e2e"                    // the e2e.test suite (built with go test -c)
 )

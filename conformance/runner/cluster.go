@@ -26,7 +26,7 @@ type Cluster struct {
 	Describe   string // one line for the report: what was tested
 	Versions   string // the upstream binaries' versions (CLUSTER=upstream)
 
-	procs   []*proc // started in this order, stopped in the reverse one
+	procs []*proc // started in this order, stopped in the reverse one
 	// anyExit: any exit status after the SIGTERM sent is as asked (upstream's
 	// kube-scheduler exits 1, "finished without leader elect").
 	anyExit bool

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -177,5 +178,79 @@ func TestRecordFromSummary(t *testing.T) {
 	sum.ClusterKind = ClusterKubelite
 	if r := recordFromSummary(sum); r.Commit != "abc" || !reflect.DeepEqual(r.Passing, []string{"b"}) || r.NotPassing != nil {
 		t.Errorf("kubelite record: %+v", r)
+	}
+}
+
+// A stand-in for kubelite: prints the ready line, then waits for SIGTERM.
+func TestStartKubeliteFake(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kubelite")
+	script := "#!/bin/sh\necho starting\necho \"kubelite is ready; use it with: export KUBECONFIG=" + dir + "/kc\"\n" +
+		"trap 'echo bye; exit 0' TERM\nwhile :; do sleep 0.1; done\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "kubelite.log")
+	c, err := startKubelite(context.Background(), bin, log, nil, false, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kubeconfig != dir+"/kc" || !c.started() || c.Kind != "kubelite" {
+		t.Errorf("cluster: %+v", c)
+	}
+	if exited, _ := c.Exited(); exited {
+		t.Errorf("exited already")
+	}
+	if err := c.Stop(); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if exited, _ := c.Exited(); !exited {
+		t.Errorf("not exited after Stop")
+	}
+	if b, _ := os.ReadFile(log); !strings.Contains(string(b), "starting\n") || !strings.Contains(string(b), "bye\n") {
+		t.Errorf("log: %q", b)
+	}
+	if _, err := os.Stat(c.dataDir); !os.IsNotExist(err) {
+		t.Errorf("data dir left: %v", err)
+	}
+
+	// A server that exits before it is ready.
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho oops\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startKubelite(context.Background(), bin, log, nil, false, 20*time.Second); err == nil ||
+		!strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "oops") {
+		t.Errorf("early exit: %v", err)
+	}
+}
+
+// Stopping several processes: a non-zero exit after SIGTERM is news for
+// kubelite, not for upstream's components (anyExit).
+func TestClusterStopAnyExit(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "server")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntrap 'exit 1' TERM\nwhile :; do sleep 0.1; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, anyExit := range []bool{false, true} {
+		c := &Cluster{anyExit: anyExit}
+		for _, name := range []string{"a", "b"} {
+			p, _, err := startProc(name, bin, nil, filepath.Join(dir, name+".log"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.procs = append(c.procs, p)
+		}
+		time.Sleep(300 * time.Millisecond) // the traps are set
+		err := c.Stop()
+		if anyExit && err != nil {
+			t.Errorf("anyExit: %v", err)
+		}
+		if !anyExit && (err == nil || !strings.Contains(err.Error(), "a: exit status 1") || !strings.Contains(err.Error(), "b: exit status 1")) {
+			t.Errorf("Stop: %v", err)
+		}
+		if exited, err := c.Exited(); !exited || !strings.Contains(err.Error(), "a: exit status 1") {
+			t.Errorf("Exited: %v %v", exited, err)
+		}
 	}
 }

@@ -228,9 +228,14 @@ func cmdReport(ctx context.Context, cfg *Config, args []string) int {
 	for _, t := range tiers {
 		var sum *Summary
 		if *noRun {
-			sum, err = readSummary(filepath.Join(cfg.resultsDir(t), "summary.json"))
-			if err == nil && (sum.Tier != t || sum.Focus != "") {
-				err = fmt.Errorf("results/%s is not a whole run of %s", t, t)
+			dir := cfg.resultsDir(t)
+			sum, err = readSummary(filepath.Join(dir, "summary.json"))
+			switch {
+			case err != nil:
+			case sum.Tier != t || sum.Focus != "":
+				err = fmt.Errorf("%s is not a whole run of %s", dir, t)
+			case (sum.ClusterKind == ClusterUpstream) != (cfg.Cluster == ClusterUpstream):
+				err = fmt.Errorf("%s is a run against %q, not for %s's rows", dir, sum.ClusterKind, who)
 			}
 		} else {
 			if ctx.Err() != nil {

@@ -252,12 +252,13 @@ func cmdReport(ctx context.Context, cfg *Config, args []string) int {
 		records[t] = recordFromSummary(sum)
 	}
 	for _, t := range Tiers {
-		r := records[t]
-		if cfg.Cluster == ClusterUpstream && !r.Run {
-			continue // upstream lists only the tiers run against it
-		}
+		r := doc.Tiers[t] // kubelite's table lists every tier, run or not
 		r.Tier, r.Tests = t, sizes[t]
-		records[t] = r
+		doc.Tiers[t] = r
+		if r := doc.Upstream[t]; r.Run { // upstream's only the tiers run against it
+			r.Tier, r.Tests = t, sizes[t]
+			doc.Upstream[t] = r
+		}
 	}
 	if err := writeResultsMD(path, doc, time.Now()); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

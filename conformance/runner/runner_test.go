@@ -185,8 +185,8 @@ func TestRecordFromSummary(t *testing.T) {
 func TestStartKubeliteFake(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kubelite")
-	script := "#!/bin/sh\necho starting\necho \"kubelite is ready; use it with: export KUBECONFIG=" + dir + "/kc\"\n" +
-		"trap 'echo bye; exit 0' TERM\nwhile :; do sleep 0.1; done\n"
+	script := "#!/bin/sh\ntrap 'echo bye; exit 0' TERM\necho starting\n" +
+		"echo \"kubelite is ready; use it with: export KUBECONFIG=" + dir + "/kc\"\nwhile :; do sleep 0.1; done\n"
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
 # Sourced by run.sh, report.sh and check-regressions.sh: builds (or finds in the
-# cache) e2e.test and ginkgo, builds the runner, and runs it with the arguments.
+# cache) e2e.test and ginkgo (and with CLUSTER=upstream etcd, kube-apiserver,
+# kube-controller-manager and kube-scheduler), builds the runner, and runs it
+# with the arguments.
 set -euo pipefail
 
 conformance=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,6 +15,14 @@ run_runner() {
 	# The ginkgo CLI is built beside it for running e2e.test by hand
 	# (ginkgo -p --procs=N e2e.test -- ...); the runner starts e2e.test itself.
 	"$conformance/tools/build.sh" ginkgo >/dev/null || { echo "error: cannot build ginkgo" >&2; exit 2; }
+	if [ "${CLUSTER:-}" = upstream ]; then
+		# Upstream's control plane, which the runner starts instead of kubelite;
+		# it finds them beside e2e.test (or ETCD_BIN, KUBE_APISERVER_BIN, ...).
+		local t
+		for t in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+			"$conformance/tools/build.sh" "$t" >/dev/null || { echo "error: cannot build $t" >&2; exit 2; }
+		done
+	fi
 	mkdir -p "$cache"
 	# Built beside and renamed into place, so that a run in progress keeps its binary.
 	local tmp="$cache/.conformance-runner.$$"

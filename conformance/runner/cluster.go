@@ -18,21 +18,112 @@ import (
 	"time"
 )
 
-// Cluster is the cluster under test: a kubelite server this run started, or
-// an existing cluster reached through a kubeconfig.
+// Cluster is the cluster under test: a kubelite server or an upstream control
+// plane this run started, or an existing cluster reached through a kubeconfig.
 type Cluster struct {
+	Kind       string // "kubelite", "upstream control plane" or "existing cluster", for messages
 	Kubeconfig string
 	Describe   string // one line for the report: what was tested
+	Versions   string // the upstream binaries' versions (CLUSTER=upstream)
 
-	cmd     *exec.Cmd
+	procs []*proc // started in this order, stopped in the reverse one
+	// anyExit: any exit status after the SIGTERM sent is as asked (upstream's
+	// kube-scheduler exits 1, "finished without leader elect").
+	anyExit bool
 	dataDir string
 	keep    bool
 	stopped bool
-	done    chan struct{} // closed when the server process has exited
+}
+
+// proc is one server process of a cluster, its output copied to a log file.
+type proc struct {
+	name    string
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
 	waitErr error
+	log     string
+	termed  bool // sent SIGTERM by stop, and ended within 30 s
 }
 
 var readyLine = regexp.MustCompile(`kubelite is ready; use it with: export KUBECONFIG=(\S+)`)
+
+// startProc starts bin with args in its own process group, its output going to
+// logPath. When watch is non-nil, the first submatch of the first output line
+// matching it is sent on the returned channel.
+func startProc(name, bin string, args []string, logPath string, watch *regexp.Regexp) (*proc, <-chan string, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}
+	ready := make(chan string, 1)
+	var copied sync.WaitGroup
+	copied.Add(1)
+	go func() { // copy the output to the log, watching for the ready line
+		defer copied.Done()
+		defer logFile.Close()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			fmt.Fprintln(logFile, sc.Text())
+			if watch == nil {
+				continue
+			}
+			if m := watch.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case ready <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(logFile, pr) // a line too long for the scanner: keep the rest anyway
+	}()
+	go func() {
+		p.waitErr = cmd.Wait()
+		pw.Close()
+		copied.Wait()
+		close(p.done)
+	}()
+	return p, ready, nil
+}
+
+// exited reports whether the process has ended, and how.
+func (p *proc) exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.waitErr
+	default:
+		return false, nil
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL to the process group after 30 s, and
+// returns how the process ended.
+func (p *proc) stop() error {
+	select {
+	case <-p.done:
+		return p.waitErr
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		p.termed = true
+	case <-time.After(30 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		p.waitErr = errors.New("did not stop within 30 s of SIGTERM; killed")
+	}
+	return p.waitErr
+}
 
 // startKubelite starts `kubelite server` on a new data dir and free ports, with
 // its output in logPath, and waits until it says it is ready.
@@ -48,49 +139,15 @@ func startKubelite(ctx context.Context, bin, logPath string, extraFlags []string
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(logPath)
+	args := []string{"server", "--data-dir", filepath.Join(dataDir, "data"), "--bind-address", "127.0.0.1",
+		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0"}
+	args = append(args, extraFlags...)
+	p, ready, err := startProc("kubelite", bin, args, logPath, readyLine)
 	if err != nil {
 		os.RemoveAll(dataDir)
 		return nil, err
 	}
-	args := []string{"server", "--data-dir", filepath.Join(dataDir, "data"), "--bind-address", "127.0.0.1",
-		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0"}
-	args = append(args, extraFlags...)
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		os.RemoveAll(dataDir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	c := &Cluster{cmd: cmd, dataDir: dataDir, keep: keep, done: make(chan struct{})}
-	ready := make(chan string, 1)
-	var copied sync.WaitGroup
-	copied.Add(1)
-	go func() { // copy the server's output to its log, watching for the ready line
-		defer copied.Done()
-		defer logFile.Close()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 4<<20)
-		for sc.Scan() {
-			fmt.Fprintln(logFile, sc.Text())
-			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case ready <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(logFile, pr) // a line too long for the scanner: keep the rest anyway
-	}()
-	go func() {
-		c.waitErr = cmd.Wait()
-		pw.Close()
-		copied.Wait()
-		close(c.done)
-	}()
+	c := &Cluster{Kind: "kubelite", procs: []*proc{p}, dataDir: dataDir, keep: keep}
 
 	timer := time.NewTimer(readyTimeout)
 	defer timer.Stop()
@@ -99,9 +156,9 @@ func startKubelite(ctx context.Context, bin, logPath string, extraFlags []string
 		c.Kubeconfig = kc
 		c.Describe = fmt.Sprintf("kubelite (%s) started by the runner, data dir %s", bin, dataDir)
 		return c, nil
-	case <-c.done:
+	case <-p.done:
 		c.cleanup()
-		return nil, fmt.Errorf("kubelite exited before it was ready (%v); last lines of %s:\n%s", c.waitErr, logPath, tail(logPath, 30))
+		return nil, fmt.Errorf("kubelite exited before it was ready (%v); last lines of %s:\n%s", p.waitErr, logPath, tail(logPath, 30))
 	case <-timer.C:
 		c.Stop()
 		return nil, fmt.Errorf("kubelite not ready after %s; last lines of %s:\n%s", readyTimeout, logPath, tail(logPath, 30))
@@ -111,39 +168,45 @@ func startKubelite(ctx context.Context, bin, logPath string, extraFlags []string
 	}
 }
 
-// Exited reports whether the server this run started has stopped, and how.
+// started reports whether this run started the cluster's servers (rather than
+// being given an existing cluster).
+func (c *Cluster) started() bool { return len(c.procs) > 0 }
+
+// Exited reports whether a server this run started has stopped, and how (for
+// a cluster of several processes, the first one found ended, named).
 func (c *Cluster) Exited() (bool, error) {
-	if c.cmd == nil {
-		return false, nil
+	for _, p := range c.procs {
+		if exited, err := p.exited(); exited {
+			if len(c.procs) > 1 {
+				return true, fmt.Errorf("%s: %s", p.name, exitText(err))
+			}
+			return true, err
+		}
 	}
-	select {
-	case <-c.done:
-		return true, c.waitErr
-	default:
-		return false, nil
-	}
+	return false, nil
 }
 
-// Stop stops a server this run started: SIGTERM, then SIGKILL to its process
-// group after 30 s. It returns how the server ended.
+// Stop stops the servers this run started, last started first: SIGTERM, then
+// SIGKILL to each one's process group after 30 s. It returns how they ended
+// when that is news (not a plain exit or the SIGTERM sent).
 func (c *Cluster) Stop() error {
-	if c.cmd == nil {
-		return nil
-	}
-	select {
-	case <-c.done:
-	default:
-		c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.done:
-		case <-time.After(30 * time.Second):
-			syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-			<-c.done
-			c.waitErr = errors.New("did not stop within 30 s of SIGTERM; killed")
+	var errs []error
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		p := c.procs[i]
+		err := p.stop()
+		var ee *exec.ExitError
+		if c.anyExit && p.termed && errors.As(err, &ee) {
+			err = nil
+		}
+		if err != nil && !isSignalExit(err) {
+			if len(c.procs) > 1 {
+				err = fmt.Errorf("%s: %w", p.name, err)
+			}
+			errs = append(errs, err)
 		}
 	}
 	c.cleanup()
-	return c.waitErr
+	return errors.Join(errs...)
 }
 
 func (c *Cluster) cleanup() {

@@ -51,6 +51,9 @@ type junitMessage struct {
 // including those not run (as skipped), each with where its log is.
 func writeJUnit(path string, sum *Summary) error {
 	name := "kubelite conformance " + sum.Name
+	if sum.ClusterKind == ClusterUpstream {
+		name = "upstream control plane conformance " + sum.Name // the name is results/upstream-<name>'s
+	}
 	suite := junitSuite{
 		Name: name, Tests: len(sum.Results), Failures: sum.Failed, Skipped: sum.Skipped,
 		Time: fmt.Sprintf("%.0f", sum.Seconds), Timestamp: sum.Started.Format("2006-01-02T15:04:05Z"),

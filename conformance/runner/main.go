@@ -94,6 +94,8 @@ func configFromEnv(repo, e2e string) (*Config, error) {
 		Kubelite:    env("KUBELITE_BIN", filepath.Join(repo, "bin", "kubelite")),
 		KubeliteArg: strings.Fields(os.Getenv("KUBELITE_FLAGS")),
 		External:    os.Getenv("CLUSTER_KUBECONFIG"),
+		Cluster:     env("CLUSTER", ClusterKubelite),
+		Upstream:    upstreamBinsFromEnv(filepath.Dir(e2e)),
 		Kubectl:     env("KUBECTL", "/usr/bin/kubectl"),
 		Relax:       env("RELAX", "auto"),
 		ExtraFlags:  strings.Fields(os.Getenv("EXTRA_FLAGS")),
@@ -110,6 +112,15 @@ func configFromEnv(repo, e2e string) (*Config, error) {
 	}
 	if cfg.Timeout, err = time.ParseDuration(env("TIMEOUT", "4h")); err != nil {
 		return nil, fmt.Errorf("TIMEOUT: %w", err)
+	}
+	switch cfg.Cluster {
+	case ClusterKubelite:
+	case ClusterUpstream:
+		if cfg.External != "" {
+			return nil, fmt.Errorf("CLUSTER=upstream starts its own cluster; it cannot go with CLUSTER_KUBECONFIG")
+		}
+	default:
+		return nil, fmt.Errorf("CLUSTER=%q: want kubelite or upstream", cfg.Cluster)
 	}
 	switch cfg.Relax {
 	case "auto", "yes", "no":
@@ -200,20 +211,31 @@ func cmdReport(ctx context.Context, cfg *Config, args []string) int {
 		return 2
 	}
 	path := filepath.Join(cfg.Repo, "conformance", "RESULTS.md")
-	records := map[string]TierRecord{}
+	doc := ResultsDoc{Tiers: map[string]TierRecord{}, Upstream: map[string]TierRecord{}}
 	if b, err := os.ReadFile(path); err == nil {
-		if records, err = parseResultsMD(string(b)); err != nil {
+		if doc, err = parseResultsMD(string(b)); err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			return 2
 		}
+	}
+	// Kubelite's rows, or with CLUSTER=upstream upstream's, which sit beside
+	// them and leave them (and the passing lists) as they are.
+	records, who := doc.Tiers, "kubelite"
+	if cfg.Cluster == ClusterUpstream {
+		records, who = doc.Upstream, "upstream"
 	}
 	code := 0
 	for _, t := range tiers {
 		var sum *Summary
 		if *noRun {
-			sum, err = readSummary(filepath.Join(cfg.resultsDir(t), "summary.json"))
-			if err == nil && (sum.Tier != t || sum.Focus != "") {
-				err = fmt.Errorf("results/%s is not a whole run of %s", t, t)
+			dir := cfg.resultsDir(t)
+			sum, err = readSummary(filepath.Join(dir, "summary.json"))
+			switch {
+			case err != nil:
+			case sum.Tier != t || sum.Focus != "":
+				err = fmt.Errorf("%s is not a whole run of %s", dir, t)
+			case (sum.ClusterKind == ClusterUpstream) != (cfg.Cluster == ClusterUpstream):
+				err = fmt.Errorf("%s is a run against %q, not for %s's rows", dir, sum.ClusterKind, who)
 			}
 		} else {
 			if ctx.Err() != nil {
@@ -230,18 +252,26 @@ func cmdReport(ctx context.Context, cfg *Config, args []string) int {
 		records[t] = recordFromSummary(sum)
 	}
 	for _, t := range Tiers {
-		r := records[t]
+		r := doc.Tiers[t] // kubelite's table lists every tier, run or not
 		r.Tier, r.Tests = t, sizes[t]
-		records[t] = r
+		doc.Tiers[t] = r
+		if r := doc.Upstream[t]; r.Run { // upstream's only the tiers run against it
+			r.Tier, r.Tests = t, sizes[t]
+			doc.Upstream[t] = r
+		}
 	}
-	if err := writeResultsMD(path, records, time.Now()); err != nil {
+	if err := writeResultsMD(path, doc, time.Now()); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		return 2
 	}
-	fmt.Printf("\nwrote %s:\n", path)
+	fmt.Printf("\nwrote %s (%s):\n", path, who)
 	for _, t := range Tiers {
 		if r := records[t]; r.Run {
-			fmt.Printf("  %-4s %d passed, %d failed, %d skipped (%s, %s)\n", t, r.Passed, r.Failed, r.Skipped, r.Date, r.Commit)
+			what := r.Commit
+			if cfg.Cluster == ClusterUpstream {
+				what = r.Versions
+			}
+			fmt.Printf("  %-4s %d passed, %d failed, %d skipped (%s, %s)\n", t, r.Passed, r.Failed, r.Skipped, r.Date, what)
 		} else {
 			fmt.Printf("  %-4s not run yet\n", t)
 		}
@@ -259,6 +289,10 @@ func cmdCheck(ctx context.Context, cfg *Config, args []string) int {
 		usage()
 		return 2
 	}
+	if cfg.Cluster == ClusterUpstream {
+		fmt.Fprintln(os.Stderr, "error: check compares kubelite with its passing lists in RESULTS.md; it does not take CLUSTER=upstream")
+		return 2
+	}
 	tier := fs.Arg(0)
 	tiers, err := tierSet(tier)
 	if err != nil {
@@ -270,11 +304,12 @@ func cmdCheck(ctx context.Context, cfg *Config, args []string) int {
 		fmt.Fprintf(os.Stderr, "error: no RESULTS.md to compare with: %v\n", err)
 		return 2
 	}
-	records, err := parseResultsMD(text)
+	doc, err := parseResultsMD(text)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		return 2
 	}
+	records := doc.Tiers // kubelite's lists only, never upstream's
 	var baseline []string
 	for _, t := range sortedKeys(tiers) {
 		if r := records[t]; r.Run {

@@ -24,6 +24,8 @@ type Config struct {
 	Kubelite    string // KUBELITE_BIN
 	KubeliteArg []string
 	External    string // CLUSTER_KUBECONFIG: test this cluster instead of starting kubelite
+	Cluster     string // CLUSTER: kubelite (default) or upstream, the cluster to start
+	Upstream    UpstreamBins
 	Kubectl     string
 	Procs       int
 	TestTimeout time.Duration
@@ -33,8 +35,27 @@ type Config struct {
 	KeepData    bool
 }
 
+// Cluster kinds a run can start (CLUSTER).
+const (
+	ClusterKubelite = "kubelite"
+	ClusterUpstream = "upstream"
+)
+
+// resultsDir is results/<name>, or results/upstream-<name> for runs against
+// upstream's control plane, so that those never replace kubelite's results.
 func (c *Config) resultsDir(name string) string {
+	if c.Cluster == ClusterUpstream {
+		name = "upstream-" + name
+	}
 	return filepath.Join(c.Repo, "conformance", "results", name)
+}
+
+// clusterKind is what the summary records as the kind of cluster tested.
+func (c *Config) clusterKind() string {
+	if c.External != "" {
+		return "external"
+	}
+	return c.Cluster
 }
 
 // Summary is a run's outcome; results/<name>/summary.json holds it.
@@ -46,7 +67,9 @@ type Summary struct {
 	Seconds       float64   `json:"seconds"`
 	Commit        string    `json:"commit"`
 	Cluster       string    `json:"cluster"`
-	ServerEnd     string    `json:"serverEnd,omitempty"` // how kubelite ended, when that is news
+	ClusterKind   string    `json:"clusterKind,omitempty"` // kubelite, upstream or external
+	Versions      string    `json:"versions,omitempty"`    // of the upstream binaries (CLUSTER=upstream)
+	ServerEnd     string    `json:"serverEnd,omitempty"`   // how the cluster ended, when that is news
 	RelaxingFlags []string  `json:"relaxingFlags"`
 	ExtraFlags    []string  `json:"extraFlags,omitempty"` // EXTRA_FLAGS
 	Flags         []string  `json:"flags"`                // every flag given to each e2e.test (but the focus)
@@ -113,7 +136,8 @@ type RunSpec struct {
 var errHarness = errors.New("harness error")
 
 // Run starts a fresh cluster, runs the selected tests against it and writes
-// results/<name>/: run.log (this output), kubelite.log, tests/NNN/e2e.log,
+// results/<name>/: run.log (this output), kubelite.log (or one log per upstream
+// component), tests/NNN/e2e.log,
 // junit.xml, summary.json and passed.txt. It ends its output with
 // "N passed, N failed, N skipped".
 func Run(ctx context.Context, cfg *Config, spec RunSpec) (*Summary, error) {
@@ -172,13 +196,17 @@ func Run(ctx context.Context, cfg *Config, spec RunSpec) (*Summary, error) {
 
 	// The cluster.
 	srv := &server{cfg: cfg, dir: dir, say: say}
-	if cfg.External == "" {
+	switch {
+	case cfg.External != "":
+	case cfg.Cluster == ClusterUpstream:
+		say("starting upstream's etcd, kube-apiserver, kube-controller-manager and kube-scheduler (%s)", filepath.Dir(cfg.Upstream.APIServer))
+	default:
 		say("starting %s", cfg.Kubelite)
 	}
 	if err := srv.start(ctx); err != nil {
 		return fail(err)
 	}
-	sum.Cluster = srv.cur.Describe
+	sum.Cluster, sum.ClusterKind, sum.Versions = srv.cur.Describe, cfg.clusterKind(), srv.cur.Versions
 	defer srv.stop()
 	say("cluster: %s; KUBECONFIG=%s", srv.cur.Describe, srv.cur.Kubeconfig)
 
@@ -297,15 +325,15 @@ func Run(ctx context.Context, cfg *Config, spec RunSpec) (*Summary, error) {
 	if len(sum.ExtraFlags) > 0 {
 		say("EXTRA_FLAGS used: %s", strings.Join(sum.ExtraFlags, " "))
 	}
-	say("Results: %s (junit.xml, summary.json, run.log, kubelite.log, tests/NNN/e2e.log); %s for the tests", dir, (time.Duration(sum.Seconds) * time.Second).String())
+	say("Results: %s (junit.xml, summary.json, run.log, %s, tests/NNN/e2e.log); %s for the tests", dir, srv.logs(), (time.Duration(sum.Seconds) * time.Second).String())
 	say("%s", sum.Line())
 	return sum, nil
 }
 
-// server is the cluster of a run. A kubelite that exits during the run is
-// noted and replaced by a fresh one (at most maxRestarts times), so that one
-// crash (or a stray signal) fails the tests it was serving, not the rest of
-// the tier; the report says so.
+// server is the cluster of a run. A kubelite (or upstream control plane) that
+// exits during the run is noted and replaced by a fresh one (at most
+// maxRestarts times), so that one crash (or a stray signal) fails the tests it
+// was serving, not the rest of the tier; the report says so.
 type server struct {
 	cfg      *Config
 	dir      string
@@ -313,22 +341,49 @@ type server struct {
 	mu       sync.Mutex
 	cur      *Cluster
 	restarts int
-	gone     error // set when kubelite is down for good
+	gone     error // set when the cluster is down for good
 	notes    []string
 }
 
 const maxRestarts = 3
 
+// kind names the cluster in messages.
+func (s *server) kind() string {
+	if s.cfg.Cluster == ClusterUpstream {
+		return "upstream control plane"
+	}
+	return "kubelite"
+}
+
+// logs names the log file(s) of the current cluster: kubelite.log, or one per
+// upstream component; restarted clusters log to kubelite-2.log, etcd-2.log, ...
+func (s *server) logSuffix() string {
+	if s.restarts > 0 {
+		return fmt.Sprintf("-%d", s.restarts+1)
+	}
+	return ""
+}
+
+func (s *server) logs() string {
+	if s.cfg.Cluster == ClusterUpstream {
+		return fmt.Sprintf("{etcd,kube-apiserver,kube-controller-manager,kube-scheduler}%s.log", s.logSuffix())
+	}
+	return "kubelite" + s.logSuffix() + ".log"
+}
+
 func (s *server) start(ctx context.Context) error {
 	if s.cfg.External != "" {
-		s.cur = &Cluster{Kubeconfig: s.cfg.External, Describe: "an existing cluster (CLUSTER_KUBECONFIG=" + s.cfg.External + ")"}
+		s.cur = &Cluster{Kind: "existing cluster", Kubeconfig: s.cfg.External,
+			Describe: "an existing cluster (CLUSTER_KUBECONFIG=" + s.cfg.External + ")"}
 		return nil
 	}
-	log := "kubelite.log"
-	if s.restarts > 0 {
-		log = fmt.Sprintf("kubelite-%d.log", s.restarts+1)
+	var c *Cluster
+	var err error
+	if s.cfg.Cluster == ClusterUpstream {
+		c, err = startUpstream(ctx, s.cfg.Upstream, s.dir, s.logSuffix(), s.cfg.KeepData, 3*time.Minute)
+	} else {
+		c, err = startKubelite(ctx, s.cfg.Kubelite, filepath.Join(s.dir, s.logs()), s.cfg.KubeliteArg, s.cfg.KeepData, 2*time.Minute)
 	}
-	c, err := startKubelite(ctx, s.cfg.Kubelite, filepath.Join(s.dir, log), s.cfg.KubeliteArg, s.cfg.KeepData, 2*time.Minute)
 	if err != nil {
 		return err
 	}
@@ -336,8 +391,8 @@ func (s *server) start(ctx context.Context) error {
 	return nil
 }
 
-// kubeconfig is the running cluster's kubeconfig, after restarting kubelite
-// if it has exited.
+// kubeconfig is the running cluster's kubeconfig, after restarting the
+// cluster if (any process of) it has exited.
 func (s *server) kubeconfig(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -345,7 +400,7 @@ func (s *server) kubeconfig(ctx context.Context) (string, error) {
 		return "", s.gone
 	}
 	exited, werr := s.cur.Exited()
-	if !exited && s.cur.cmd != nil && !reachable(s.cur.Kubeconfig) {
+	if !exited && s.cur.started() && !reachable(s.cur.Kubeconfig) {
 		// Shutting down, or wedged: give it 30 s to exit or answer again.
 		for i := 0; i < 60 && !exited && !reachable(s.cur.Kubeconfig); i++ {
 			time.Sleep(500 * time.Millisecond)
@@ -355,42 +410,39 @@ func (s *server) kubeconfig(ctx context.Context) (string, error) {
 	if !exited {
 		return s.cur.Kubeconfig, nil
 	}
-	log := "kubelite.log"
-	if s.restarts > 0 {
-		log = fmt.Sprintf("kubelite-%d.log", s.restarts+1)
-	}
-	note := fmt.Sprintf("kubelite exited during the run (%v; see %s)", exitText(werr), log)
+	kind := s.kind()
+	note := fmt.Sprintf("%s exited during the run (%v; see %s)", kind, exitText(werr), s.logs())
 	s.say("WARNING: %s", note)
-	s.cur.cleanup()
+	s.cur.Stop() // the other processes of an upstream control plane
 	if s.restarts >= maxRestarts {
-		s.gone = fmt.Errorf("kubelite exited %d times", s.restarts+1)
+		s.gone = fmt.Errorf("%s exited %d times", kind, s.restarts+1)
 		s.notes = append(s.notes, note+"; not restarted again")
 		return "", s.gone
 	}
 	s.restarts++
 	if err := s.start(ctx); err != nil {
-		s.gone = fmt.Errorf("kubelite exited and did not restart: %v", err)
+		s.gone = fmt.Errorf("%s exited and did not restart: %v", kind, err)
 		s.notes = append(s.notes, note+"; restart failed")
 		return "", s.gone
 	}
-	s.notes = append(s.notes, note+"; the rest ran on a fresh kubelite")
-	s.say("started a fresh kubelite; KUBECONFIG=%s", s.cur.Kubeconfig)
+	s.notes = append(s.notes, note+"; the rest ran on a fresh "+kind)
+	s.say("started a fresh %s; KUBECONFIG=%s", kind, s.cur.Kubeconfig)
 	return s.cur.Kubeconfig, nil
 }
 
-// stop stops the running kubelite, noting how it ended if that is news.
+// stop stops the running cluster, noting how it ended if that is news.
 func (s *server) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cur == nil || s.cur.cmd == nil || s.cur.stopped {
+	if s.cur == nil || !s.cur.started() || s.cur.stopped {
 		return
 	}
 	if exited, werr := s.cur.Exited(); exited {
-		s.notes = append(s.notes, fmt.Sprintf("kubelite exited during the run (%v)", exitText(werr)))
-	} else if werr := s.cur.Stop(); werr != nil && !isSignalExit(werr) {
-		s.notes = append(s.notes, fmt.Sprintf("kubelite, stopped with SIGTERM, ended with: %v", werr))
+		s.notes = append(s.notes, fmt.Sprintf("%s exited during the run (%v)", s.kind(), exitText(werr)))
+		s.cur.Stop()
+	} else if werr := s.cur.Stop(); werr != nil {
+		s.notes = append(s.notes, fmt.Sprintf("%s, stopped with SIGTERM, ended with: %v", s.kind(), werr))
 	}
-	s.cur.cleanup()
 	s.cur.stopped = true
 }
 

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# build.sh kubectl-1.27|kube-apiserver|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver
-#
+# build.sh kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver#
 # Builds one upstream binary from Go modules into the binary cache, unless the
 # cache already holds it at the wanted version, and prints its path on stdout.
 # Progress goes to stderr; the exit status is non-zero when the build fails.
@@ -9,6 +8,10 @@
 #                   tools/kubectl-1.27/go.mod), installed as kubectl.1.27
 #   kube-apiserver  k8s.io/kubernetes/cmd/kube-apiserver at the k8s.io/kubernetes
 #                   version pinned in conformance/go.mod
+#   kube-controller-manager, kube-scheduler
+#                   k8s.io/kubernetes/cmd/kube-controller-manager and
+#                   .../cmd/kube-scheduler at the same version, stamped like
+#                   kube-apiserver (the upstream control plane CLUSTER=upstream runs)
 #   etcd            the etcd server (package main of go.etcd.io/etcd/server/v3)
 #                   at the version pinned in conformance/go.mod
 #   etcdctl,        etcd's command-line client and offline utility
@@ -50,7 +53,7 @@ log() { echo "build.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-	echo "usage: $0 kubectl-1.27|kube-apiserver|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver" >&2
+	echo "usage: $0 kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver" >&2
 	exit 2
 }
 
@@ -94,10 +97,10 @@ kubectl-1.27)
 	date=$(rfc3339 "$(module_field "$moddir" k8s.io/kubectl Time)")
 	ldflags="-s -w $(version_ldflags "$version" "$date")"
 	;;
-kube-apiserver)
+kube-apiserver | kube-controller-manager | kube-scheduler)
 	moddir=$conformance
-	binary=kube-apiserver
-	pkg=k8s.io/kubernetes/cmd/kube-apiserver
+	binary=$target
+	pkg=k8s.io/kubernetes/cmd/$target
 	version=$(module_field "$moddir" k8s.io/kubernetes Version)
 	date=$(rfc3339 "$(module_field "$moddir" k8s.io/kubernetes Time)")
 	ldflags="-s -w $(version_ldflags "$version" "$date")"

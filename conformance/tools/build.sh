@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build.sh kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver#
+# build.sh kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver
+#
 # Builds one upstream binary from Go modules into the binary cache, unless the
 # cache already holds it at the wanted version, and prints its path on stdout.
 # Progress goes to stderr; the exit status is non-zero when the build fails.

@@ -56,7 +56,6 @@ type Config struct {
 type Controller struct {
 	client     kubernetes.Interface
 	rootCA     string
-	namespaces corelisters.NamespaceLister
 	configMaps corelisters.ConfigMapLister
 	loop       *loop.Loop
 }
@@ -70,14 +69,11 @@ func New(cfg Config) (*Controller, error) {
 	c := &Controller{
 		client:     cfg.Client,
 		rootCA:     string(cfg.RootCA),
-		namespaces: cfg.Namespaces.Lister(),
 		configMaps: cfg.ConfigMaps.Lister(),
 	}
-	c.loop = loop.New("root-ca-cert-publisher", c.sync)
-	if err := loop.WatchNamespaces(c.loop, cfg.Namespaces.Informer()); err != nil {
-		return nil, err
-	}
-	if err := loop.WatchNamed(c.loop, cfg.ConfigMaps.Informer(), Name); err != nil {
+	var err error
+	c.loop, err = loop.PerNamespace("root-ca-cert-publisher", cfg.Namespaces, cfg.ConfigMaps.Informer(), Name, c.sync)
+	if err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -86,15 +82,9 @@ func New(cfg Config) (*Controller, error) {
 // Run syncs namespaces with the given number of workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) error { return c.loop.Run(ctx, workers) }
 
-// sync makes namespace ns's root CA config map exist with the right content.
+// sync makes active namespace ns's root CA config map exist with the right
+// content.
 func (c *Controller) sync(ctx context.Context, ns string) error {
-	namespace, err := c.namespaces.Get(ns)
-	if apierrors.IsNotFound(err) || err == nil && namespace.Status.Phase != corev1.NamespaceActive {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
 	data := map[string]string{Key: c.rootCA}
 	cm, err := c.configMaps.ConfigMaps(ns).Get(Name)
 	if apierrors.IsNotFound(err) {

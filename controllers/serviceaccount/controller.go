@@ -38,10 +38,9 @@ type Config struct {
 
 // Controller keeps a default service account in every active namespace.
 type Controller struct {
-	client     kubernetes.Interface
-	namespaces corelisters.NamespaceLister
-	accounts   corelisters.ServiceAccountLister
-	loop       *loop.Loop
+	client   kubernetes.Interface
+	accounts corelisters.ServiceAccountLister
+	loop     *loop.Loop
 }
 
 // New returns a controller whose event handlers are registered on the
@@ -51,15 +50,12 @@ func New(cfg Config) (*Controller, error) {
 		return nil, errors.New("service account controller: Client, Namespaces and ServiceAccounts are required")
 	}
 	c := &Controller{
-		client:     cfg.Client,
-		namespaces: cfg.Namespaces.Lister(),
-		accounts:   cfg.ServiceAccounts.Lister(),
+		client:   cfg.Client,
+		accounts: cfg.ServiceAccounts.Lister(),
 	}
-	c.loop = loop.New("serviceaccount-controller", c.sync)
-	if err := loop.WatchNamespaces(c.loop, cfg.Namespaces.Informer()); err != nil {
-		return nil, err
-	}
-	if err := loop.WatchNamed(c.loop, cfg.ServiceAccounts.Informer(), DefaultName); err != nil {
+	var err error
+	c.loop, err = loop.PerNamespace("serviceaccount-controller", cfg.Namespaces, cfg.ServiceAccounts.Informer(), DefaultName, c.sync)
+	if err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -68,18 +64,11 @@ func New(cfg Config) (*Controller, error) {
 // Run syncs namespaces with the given number of workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) error { return c.loop.Run(ctx, workers) }
 
-// sync creates the default service account of namespace ns if it is missing.
+// sync creates the default service account of active namespace ns if it is
+// missing.
 func (c *Controller) sync(ctx context.Context, ns string) error {
-	namespace, err := c.namespaces.Get(ns)
-	if apierrors.IsNotFound(err) || err == nil && namespace.Status.Phase != corev1.NamespaceActive {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := c.accounts.ServiceAccounts(ns).Get(DefaultName); err == nil {
-		return nil
-	} else if !apierrors.IsNotFound(err) {
+	_, err := c.accounts.ServiceAccounts(ns).Get(DefaultName)
+	if err == nil || !apierrors.IsNotFound(err) {
 		return err
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: DefaultName}}

@@ -1,36 +1,55 @@
 package loop
 
 import (
+	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
-// WatchNamespaces queues a namespace's name whenever a namespace is added
-// or changes, for controllers that keep something in every namespace. Run
-// waits for the informer's cache.
-func WatchNamespaces(l *Loop, namespaces cache.SharedIndexInformer) error {
-	return watch(l, namespaces, func(obj any) (string, bool) {
-		m, err := meta.Accessor(obj)
-		if err != nil {
-			return "", false
+// PerNamespace returns a loop for a controller that keeps one object, called
+// object, in every active namespace. Its keys are namespace names: a
+// namespace is queued when it is added or changes, and when an object called
+// object is added, changed or deleted in it (objects is the informer that
+// holds them). sync is called only for namespaces that exist and are
+// active; terminating ones are left alone. Run waits for both caches.
+func PerNamespace(name string, namespaces coreinformers.NamespaceInformer, objects cache.SharedIndexInformer, object string,
+	sync SyncFunc) (*Loop, error) {
+	lister := namespaces.Lister()
+	l := New(name, func(ctx context.Context, ns string) error {
+		namespace, err := lister.Get(ns)
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return err
+		case namespace.Status.Phase != corev1.NamespaceActive:
+			return nil
 		}
-		return m.GetName(), true
-	}, false)
-}
-
-// WatchNamed queues the namespace of every object called name that is
-// added, changed or deleted, so the controller that keeps that object in
-// each namespace sees it edited or gone. Run waits for the informer's cache.
-func WatchNamed(l *Loop, informer cache.SharedIndexInformer, name string) error {
-	return watch(l, informer, func(obj any) (string, bool) {
+		return sync(ctx, ns)
+	})
+	err := watch(l, namespaces.Informer(), func(obj any) (string, bool) {
 		m, err := meta.Accessor(obj)
-		if err != nil || m.GetName() != name {
+		return m.GetName(), err == nil
+	}, false)
+	if err != nil {
+		return nil, err
+	}
+	err = watch(l, objects, func(obj any) (string, bool) {
+		m, err := meta.Accessor(obj)
+		if err != nil || m.GetName() != object {
 			return "", false
 		}
 		return m.GetNamespace(), true
 	}, true)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 func watch(l *Loop, informer cache.SharedIndexInformer, key func(any) (string, bool), deletes bool) error {

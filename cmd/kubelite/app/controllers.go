@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
+	"github.com/kubelite/kubelite/controllers/disruption"
 	"github.com/kubelite/kubelite/controllers/namespace"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
@@ -79,6 +80,19 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
+	budgets, err := disruption.New(disruption.Config{
+		Client:                 client,
+		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
+		Pods:                   factory.Core().V1().Pods(),
+		ReplicaSets:            factory.Apps().V1().ReplicaSets(),
+		Deployments:            factory.Apps().V1().Deployments(),
+		StatefulSets:           factory.Apps().V1().StatefulSets(),
+		ReplicationControllers: factory.Core().V1().ReplicationControllers(),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -87,6 +101,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		{"clusterrole-aggregation", func(ctx context.Context) error { return aggregation.Run(ctx, 2) }},
 		{"serviceaccount", func(ctx context.Context) error { return accounts.Run(ctx, 2) }},
 		{"root-ca-cert-publisher", func(ctx context.Context) error { return publisher.Run(ctx, 2) }},
+		{"disruption", func(ctx context.Context) error { return budgets.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

@@ -126,3 +126,6 @@ func IsTerminal(err error) bool {
 	var terminal *terminalError
 	return errors.As(err, &terminal)
 }
+
+// AddAfter queues key for a sync once d has passed.
+func (l *Loop) AddAfter(key string, d time.Duration) { l.queue.AddAfter(key, d) }

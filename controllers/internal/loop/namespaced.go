@@ -32,19 +32,20 @@ func PerNamespace(name string, namespaces coreinformers.NamespaceInformer, objec
 		}
 		return sync(ctx, ns)
 	})
-	err := watch(l, namespaces.Informer(), func(obj any) (string, bool) {
-		m, err := meta.Accessor(obj)
-		return m.GetName(), err == nil
+	err := Watch(l, namespaces.Informer(), func(obj any) []string {
+		if m, err := meta.Accessor(obj); err == nil {
+			return []string{m.GetName()}
+		}
+		return nil
 	}, false)
 	if err != nil {
 		return nil, err
 	}
-	err = watch(l, objects, func(obj any) (string, bool) {
-		m, err := meta.Accessor(obj)
-		if err != nil || m.GetName() != object {
-			return "", false
+	err = Watch(l, objects, func(obj any) []string {
+		if m, err := meta.Accessor(obj); err == nil && m.GetName() == object {
+			return []string{m.GetNamespace()}
 		}
-		return m.GetNamespace(), true
+		return nil
 	}, true)
 	if err != nil {
 		return nil, err
@@ -52,12 +53,15 @@ func PerNamespace(name string, namespaces coreinformers.NamespaceInformer, objec
 	return l, nil
 }
 
-func watch(l *Loop, informer cache.SharedIndexInformer, key func(any) (string, bool), deletes bool) error {
+// Watch queues the keys that keys returns for each object informer adds or
+// changes, and, with deletes, deletes (a tombstone's last known object is
+// passed on). Run waits for the informer's cache and this handler.
+func Watch(l *Loop, informer cache.SharedIndexInformer, keys func(obj any) []string, deletes bool) error {
 	enqueue := func(obj any) {
 		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = tombstone.Obj
 		}
-		if k, ok := key(obj); ok {
+		for _, k := range keys(obj) {
 			l.Add(k)
 		}
 	}

@@ -100,7 +100,8 @@ func Resources() []*Resource {
 			New:        func() runtime.Object { return &corev1.ServiceAccount{} },
 			NewList:    func() runtime.Object { return &corev1.ServiceAccountList{} },
 			Validate:   typed(validation.ServiceAccount), ValidateUpdate: typedUpdate(validation.ServiceAccountUpdate),
-			Table: table.ServiceAccounts,
+			Table:  table.ServiceAccounts,
+			Extend: extendServiceAccounts,
 		},
 		{
 			GroupVersion: core, Name: "events", Singular: "event", Kind: "Event", Namespaced: true,

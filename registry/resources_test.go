@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
@@ -113,8 +114,18 @@ func TestEveryResource(t *testing.T) {
 				t.Fatalf("watch: %v", err)
 			}
 			defer w.Stop()
-			created.SetLabels(map[string]string{"touched": "yes"})
-			updated, err := rc.Update(ctx, created, metav1.UpdateOptions{})
+			// A controller may write the object meanwhile (the disruption
+			// controller sets a budget's status): retry on a conflict.
+			var updated *unstructured.Unstructured
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				cur, err := rc.Get(ctx, obj.GetName(), metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				cur.SetLabels(map[string]string{"touched": "yes"})
+				updated, err = rc.Update(ctx, cur, metav1.UpdateOptions{})
+				return err
+			})
 			if err != nil {
 				t.Fatalf("update: %v", err)
 			}

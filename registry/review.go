@@ -100,6 +100,10 @@ func tokenReview(authn authenticator.Request) func(ctx context.Context, obj runt
 		if tr.Spec.Token == "" {
 			return nil, apierrors.NewBadRequest("token is required for TokenReview in authentication")
 		}
+		// Audiences the reviewer names replace the API server's own.
+		if len(tr.Spec.Audiences) > 0 {
+			ctx = authenticator.WithAudiences(ctx, tr.Spec.Audiences)
+		}
 		req := (&http.Request{Header: http.Header{}}).WithContext(ctx)
 		req.Header.Set("Authorization", "Bearer "+tr.Spec.Token)
 		resp, ok, err := authn.AuthenticateRequest(req)

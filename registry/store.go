@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -18,6 +21,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/kubelite/kubelite/apis"
+	"github.com/kubelite/kubelite/auth/serviceaccount"
 )
 
 // Env is what the stores share: the scheme, the storage backend, and the settings
@@ -29,8 +33,55 @@ type Env struct {
 	ServiceCIDR *net.IPNet
 	// NodePorts is the range node ports are allocated from.
 	NodePorts utilnet.PortRange
+	// Tokens issues service account tokens (serviceaccounts/token); nil
+	// serves no TokenRequest API.
+	Tokens *serviceaccount.Issuer
 
 	starts []func(ctx context.Context) error
+	stores map[schema.GroupResource]*genericregistry.Store
+}
+
+// Get reads the object name of resource gr from its store, in the
+// request's namespace for namespaced resources: one resource's storage
+// looking up another's (a token's bound pod).
+func (e *Env) Get(ctx context.Context, gr schema.GroupResource, name string) (runtime.Object, error) {
+	s, ok := e.stores[gr]
+	if !ok {
+		return nil, apierrors.NewInternalError(fmt.Errorf("no storage for %v", gr))
+	}
+	return s.Get(ctx, name, &metav1.GetOptions{})
+}
+
+// The serviceaccount.Getter of token authentication reads the stores too.
+var _ serviceaccount.Getter = &Env{}
+
+func (e *Env) ServiceAccount(ctx context.Context, ns, name string) (*corev1.ServiceAccount, error) {
+	return getTyped[*corev1.ServiceAccount](ctx, e, ns, "serviceaccounts", name)
+}
+
+func (e *Env) Pod(ctx context.Context, ns, name string) (*corev1.Pod, error) {
+	return getTyped[*corev1.Pod](ctx, e, ns, "pods", name)
+}
+
+func (e *Env) Secret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+	return getTyped[*corev1.Secret](ctx, e, ns, "secrets", name)
+}
+
+func (e *Env) Node(ctx context.Context, name string) (*corev1.Node, error) {
+	return getTyped[*corev1.Node](ctx, e, "", "nodes", name)
+}
+
+func getTyped[T runtime.Object](ctx context.Context, e *Env, ns, resource, name string) (T, error) {
+	var zero T
+	obj, err := e.Get(genericapirequest.WithNamespace(ctx, ns), schema.GroupResource{Resource: resource}, name)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := obj.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s %s: unexpected type %T", resource, name, obj)
+	}
+	return t, nil
 }
 
 // Start runs the hooks' Start functions; call it once the API server serves.
@@ -93,6 +144,10 @@ func NewStorage(env *Env, row *Resource) (map[string]rest.Storage, error) {
 		}
 	}
 
+	if env.stores == nil {
+		env.stores = map[schema.GroupResource]*genericregistry.Store{}
+	}
+	env.stores[gr] = store
 	storage := map[string]rest.Storage{row.Name: &REST{Store: store, row: row}}
 	if row.Extend != nil {
 		if err := row.Extend(env, store, storage); err != nil {

@@ -16,8 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
-	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/group"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
+	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -38,6 +39,7 @@ import (
 	basecompatibility "k8s.io/component-base/compatibility"
 
 	"github.com/kubelite/kubelite/apis"
+	"github.com/kubelite/kubelite/auth/serviceaccount"
 	"github.com/kubelite/kubelite/apis/openapi"
 	"github.com/kubelite/kubelite/registry"
 )
@@ -152,10 +154,24 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := gc.Authentication.ApplyClientCert(clientCA, gc.SecureServing); err != nil {
 		return nil, err
 	}
-	gc.Authentication.Authenticator = union.New(
+	// Service account tokens: signed with the cluster's service account key,
+	// checked against the objects they name in the registry's stores (filled
+	// in when the APIs are installed), each verdict cached for a few seconds.
+	env := &registry.Env{Scheme: scheme, ServiceCIDR: cfg.ServiceCIDR, NodePorts: cfg.NodePorts}
+	saKey, err := cfg.PKI.serviceAccountKey()
+	if err != nil {
+		return nil, fmt.Errorf("service account key: %w", err)
+	}
+	if env.Tokens, err = serviceaccount.NewIssuer(serviceAccountIssuer, saKey, []string{serviceAccountIssuer}); err != nil {
+		return nil, err
+	}
+	gc.Authentication.APIAudiences = env.Tokens.APIAudiences()
+	saTokens := tokencache.New(env.Tokens.Authenticator(env), false, 10*time.Second, 0)
+	// Every authenticated user is also in system:authenticated, as upstream.
+	gc.Authentication.Authenticator = group.NewAuthenticatedGroupAdder(union.New(
 		x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion),
-		bearertoken.New(authenticator.TokenFunc(noTokens)),
-	)
+		bearertoken.New(saTokens),
+	))
 	// Authorization: system:masters may do anything. RBAC comes later.
 	gc.Authorization.Authorizer, err = authzunion.New(authzunion.NamedAuthorizer{
 		AuthorizerName: "privileged-groups",
@@ -227,12 +243,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.SkipOpenAPIInstallation = true // served merged with the CRDs', below
 
-	env := &registry.Env{
-		Scheme:      scheme,
-		RESTOptions: gc.RESTOptionsGetter,
-		ServiceCIDR: cfg.ServiceCIDR,
-		NodePorts:   cfg.NodePorts,
-	}
+	env.RESTOptions = gc.RESTOptionsGetter
 	gc.AddPostStartHookOrDie("kubelite-informers", func(ctx genericapiserver.PostStartHookContext) error {
 		factory.Start(ctx.Done())
 		return nil
@@ -262,9 +273,9 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	return &apiServer{generic: srv, config: gc, openAPI: openAPI, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
 }
 
-func noTokens(ctx context.Context, token string) (*authenticator.Response, bool, error) {
-	return nil, false, nil
-}
+// serviceAccountIssuer is the iss of service account tokens and the API
+// server's audience, as clusters set --service-account-issuer by default.
+const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 // installAPIs builds every row's storage and installs the groups: the legacy core
 // group at /api, the rest at /apis.

@@ -32,6 +32,30 @@ func (p pki) ServingCertFile() string { return p.path("apiserver.crt") }
 func (p pki) ServingKeyFile() string  { return p.path("apiserver.key") }
 func (p pki) AdminCertFile() string   { return p.path("admin.crt") }
 func (p pki) AdminKeyFile() string    { return p.path("admin.key") }
+func (p pki) saKeyFile() string       { return p.path("sa.key") }
+
+// serviceAccountKey loads the key that signs service account tokens, making
+// it on first start. Tokens signed with it stay valid across restarts.
+func (p pki) serviceAccountKey() (*ecdsa.PrivateKey, error) {
+	if data, err := os.ReadFile(p.saKeyFile()); err == nil {
+		k, err := parseKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p.saKeyFile(), err)
+		}
+		ec, ok := k.(*ecdsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("read %s: not an ECDSA key", p.saKeyFile())
+		}
+		return ec, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return key, writePEM(p.saKeyFile(), key, nil)
+}
 
 // ensure makes whatever is missing: the CA, a serving certificate valid for the
 // given names and addresses, and the admin client certificate (system:masters).

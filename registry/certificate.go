@@ -4,6 +4,7 @@ import (
 	"context"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
@@ -44,31 +45,77 @@ func extendCertificateSigningRequests(env *Env, store *genericregistry.Store, st
 	return nil
 }
 
-// approvalStrategy keeps everything of a CSR but its approval conditions.
+// prepareCertificateSigningRequestUpdate keeps a CSR's spec and status on a
+// write to the main resource: after creation a CSR changes only through its
+// subresources.
+func prepareCertificateSigningRequestUpdate(obj, old runtime.Object) {
+	csr, oldCSR := obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest)
+	csr.Spec = *oldCSR.Spec.DeepCopy()
+	csr.Status = *oldCSR.Status.DeepCopy()
+}
+
+// prepareCertificateSigningRequestStatusUpdate keeps the Approved and Denied
+// conditions of a CSR as they were when a status write leaves their number
+// unchanged (adding or removing one is left to validation to refuse), and
+// stamps the conditions' times.
+func prepareCertificateSigningRequestStatusUpdate(obj, old runtime.Object) {
+	csr, oldCSR := obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest)
+	for _, t := range []certificatesv1.RequestConditionType{certificatesv1.CertificateApproved, certificatesv1.CertificateDenied} {
+		was, is := conditionIndices(oldCSR, t), conditionIndices(csr, t)
+		if len(was) != len(is) {
+			continue
+		}
+		for i, j := range is {
+			csr.Status.Conditions[j] = *oldCSR.Status.Conditions[was[i]].DeepCopy()
+		}
+	}
+	stampConditions(csr, oldCSR, metav1.Now())
+}
+
+func conditionIndices(csr *certificatesv1.CertificateSigningRequest, t certificatesv1.RequestConditionType) []int {
+	var out []int
+	for i, c := range csr.Status.Conditions {
+		if c.Type == t {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// stampConditions sets lastUpdateTime to now where it is missing, and a
+// missing lastTransitionTime to that of the old condition with the same type
+// and status, or else to now.
+func stampConditions(csr, old *certificatesv1.CertificateSigningRequest, now metav1.Time) {
+	for i := range csr.Status.Conditions {
+		c := &csr.Status.Conditions[i]
+		if c.LastUpdateTime.IsZero() {
+			c.LastUpdateTime = now
+		}
+		if !c.LastTransitionTime.IsZero() {
+			continue
+		}
+		c.LastTransitionTime = now
+		for _, o := range old.Status.Conditions {
+			if o.Type == c.Type && o.Status == c.Status && !o.LastTransitionTime.IsZero() {
+				c.LastTransitionTime = o.LastTransitionTime
+				break
+			}
+		}
+	}
+}
+
+// approvalStrategy changes only a CSR's conditions, all of them: the Approved
+// and Denied conditions a signer's approver sets, and any other it writes.
 type approvalStrategy struct {
 	strategy
 }
 
-func isApproval(t certificatesv1.RequestConditionType) bool {
-	return t == certificatesv1.CertificateApproved || t == certificatesv1.CertificateDenied
-}
-
 func (approvalStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	csr, oldCSR := obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest)
-	var conditions []certificatesv1.CertificateSigningRequestCondition
-	for _, c := range csr.Status.Conditions {
-		if isApproval(c.Type) {
-			conditions = append(conditions, c)
-		}
-	}
-	for _, c := range oldCSR.Status.Conditions {
-		if !isApproval(c.Type) {
-			conditions = append(conditions, c)
-		}
-	}
-	keepMeta := csr.ObjectMeta
-	*csr = *oldCSR.DeepCopy()
-	csr.ObjectMeta = keepMeta
+	stampConditions(csr, oldCSR, metav1.Now())
+	conditions := csr.Status.Conditions
+	csr.Spec = *oldCSR.Spec.DeepCopy()
+	csr.Status = *oldCSR.Status.DeepCopy()
 	csr.Status.Conditions = conditions
 }
 
@@ -78,6 +125,6 @@ func (approvalStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Obj
 
 func (approvalStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"certificates.k8s.io/v1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
+		"certificates.k8s.io/v1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec"), fieldpath.MakePathOrDie("status", "certificate")),
 	}
 }

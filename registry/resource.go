@@ -46,6 +46,9 @@ type Resource struct {
 	// PrepareForCreate and PrepareForUpdate run after the generic preparation.
 	PrepareForCreate func(ctx context.Context, obj runtime.Object)
 	PrepareForUpdate func(obj, old runtime.Object)
+	// PrepareForStatusUpdate runs after the generic preparation of a write to
+	// the /status subresource (which keeps the old spec).
+	PrepareForStatusUpdate func(obj, old runtime.Object)
 	// GracefulDelete, when set, decides the grace period of a delete: it sets
 	// options.GracePeriodSeconds and returns true for a graceful deletion.
 	GracefulDelete func(obj runtime.Object, options *metav1.DeleteOptions) bool

@@ -424,10 +424,12 @@ func Resources() []*Resource {
 			New:        func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} },
 			NewList:    func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
 			Validate:   typed(validation.CertificateSigningRequest), ValidateUpdate: typedUpdate(validation.CertificateSigningRequestUpdate),
-			ValidateStatus:   typedUpdate(validation.CertificateSigningRequestStatusUpdate),
-			Table:            table.CertificateSigningRequests,
-			PrepareForCreate: prepareCertificateSigningRequest,
-			Extend:           extendCertificateSigningRequests,
+			ValidateStatus:         typedUpdate(validation.CertificateSigningRequestStatusUpdate),
+			Table:                  table.CertificateSigningRequests,
+			PrepareForCreate:       prepareCertificateSigningRequest,
+			PrepareForUpdate:       prepareCertificateSigningRequestUpdate,
+			PrepareForStatusUpdate: prepareCertificateSigningRequestStatusUpdate,
+			Extend:                 extendCertificateSigningRequests,
 		},
 	}
 }

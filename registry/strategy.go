@@ -111,6 +111,9 @@ type statusStrategy struct {
 
 func (s statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	copyField(obj, old, "Spec")
+	if s.row.PrepareForStatusUpdate != nil {
+		s.row.PrepareForStatusUpdate(obj, old)
+	}
 }
 
 func (s statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {

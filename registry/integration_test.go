@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,6 +84,25 @@ func TestAPIServer(t *testing.T) {
 		})
 		if err != nil {
 			t.Errorf("the view role was never aggregated: %v", err)
+		}
+		for _, name := range []string{"exempt", "catch-all", "global-default", "service-accounts"} {
+			fs, err := c.FlowcontrolV1().FlowSchemas().Get(ctx, name, metav1.GetOptions{})
+			if err != nil || fs.Annotations[flowcontrolv1.AutoUpdateAnnotationKey] != "true" {
+				t.Errorf("flow schema %s: %v %v", name, fs.Annotations, err)
+			}
+		}
+		for _, name := range []string{"exempt", "catch-all", "global-default", "workload-low"} {
+			pl, err := c.FlowcontrolV1().PriorityLevelConfigurations().Get(ctx, name, metav1.GetOptions{})
+			if err != nil || pl.Annotations[flowcontrolv1.AutoUpdateAnnotationKey] != "true" {
+				t.Errorf("priority level %s: %v %v", name, pl.Annotations, err)
+			}
+		}
+		catchAll, err := c.FlowcontrolV1().FlowSchemas().Get(ctx, "catch-all", metav1.GetOptions{})
+		if err == nil {
+			catchAll.Spec.MatchingPrecedence = 9000
+			if _, err := c.FlowcontrolV1().FlowSchemas().Update(ctx, catchAll, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+				t.Errorf("changing the mandatory catch-all flow schema: want 422, got %v", err)
+			}
 		}
 		v, err := c.Discovery().ServerVersion()
 		if err != nil || v.GitVersion != "v1.37.2" || v.Minor != "37" {

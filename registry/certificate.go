@@ -2,11 +2,17 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -127,4 +133,44 @@ func (approvalStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set
 	return map[fieldpath.APIVersion]*fieldpath.Set{
 		"certificates.k8s.io/v1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec"), fieldpath.MakePathOrDie("status", "certificate")),
 	}
+}
+
+// authorizePodCertificateStatus lets only a signer of the request's signer
+// name change a pod certificate request's status: the caller needs the
+// "sign" verb on certificates.k8s.io signers named after it, or after its
+// domain with a "/*" wildcard.
+func authorizePodCertificateStatus(ctx context.Context, authz authorizer.UnconditionalAuthorizer, obj, old runtime.Object) field.ErrorList {
+	req, oldReq := obj.(*certificatesv1.PodCertificateRequest), old.(*certificatesv1.PodCertificateRequest)
+	if apiequality.Semantic.DeepEqual(req.Status, oldReq.Status) {
+		return nil
+	}
+	fp := field.NewPath("spec", "signerName")
+	u, ok := genericapirequest.UserFrom(ctx)
+	if !ok {
+		return field.ErrorList{field.InternalError(fp, errors.New(`cannot determine calling user to perform "sign" check`))}
+	}
+	signer := oldReq.Spec.SignerName
+	if mayForSigner(ctx, authz, u, "sign", signer) {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(fp, fmt.Sprintf("User %q is not permitted to %q for signer %q", u.GetName(), "sign", signer))}
+}
+
+// mayForSigner reports whether u may do verb on the signer, named exactly or
+// by its domain's wildcard ("example.com/*").
+func mayForSigner(ctx context.Context, authz authorizer.UnconditionalAuthorizer, u user.Info, verb, signer string) bool {
+	names := []string{signer}
+	if domain, _, ok := strings.Cut(signer, "/"); ok {
+		names = append(names, domain+"/*")
+	}
+	for _, name := range names {
+		d, _, err := authz.Authorize(ctx, authorizer.AttributesRecord{
+			User: u, Verb: verb, APIGroup: certificatesv1.GroupName, APIVersion: "*",
+			Resource: "signers", Name: name, ResourceRequest: true,
+		})
+		if err == nil && d == authorizer.DecisionAllow {
+			return true
+		}
+	}
+	return false
 }

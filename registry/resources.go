@@ -433,6 +433,23 @@ func Resources() []*Resource {
 			PrepareForStatusUpdate: prepareCertificateSigningRequestStatusUpdate,
 			Extend:                 extendCertificateSigningRequests,
 		},
+		{
+			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "clustertrustbundles", Singular: "clustertrustbundle", Kind: "ClusterTrustBundle",
+			New:      func() runtime.Object { return &certificatesv1.ClusterTrustBundle{} },
+			NewList:  func() runtime.Object { return &certificatesv1.ClusterTrustBundleList{} },
+			Validate: typed(validation.ClusterTrustBundle), ValidateUpdate: typedUpdate(validation.ClusterTrustBundleUpdate),
+			Table: table.ClusterTrustBundles,
+		},
+		{
+			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "podcertificaterequests", Singular: "podcertificaterequest", Kind: "PodCertificateRequest", Namespaced: true,
+			New:      func() runtime.Object { return &certificatesv1.PodCertificateRequest{} },
+			NewList:  func() runtime.Object { return &certificatesv1.PodCertificateRequestList{} },
+			Validate: typed(validation.PodCertificateRequest), ValidateUpdate: typedUpdate(validation.PodCertificateRequestUpdate),
+			ValidateStatus:         typedUpdate(validation.PodCertificateRequestStatusUpdate),
+			PrepareForStatusUpdate: keepMetadataOnStatus,
+			AuthorizeStatus:        authorizePodCertificateStatus,
+			Table:                  table.PodCertificateRequests,
+		},
 
 		// flowcontrol.apiserver.k8s.io: API priority and fairness, stored and
 		// validated; the server does not enforce it.

@@ -24,7 +24,9 @@ func TestStorageVersionMigration(t *testing.T) {
 		{"core group", func(s *storagemigrationv1.StorageVersionMigration) { s.Spec.Resource.Group = "" }, nil},
 		{"no resource", func(s *storagemigrationv1.StorageVersionMigration) { s.Spec.Resource.Resource = "" },
 			[]string{"FieldValueRequired spec.resource.resource"}},
-		{"bad names", func(s *storagemigrationv1.StorageVersionMigration) { s.Spec.Resource = metav1.GroupResource{Group: "Apps", Resource: "1pods"} },
+		{"bad names", func(s *storagemigrationv1.StorageVersionMigration) {
+			s.Spec.Resource = metav1.GroupResource{Group: "Apps", Resource: "1pods"}
+		},
 			[]string{"FieldValueInvalid spec.resource.resource", "FieldValueInvalid spec.resource.group"}},
 	}
 	for _, tt := range tests {

@@ -230,6 +230,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	env := &registry.Env{
 		Scheme:      scheme,
 		RESTOptions: gc.RESTOptionsGetter,
+		Authorizer:  gc.Authorization.Authorizer,
 		ServiceCIDR: cfg.ServiceCIDR,
 		NodePorts:   cfg.NodePorts,
 	}

@@ -34,6 +34,8 @@ func SelectableFields() map[schema.GroupVersionKind]FieldsFunc {
 		batchv1.SchemeGroupVersion.WithKind("Job"): jobFields,
 		certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest"): csrFields,
 		eventsv1.SchemeGroupVersion.WithKind("Event"):                           eventV1Fields,
+		certificatesv1.SchemeGroupVersion.WithKind("ClusterTrustBundle"):        trustBundleFields,
+		certificatesv1.SchemeGroupVersion.WithKind("PodCertificateRequest"):     podCertificateFields,
 	}
 }
 
@@ -177,6 +179,22 @@ func csrFields(obj runtime.Object) fields.Set {
 		csr = &certificatesv1.CertificateSigningRequest{}
 	}
 	return fields.Set{"spec.signerName": csr.Spec.SignerName}
+}
+
+func trustBundleFields(obj runtime.Object) fields.Set {
+	b, _ := obj.(*certificatesv1.ClusterTrustBundle)
+	if b == nil {
+		b = &certificatesv1.ClusterTrustBundle{}
+	}
+	return fields.Set{"spec.signerName": b.Spec.SignerName}
+}
+
+func podCertificateFields(obj runtime.Object) fields.Set {
+	r, _ := obj.(*certificatesv1.PodCertificateRequest)
+	if r == nil {
+		r = &certificatesv1.PodCertificateRequest{}
+	}
+	return fields.Set{"spec.signerName": r.Spec.SignerName, "spec.podName": r.Spec.PodName, "spec.nodeName": string(r.Spec.NodeName)}
 }
 
 // addFieldLabelConversions registers a field-label conversion for every kind in

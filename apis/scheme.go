@@ -16,12 +16,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -59,6 +61,9 @@ func Groups() []Group {
 		{Name: "certificates.k8s.io", Versions: []string{"v1"}, AddToScheme: certificatesv1.AddToScheme},
 		{Name: "authentication.k8s.io", Versions: []string{"v1"}, AddToScheme: authenticationv1.AddToScheme},
 		{Name: "authorization.k8s.io", Versions: []string{"v1"}, AddToScheme: authorizationv1.AddToScheme},
+		// API priority and fairness (stored, not enforced) and storage version migration.
+		{Name: "flowcontrol.apiserver.k8s.io", Versions: []string{"v1"}, AddToScheme: flowcontrolv1.AddToScheme},
+		{Name: "storagemigration.k8s.io", Versions: []string{"v1"}, AddToScheme: storagemigrationv1.AddToScheme},
 	}
 }
 

@@ -2,10 +2,17 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -44,31 +51,77 @@ func extendCertificateSigningRequests(env *Env, store *genericregistry.Store, st
 	return nil
 }
 
-// approvalStrategy keeps everything of a CSR but its approval conditions.
+// prepareCertificateSigningRequestUpdate keeps a CSR's spec and status on a
+// write to the main resource: after creation a CSR changes only through its
+// subresources.
+func prepareCertificateSigningRequestUpdate(obj, old runtime.Object) {
+	csr, oldCSR := obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest)
+	csr.Spec = *oldCSR.Spec.DeepCopy()
+	csr.Status = *oldCSR.Status.DeepCopy()
+}
+
+// prepareCertificateSigningRequestStatusUpdate keeps the Approved and Denied
+// conditions of a CSR as they were when a status write leaves their number
+// unchanged (adding or removing one is left to validation to refuse), and
+// stamps the conditions' times.
+func prepareCertificateSigningRequestStatusUpdate(obj, old runtime.Object) {
+	csr, oldCSR := obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest)
+	for _, t := range []certificatesv1.RequestConditionType{certificatesv1.CertificateApproved, certificatesv1.CertificateDenied} {
+		was, is := conditionIndices(oldCSR, t), conditionIndices(csr, t)
+		if len(was) != len(is) {
+			continue
+		}
+		for i, j := range is {
+			csr.Status.Conditions[j] = *oldCSR.Status.Conditions[was[i]].DeepCopy()
+		}
+	}
+	stampConditions(csr, oldCSR, metav1.Now())
+}
+
+func conditionIndices(csr *certificatesv1.CertificateSigningRequest, t certificatesv1.RequestConditionType) []int {
+	var out []int
+	for i, c := range csr.Status.Conditions {
+		if c.Type == t {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// stampConditions sets lastUpdateTime to now where it is missing, and a
+// missing lastTransitionTime to that of the old condition with the same type
+// and status, or else to now.
+func stampConditions(csr, old *certificatesv1.CertificateSigningRequest, now metav1.Time) {
+	for i := range csr.Status.Conditions {
+		c := &csr.Status.Conditions[i]
+		if c.LastUpdateTime.IsZero() {
+			c.LastUpdateTime = now
+		}
+		if !c.LastTransitionTime.IsZero() {
+			continue
+		}
+		c.LastTransitionTime = now
+		for _, o := range old.Status.Conditions {
+			if o.Type == c.Type && o.Status == c.Status && !o.LastTransitionTime.IsZero() {
+				c.LastTransitionTime = o.LastTransitionTime
+				break
+			}
+		}
+	}
+}
+
+// approvalStrategy changes only a CSR's conditions, all of them: the Approved
+// and Denied conditions a signer's approver sets, and any other it writes.
 type approvalStrategy struct {
 	strategy
 }
 
-func isApproval(t certificatesv1.RequestConditionType) bool {
-	return t == certificatesv1.CertificateApproved || t == certificatesv1.CertificateDenied
-}
-
 func (approvalStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	csr, oldCSR := obj.(*certificatesv1.CertificateSigningRequest), old.(*certificatesv1.CertificateSigningRequest)
-	var conditions []certificatesv1.CertificateSigningRequestCondition
-	for _, c := range csr.Status.Conditions {
-		if isApproval(c.Type) {
-			conditions = append(conditions, c)
-		}
-	}
-	for _, c := range oldCSR.Status.Conditions {
-		if !isApproval(c.Type) {
-			conditions = append(conditions, c)
-		}
-	}
-	keepMeta := csr.ObjectMeta
-	*csr = *oldCSR.DeepCopy()
-	csr.ObjectMeta = keepMeta
+	stampConditions(csr, oldCSR, metav1.Now())
+	conditions := csr.Status.Conditions
+	csr.Spec = *oldCSR.Spec.DeepCopy()
+	csr.Status = *oldCSR.Status.DeepCopy()
 	csr.Status.Conditions = conditions
 }
 
@@ -78,6 +131,46 @@ func (approvalStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Obj
 
 func (approvalStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"certificates.k8s.io/v1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
+		"certificates.k8s.io/v1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec"), fieldpath.MakePathOrDie("status", "certificate")),
 	}
+}
+
+// authorizePodCertificateStatus lets only a signer of the request's signer
+// name change a pod certificate request's status: the caller needs the
+// "sign" verb on certificates.k8s.io signers named after it, or after its
+// domain with a "/*" wildcard.
+func authorizePodCertificateStatus(ctx context.Context, authz authorizer.UnconditionalAuthorizer, obj, old runtime.Object) field.ErrorList {
+	req, oldReq := obj.(*certificatesv1.PodCertificateRequest), old.(*certificatesv1.PodCertificateRequest)
+	if apiequality.Semantic.DeepEqual(req.Status, oldReq.Status) {
+		return nil
+	}
+	fp := field.NewPath("spec", "signerName")
+	u, ok := genericapirequest.UserFrom(ctx)
+	if !ok {
+		return field.ErrorList{field.InternalError(fp, errors.New(`cannot determine calling user to perform "sign" check`))}
+	}
+	signer := oldReq.Spec.SignerName
+	if mayForSigner(ctx, authz, u, "sign", signer) {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(fp, fmt.Sprintf("User %q is not permitted to %q for signer %q", u.GetName(), "sign", signer))}
+}
+
+// mayForSigner reports whether u may do verb on the signer, named exactly or
+// by its domain's wildcard ("example.com/*").
+func mayForSigner(ctx context.Context, authz authorizer.UnconditionalAuthorizer, u user.Info, verb, signer string) bool {
+	names := []string{signer}
+	if domain, _, ok := strings.Cut(signer, "/"); ok {
+		names = append(names, domain+"/*")
+	}
+	for _, name := range names {
+		d, _, err := authz.Authorize(ctx, authorizer.AttributesRecord{
+			User: u, Verb: verb, APIGroup: certificatesv1.GroupName, APIVersion: "*",
+			Resource: "signers", Name: name, ResourceRequest: true,
+		})
+		if err == nil && d == authorizer.DecisionAllow {
+			return true
+		}
+	}
+	return false
 }

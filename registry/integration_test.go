@@ -13,6 +13,7 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,6 +85,25 @@ func TestAPIServer(t *testing.T) {
 		})
 		if err != nil {
 			t.Errorf("the view role was never aggregated: %v", err)
+		}
+		for _, name := range []string{"exempt", "catch-all", "global-default", "service-accounts"} {
+			fs, err := c.FlowcontrolV1().FlowSchemas().Get(ctx, name, metav1.GetOptions{})
+			if err != nil || fs.Annotations[flowcontrolv1.AutoUpdateAnnotationKey] != "true" {
+				t.Errorf("flow schema %s: %v %v", name, fs.Annotations, err)
+			}
+		}
+		for _, name := range []string{"exempt", "catch-all", "global-default", "workload-low"} {
+			pl, err := c.FlowcontrolV1().PriorityLevelConfigurations().Get(ctx, name, metav1.GetOptions{})
+			if err != nil || pl.Annotations[flowcontrolv1.AutoUpdateAnnotationKey] != "true" {
+				t.Errorf("priority level %s: %v %v", name, pl.Annotations, err)
+			}
+		}
+		catchAll, err := c.FlowcontrolV1().FlowSchemas().Get(ctx, "catch-all", metav1.GetOptions{})
+		if err == nil {
+			catchAll.Spec.MatchingPrecedence = 9000
+			if _, err := c.FlowcontrolV1().FlowSchemas().Update(ctx, catchAll, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+				t.Errorf("changing the mandatory catch-all flow schema: want 422, got %v", err)
+			}
 		}
 		v, err := c.Discovery().ServerVersion()
 		if err != nil || v.GitVersion != "v1.37.2" || v.Minor != "37" {
@@ -443,6 +463,49 @@ func TestAPIServer(t *testing.T) {
 		done, err := c.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, "approve-me", afterStatus, metav1.UpdateOptions{})
 		if err != nil || len(done.Status.Conditions) != 1 || done.Status.Conditions[0].Type != certificatesv1.CertificateApproved {
 			t.Fatalf("approval: %v %v", done.Status.Conditions, err)
+		}
+		if done.Status.Conditions[0].LastUpdateTime.IsZero() || done.Status.Conditions[0].LastTransitionTime.IsZero() {
+			t.Errorf("approval did not stamp the condition's times: %+v", done.Status.Conditions[0])
+		}
+	})
+
+	t.Run("certificate signing request approval writes every condition", func(t *testing.T) {
+		data, err := os.ReadFile("testdata/certificatesigningrequests.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		csr := &certificatesv1.CertificateSigningRequest{}
+		if err := yaml.Unmarshal(data, csr); err != nil {
+			t.Fatal(err)
+		}
+		csr.Name = "patch-approval"
+		csrs := c.CertificatesV1().CertificateSigningRequests()
+		if _, err := csrs.Create(ctx, csr, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		patched, err := csrs.Patch(ctx, csr.Name, types.MergePatchType,
+			[]byte(`{"metadata":{"annotations":{"patchedapproval":"true"}},"status":{"conditions":[{"type":"ApprovalPatch","status":"True","reason":"e2e"}]}}`),
+			metav1.PatchOptions{}, "approval")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(patched.Status.Conditions) != 1 || patched.Status.Conditions[0].Type != "ApprovalPatch" || patched.Annotations["patchedapproval"] != "true" {
+			t.Fatalf("patched approval: %+v %v", patched.Status.Conditions, patched.Annotations)
+		}
+		patched.Spec.Usages = []certificatesv1.KeyUsage{certificatesv1.UsageServerAuth}
+		patched.Annotations["updated"] = "true"
+		updated, err := csrs.Update(ctx, patched, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatalf("update of the main resource: %v", err)
+		}
+		if !slices.Equal(updated.Spec.Usages, csr.Spec.Usages) || len(updated.Status.Conditions) != 1 || updated.Annotations["updated"] != "true" {
+			t.Errorf("update of the main resource changed spec or status: %v %+v", updated.Spec.Usages, updated.Status.Conditions)
+		}
+		st := updated.DeepCopy()
+		st.Status.Conditions = append(st.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{Type: "StatusUpdate", Status: corev1.ConditionTrue, Reason: "Test"})
+		got, err := csrs.UpdateStatus(ctx, st, metav1.UpdateOptions{})
+		if err != nil || len(got.Status.Conditions) != 2 {
+			t.Fatalf("status update: %+v %v", got, err)
 		}
 	})
 

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
@@ -34,6 +35,10 @@ type Resource struct {
 	// ValidateStatus, when set, gives the resource a /status subresource, whose
 	// updates change only the status.
 	ValidateStatus func(obj, old runtime.Object) field.ErrorList
+	// AuthorizeStatus, when set, checks on a write to the /status subresource
+	// that the caller may make it (a signer signing a pod certificate); it
+	// runs after ValidateStatus found no error.
+	AuthorizeStatus func(ctx context.Context, authz authorizer.UnconditionalAuthorizer, obj, old runtime.Object) field.ErrorList
 	// KeepStatusOnCreate keeps the status a client sends on create (nodes report
 	// their own); otherwise a resource with a status subresource starts with none.
 	KeepStatusOnCreate bool
@@ -46,6 +51,9 @@ type Resource struct {
 	// PrepareForCreate and PrepareForUpdate run after the generic preparation.
 	PrepareForCreate func(ctx context.Context, obj runtime.Object)
 	PrepareForUpdate func(obj, old runtime.Object)
+	// PrepareForStatusUpdate runs after the generic preparation of a write to
+	// the /status subresource (which keeps the old spec).
+	PrepareForStatusUpdate func(obj, old runtime.Object)
 	// GracefulDelete, when set, decides the grace period of a delete: it sets
 	// options.GracePeriodSeconds and returns true for a graceful deletion.
 	GracefulDelete func(obj runtime.Object, options *metav1.DeleteOptions) bool

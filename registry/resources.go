@@ -10,12 +10,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubelite/kubelite/registry/table"
@@ -420,15 +422,86 @@ func Resources() []*Resource {
 			Table:           table.ValidatingAdmissionPolicyBindings,
 		},
 		{
+			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "mutatingadmissionpolicies", Singular: "mutatingadmissionpolicy", Kind: "MutatingAdmissionPolicy",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicy{} },
+			NewList:    func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyList{} },
+			Validate:   typed(validation.MutatingAdmissionPolicy), ValidateUpdate: typedUpdate(validation.MutatingAdmissionPolicyUpdate),
+			TrackGeneration: true,
+			Table:           table.MutatingAdmissionPolicies,
+		},
+		{
+			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "mutatingadmissionpolicybindings", Singular: "mutatingadmissionpolicybinding", Kind: "MutatingAdmissionPolicyBinding",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBinding{} },
+			NewList:    func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBindingList{} },
+			Validate:   typed(validation.MutatingAdmissionPolicyBinding), ValidateUpdate: typedUpdate(validation.MutatingAdmissionPolicyBindingUpdate),
+			TrackGeneration: true,
+			Table:           table.MutatingAdmissionPolicyBindings,
+		},
+		{
 			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "certificatesigningrequests", Singular: "certificatesigningrequest", Kind: "CertificateSigningRequest",
 			ShortNames: []string{"csr"},
 			New:        func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} },
 			NewList:    func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
 			Validate:   typed(validation.CertificateSigningRequest), ValidateUpdate: typedUpdate(validation.CertificateSigningRequestUpdate),
-			ValidateStatus:   typedUpdate(validation.CertificateSigningRequestStatusUpdate),
-			Table:            table.CertificateSigningRequests,
-			PrepareForCreate: prepareCertificateSigningRequest,
-			Extend:           extendCertificateSigningRequests,
+			ValidateStatus:         typedUpdate(validation.CertificateSigningRequestStatusUpdate),
+			Table:                  table.CertificateSigningRequests,
+			PrepareForCreate:       prepareCertificateSigningRequest,
+			PrepareForUpdate:       prepareCertificateSigningRequestUpdate,
+			PrepareForStatusUpdate: prepareCertificateSigningRequestStatusUpdate,
+			Extend:                 extendCertificateSigningRequests,
+		},
+		{
+			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "clustertrustbundles", Singular: "clustertrustbundle", Kind: "ClusterTrustBundle",
+			New:      func() runtime.Object { return &certificatesv1.ClusterTrustBundle{} },
+			NewList:  func() runtime.Object { return &certificatesv1.ClusterTrustBundleList{} },
+			Validate: typed(validation.ClusterTrustBundle), ValidateUpdate: typedUpdate(validation.ClusterTrustBundleUpdate),
+			Table: table.ClusterTrustBundles,
+		},
+		{
+			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "podcertificaterequests", Singular: "podcertificaterequest", Kind: "PodCertificateRequest", Namespaced: true,
+			New:      func() runtime.Object { return &certificatesv1.PodCertificateRequest{} },
+			NewList:  func() runtime.Object { return &certificatesv1.PodCertificateRequestList{} },
+			Validate: typed(validation.PodCertificateRequest), ValidateUpdate: typedUpdate(validation.PodCertificateRequestUpdate),
+			ValidateStatus:         typedUpdate(validation.PodCertificateRequestStatusUpdate),
+			PrepareForStatusUpdate: keepMetadataOnStatus,
+			AuthorizeStatus:        authorizePodCertificateStatus,
+			Table:                  table.PodCertificateRequests,
+		},
+
+		// flowcontrol.apiserver.k8s.io: API priority and fairness, stored and
+		// validated; the server does not enforce it.
+		{
+			GroupVersion: flowcontrolv1.SchemeGroupVersion, Name: "flowschemas", Singular: "flowschema", Kind: "FlowSchema",
+			New:      func() runtime.Object { return &flowcontrolv1.FlowSchema{} },
+			NewList:  func() runtime.Object { return &flowcontrolv1.FlowSchemaList{} },
+			Validate: typed(validation.FlowSchema), ValidateUpdate: typedUpdate(validation.FlowSchemaUpdate),
+			ValidateStatus:         typedUpdate(validation.FlowSchemaStatusUpdate),
+			PrepareForStatusUpdate: keepMetadataOnStatus,
+			TrackGeneration:        true,
+			Table:                  table.FlowSchemas,
+		},
+		{
+			GroupVersion: flowcontrolv1.SchemeGroupVersion, Name: "prioritylevelconfigurations", Singular: "prioritylevelconfiguration", Kind: "PriorityLevelConfiguration",
+			New:      func() runtime.Object { return &flowcontrolv1.PriorityLevelConfiguration{} },
+			NewList:  func() runtime.Object { return &flowcontrolv1.PriorityLevelConfigurationList{} },
+			Validate: typed(validation.PriorityLevelConfiguration), ValidateUpdate: typedUpdate(validation.PriorityLevelConfigurationUpdate),
+			ValidateStatus:         typedUpdate(validation.PriorityLevelConfigurationStatusUpdate),
+			PrepareForStatusUpdate: keepMetadataOnStatus,
+			TrackGeneration:        true,
+			Table:                  table.PriorityLevelConfigurations,
+		},
+
+		// storagemigration.k8s.io: migrations are stored; no controller runs them yet.
+		{
+			GroupVersion: storagemigrationv1.SchemeGroupVersion, Name: "storageversionmigrations", Singular: "storageversionmigration", Kind: "StorageVersionMigration",
+			New:      func() runtime.Object { return &storagemigrationv1.StorageVersionMigration{} },
+			NewList:  func() runtime.Object { return &storagemigrationv1.StorageVersionMigrationList{} },
+			Validate: typed(validation.StorageVersionMigration), ValidateUpdate: typedUpdate(validation.StorageVersionMigrationUpdate),
+			ValidateStatus:         typedUpdate(validation.StorageVersionMigrationStatusUpdate),
+			PrepareForStatusUpdate: keepMetadataOnStatus,
+			Table:                  table.StorageVersionMigrations,
 		},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
@@ -29,6 +30,9 @@ import (
 type Env struct {
 	Scheme      *apis.Scheme
 	RESTOptions generic.RESTOptionsGetter
+	// Authorizer answers the access checks some writes make beyond the
+	// request's own (may a user sign for a signer); nil allows them all.
+	Authorizer authorizer.Authorizer
 	// ServiceCIDR is the range cluster IPs are allocated from.
 	ServiceCIDR *net.IPNet
 	// NodePorts is the range node ports are allocated from.
@@ -98,7 +102,7 @@ func (e *Env) Start(ctx context.Context) error {
 // subresources, keyed as the generic API server expects ("pods", "pods/status").
 func NewStorage(env *Env, row *Resource) (map[string]rest.Storage, error) {
 	gr := row.GroupResource()
-	st := newStrategy(env.Scheme, row)
+	st := newStrategy(env.Scheme, env.Authorizer, row)
 	table := rest.NewDefaultTableConvertor(gr)
 	if row.Table != nil {
 		table = row.Table()

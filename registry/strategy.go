@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
@@ -19,7 +20,8 @@ import (
 type strategy struct {
 	runtime.ObjectTyper
 	names.NameGenerator
-	row *Resource
+	row   *Resource
+	authz authorizer.Authorizer
 }
 
 var (
@@ -30,8 +32,8 @@ var (
 	_ rest.ResetFieldsStrategy        = strategy{}
 )
 
-func newStrategy(typer runtime.ObjectTyper, row *Resource) strategy {
-	return strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator, row: row}
+func newStrategy(typer runtime.ObjectTyper, authz authorizer.Authorizer, row *Resource) strategy {
+	return strategy{ObjectTyper: typer, NameGenerator: names.SimpleNameGenerator, row: row, authz: authz}
 }
 
 func (s strategy) NamespaceScoped() bool { return s.row.Namespaced }
@@ -111,10 +113,17 @@ type statusStrategy struct {
 
 func (s statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	copyField(obj, old, "Spec")
+	if s.row.PrepareForStatusUpdate != nil {
+		s.row.PrepareForStatusUpdate(obj, old)
+	}
 }
 
 func (s statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-	return s.row.ValidateStatus(obj, old)
+	errs := s.row.ValidateStatus(obj, old)
+	if len(errs) == 0 && s.row.AuthorizeStatus != nil && s.authz != nil {
+		errs = s.row.AuthorizeStatus(ctx, s.authz, obj, old)
+	}
+	return errs
 }
 
 func (s statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {

@@ -9,6 +9,7 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -20,7 +21,8 @@ import (
 // that upstream Kubernetes defaults in core/v1, apps/v1, batch/v1,
 // autoscaling/v1 and v2, networking.k8s.io/v1, discovery.k8s.io/v1,
 // rbac.authorization.k8s.io/v1, scheduling.k8s.io/v1, storage.k8s.io/v1,
-// admissionregistration.k8s.io/v1 and certificates.k8s.io/v1, so that
+// admissionregistration.k8s.io/v1, certificates.k8s.io/v1 and
+// flowcontrol.apiserver.k8s.io/v1, so that
 // s.Default, and every codec built from s, applies them. policy/v1,
 // events.k8s.io/v1, coordination.k8s.io/v1 and node.k8s.io/v1 have no
 // defaults. A function is registered by Go type, so s need not know a type
@@ -124,6 +126,11 @@ func AddToScheme(s *runtime.Scheme) error {
 
 	register(s, PodCertificateRequest)
 	register(s, func(l *certificatesv1.PodCertificateRequestList) { eachItem(l.Items, PodCertificateRequest) })
+
+	register(s, FlowSchema)
+	register(s, PriorityLevelConfiguration)
+	register(s, func(l *flowcontrolv1.FlowSchemaList) { eachItem(l.Items, FlowSchema) })
+	register(s, func(l *flowcontrolv1.PriorityLevelConfigurationList) { eachItem(l.Items, PriorityLevelConfiguration) })
 	return nil
 }
 

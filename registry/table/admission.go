@@ -89,3 +89,37 @@ func paramRefCell(ref *admissionregistrationv1.ParamRef) string {
 		return "<unset>"
 	}
 }
+
+// MutatingAdmissionPolicies returns the table convertor for mutating
+// admission policies: Name, Mutations (how many), ParamKind
+// ("apiVersion/Kind" or "<unset>"), Age.
+func MutatingAdmissionPolicies() rest.TableConvertor {
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		typed(column("Mutations", "Mutation indicates the number of mutations rules defined in this configuration"), "integer"),
+		column("ParamKind", "ParamKind specifies the kind of resources used to parameterize this policy"),
+		ageColumn(),
+	}
+	return newConvertor(columns, cells(func(p *admissionregistrationv1.MutatingAdmissionPolicy, now time.Time) []interface{} {
+		kind := "<unset>"
+		if k := p.Spec.ParamKind; k != nil {
+			kind = k.APIVersion + "/" + k.Kind
+		}
+		return []interface{}{p.Name, int64(len(p.Spec.Mutations)), kind, age(p.CreationTimestamp, now)}
+	}))
+}
+
+// MutatingAdmissionPolicyBindings returns the table convertor for mutating
+// admission policy bindings: Name, PolicyName, ParamRef (as for validating
+// bindings), Age.
+func MutatingAdmissionPolicyBindings() rest.TableConvertor {
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		column("PolicyName", "PolicyName indicates the policy definition which the policy binding binded to"),
+		column("ParamRef", "ParamRef indicates the param resource which sets the configuration param"),
+		ageColumn(),
+	}
+	return newConvertor(columns, cells(func(b *admissionregistrationv1.MutatingAdmissionPolicyBinding, now time.Time) []interface{} {
+		return []interface{}{b.Name, b.Spec.PolicyName, paramRefCell(b.Spec.ParamRef), age(b.CreationTimestamp, now)}
+	}))
+}

@@ -18,6 +18,8 @@ func TestAdmissionColumns(t *testing.T) {
 		{"validatingwebhookconfigurations", ValidatingWebhookConfigurations(), webhooks},
 		{"validatingadmissionpolicies", ValidatingAdmissionPolicies(), []col{str("Name"), integer("Validations"), str("ParamKind"), str("Age")}},
 		{"validatingadmissionpolicybindings", ValidatingAdmissionPolicyBindings(), []col{str("Name"), str("PolicyName"), str("ParamRef"), str("Age")}},
+		{"mutatingadmissionpolicies", MutatingAdmissionPolicies(), []col{str("Name"), integer("Mutations"), str("ParamKind"), str("Age")}},
+		{"mutatingadmissionpolicybindings", MutatingAdmissionPolicyBindings(), []col{str("Name"), str("PolicyName"), str("ParamRef"), str("Age")}},
 	})
 }
 
@@ -76,6 +78,20 @@ func TestAdmissionCells(t *testing.T) {
 		tc:   ValidatingAdmissionPolicyBindings(),
 		obj:  binding(&admissionregistrationv1.ParamRef{Namespace: "ns"}),
 		want: []interface{}{"policy", "replicas-limit", "<unset>", "6m"},
+	}, {
+		name: "mutating policy",
+		tc:   MutatingAdmissionPolicies(),
+		obj: &admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: meta, Spec: admissionregistrationv1.MutatingAdmissionPolicySpec{
+			Mutations: []admissionregistrationv1.Mutation{{PatchType: admissionregistrationv1.PatchTypeJSONPatch}},
+		}},
+		want: []interface{}{"policy", int64(1), "<unset>", "6m"},
+	}, {
+		name: "mutating binding",
+		tc:   MutatingAdmissionPolicyBindings(),
+		obj: &admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: meta, Spec: admissionregistrationv1.MutatingAdmissionPolicyBindingSpec{
+			PolicyName: "add-label", ParamRef: &admissionregistrationv1.ParamRef{Name: "p"},
+		}},
+		want: []interface{}{"policy", "add-label", "*/p", "6m"},
 	}, {
 		name: "binding without param ref",
 		tc:   ValidatingAdmissionPolicyBindings(),

@@ -5,6 +5,7 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
@@ -64,4 +65,44 @@ func csrCondition(csr *certificatesv1.CertificateSigningRequest) string {
 		status += ",Issued"
 	}
 	return status
+}
+
+// ClusterTrustBundles returns the table convertor for cluster trust bundles:
+// Name, SignerName ("<none>" when unset).
+func ClusterTrustBundles() rest.TableConvertor {
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		column("SignerName", certificatesv1.ClusterTrustBundleSpec{}.SwaggerDoc()["signerName"]),
+	}
+	return newConvertor(columns, cells(func(b *certificatesv1.ClusterTrustBundle, _ time.Time) []interface{} {
+		return []interface{}{b.Name, orNone(b.Spec.SignerName)}
+	}))
+}
+
+// PodCertificateRequests returns the table convertor for pod certificate
+// requests: Name, PodName, ServiceAccountName, NodeName, SignerName, State
+// (Issued, Denied or Failed after the condition of that type, else Pending)
+// and UnverifiedUserAnnotations (as key=value pairs, "<none>" when empty).
+func PodCertificateRequests() rest.TableConvertor {
+	spec := certificatesv1.PodCertificateRequestSpec{}.SwaggerDoc()
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		column("PodName", spec["podName"]),
+		column("ServiceAccountName", spec["serviceAccountName"]),
+		column("NodeName", spec["nodeName"]),
+		column("SignerName", spec["signerName"]),
+		column("State", "Is the request Pending, Issued, Denied, or Failed?"),
+		column("UnverifiedUserAnnotations", spec["unverifiedUserAnnotations"]),
+	}
+	return newConvertor(columns, cells(func(r *certificatesv1.PodCertificateRequest, _ time.Time) []interface{} {
+		state := "Pending"
+		for _, c := range r.Status.Conditions {
+			switch c.Type {
+			case certificatesv1.PodCertificateRequestConditionTypeIssued, certificatesv1.PodCertificateRequestConditionTypeDenied, certificatesv1.PodCertificateRequestConditionTypeFailed:
+				state = c.Type
+			}
+		}
+		return []interface{}{r.Name, r.Spec.PodName, r.Spec.ServiceAccountName, string(r.Spec.NodeName), r.Spec.SignerName, state,
+			labels.FormatLabels(r.Spec.UnverifiedUserAnnotations)}
+	}))
 }

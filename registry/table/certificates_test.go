@@ -68,3 +68,26 @@ func TestCertificateSigningRequestCells(t *testing.T) {
 		})
 	}
 }
+
+func TestPodCertificateTables(t *testing.T) {
+	testColumns(t, []columnCase{
+		{"clustertrustbundles", ClusterTrustBundles(), []col{str("Name"), str("SignerName")}},
+		{"podcertificaterequests", PodCertificateRequests(), []col{str("Name"), str("PodName"), str("ServiceAccountName"), str("NodeName"), str("SignerName"), str("State"), str("UnverifiedUserAnnotations")}},
+	})
+	ctb := &certificatesv1.ClusterTrustBundle{ObjectMeta: metav1.ObjectMeta{Name: "roots"}}
+	if diff := cmp.Diff([]interface{}{"roots", "<none>"}, rowOf(t, ClusterTrustBundles(), ctb).Cells); diff != "" {
+		t.Errorf("trust bundle (-want +got):\n%s", diff)
+	}
+	pcr := &certificatesv1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: "pcr"}, Spec: certificatesv1.PodCertificateRequestSpec{
+		PodName: "web", ServiceAccountName: "default", NodeName: "node-1", SignerName: "example.com/s",
+		UnverifiedUserAnnotations: map[string]string{"example.com/b": "2", "example.com/a": "1"},
+	}}
+	if diff := cmp.Diff([]interface{}{"pcr", "web", "default", "node-1", "example.com/s", "Pending", "example.com/a=1,example.com/b=2"}, rowOf(t, PodCertificateRequests(), pcr).Cells); diff != "" {
+		t.Errorf("pending request (-want +got):\n%s", diff)
+	}
+	pcr.Status.Conditions = []metav1.Condition{{Type: "Denied", Status: metav1.ConditionTrue}}
+	pcr.Spec.UnverifiedUserAnnotations = nil
+	if diff := cmp.Diff([]interface{}{"pcr", "web", "default", "node-1", "example.com/s", "Denied", "<none>"}, rowOf(t, PodCertificateRequests(), pcr).Cells); diff != "" {
+		t.Errorf("denied request (-want +got):\n%s", diff)
+	}
+}

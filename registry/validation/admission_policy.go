@@ -102,17 +102,7 @@ func validatingPolicy(p *admissionv1.ValidatingAdmissionPolicy, ignoreMatchCondi
 	if !ignoreMatchConditions {
 		errs = append(errs, matchConditions(spec.MatchConditions, fp.Child("matchConditions"))...)
 	}
-	for i, v := range spec.Variables {
-		vp := fp.Child("variables").Index(i)
-		if strings.TrimSpace(v.Name) == "" {
-			errs = append(errs, field.Required(vp.Child("name"), "name is not specified"))
-		} else if !celIdentifier.MatchString(v.Name) || containsValue(celReserved, v.Name) {
-			errs = append(errs, field.Invalid(vp.Child("name"), v.Name, "must be a valid CEL identifier"))
-		}
-		if strings.TrimSpace(v.Expression) == "" {
-			errs = append(errs, field.Required(vp.Child("expression"), "expression is not specified"))
-		}
-	}
+	errs = append(errs, policyVariables(spec.Variables, fp.Child("variables"))...)
 	if len(spec.Validations) == 0 && len(spec.AuditAnnotations) == 0 {
 		const msg = "validations or auditAnnotations must contain at least one item"
 		return append(errs, field.Required(fp.Child("validations"), msg), field.Required(fp.Child("auditAnnotations"), msg))
@@ -131,6 +121,24 @@ func validatingPolicy(p *admissionv1.ValidatingAdmissionPolicy, ignoreMatchCondi
 			errs = append(errs, field.Duplicate(ap.Index(i).Child("key"), a.Key))
 		}
 		keys[a.Key] = true
+	}
+	return errs
+}
+
+// policyVariables requires each variable's name to be a CEL identifier and
+// its expression to be set (uncompiled).
+func policyVariables(vars []admissionv1.Variable, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, v := range vars {
+		vp := fldPath.Index(i)
+		if strings.TrimSpace(v.Name) == "" {
+			errs = append(errs, field.Required(vp.Child("name"), "name is not specified"))
+		} else if !celIdentifier.MatchString(v.Name) || containsValue(celReserved, v.Name) {
+			errs = append(errs, field.Invalid(vp.Child("name"), v.Name, "must be a valid CEL identifier"))
+		}
+		if strings.TrimSpace(v.Expression) == "" {
+			errs = append(errs, field.Required(vp.Child("expression"), "expression is not specified"))
+		}
 	}
 	return errs
 }

@@ -18,9 +18,9 @@ import (
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	"k8s.io/apiserver/pkg/authentication/group"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
-	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
+	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	authzunion "k8s.io/apiserver/pkg/authorization/union"
@@ -39,8 +39,8 @@ import (
 	basecompatibility "k8s.io/component-base/compatibility"
 
 	"github.com/kubelite/kubelite/apis"
-	"github.com/kubelite/kubelite/auth/serviceaccount"
 	"github.com/kubelite/kubelite/apis/openapi"
+	"github.com/kubelite/kubelite/auth/serviceaccount"
 	"github.com/kubelite/kubelite/registry"
 )
 
@@ -244,6 +244,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	gc.SkipOpenAPIInstallation = true // served merged with the CRDs', below
 
 	env.RESTOptions = gc.RESTOptionsGetter
+	env.Authorizer = gc.Authorization.Authorizer
 	gc.AddPostStartHookOrDie("kubelite-informers", func(ctx genericapiserver.PostStartHookContext) error {
 		factory.Start(ctx.Done())
 		return nil

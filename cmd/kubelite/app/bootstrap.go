@@ -26,8 +26,10 @@ var systemNamespaces = []string{
 	metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease,
 }
 
-// bootstrap creates the objects every cluster has: the system namespaces and the
-// kubernetes Service in default with its endpoints naming this API server.
+// bootstrap creates the objects every cluster has: the system namespaces, the
+// system priority classes, the default RBAC policy, the API priority and
+// fairness configuration, and the kubernetes Service in default with its
+// endpoints naming this API server.
 func bootstrap(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -57,6 +59,9 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 	}
 	if err := rbacbootstrap.Reconcile(ctx, client); err != nil {
 		return fmt.Errorf("default RBAC policy: %w", err)
+	}
+	if err := ensureFlowControl(ctx, client); err != nil {
+		return fmt.Errorf("API priority and fairness configuration: %w", err)
 	}
 	ip, err := firstIP(cfg.ServiceCIDR)
 	if err != nil {

@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -31,14 +30,6 @@ func pod(name string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
-	}
-}
-
-func namespace(t *testing.T, c kubernetes.Interface, name string) {
-	t.Helper()
-	_, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create namespace %s: %v", name, err)
 	}
 }
 
@@ -112,7 +103,7 @@ func TestAPIServer(t *testing.T) {
 	})
 
 	t.Run("create defaults and metadata", func(t *testing.T) {
-		namespace(t, c, "create")
+		s.CreateNamespace(t, "create")
 		p := pod("")
 		p.GenerateName = "web-"
 		got, err := c.CoreV1().Pods("create").Create(ctx, p, metav1.CreateOptions{})
@@ -180,7 +171,7 @@ func TestAPIServer(t *testing.T) {
 	})
 
 	t.Run("field selectors and pagination", func(t *testing.T) {
-		namespace(t, c, "list")
+		s.CreateNamespace(t, "list")
 		for i := 0; i < 5; i++ {
 			p := pod(fmt.Sprintf("p%d", i))
 			if i%2 == 0 {
@@ -225,7 +216,7 @@ func TestAPIServer(t *testing.T) {
 	})
 
 	t.Run("events.k8s.io field selectors use its own field names", func(t *testing.T) {
-		namespace(t, c, "ev")
+		s.CreateNamespace(t, "ev")
 		now := metav1.NowMicro()
 		for _, ctl := range []string{"example.com/a", "example.com/b"} {
 			e := &eventsv1.Event{
@@ -321,7 +312,7 @@ func TestAPIServer(t *testing.T) {
 	})
 
 	t.Run("graceful pod deletion and binding", func(t *testing.T) {
-		namespace(t, c, "grace")
+		s.CreateNamespace(t, "grace")
 		p, err := c.CoreV1().Pods("grace").Create(ctx, pod("bound"), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -361,7 +352,7 @@ func TestAPIServer(t *testing.T) {
 	})
 
 	t.Run("namespace deletion waits for its finalizer", func(t *testing.T) {
-		namespace(t, c, "doomed")
+		s.CreateNamespace(t, "doomed")
 		if err := c.CoreV1().Namespaces().Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +377,7 @@ func TestAPIServer(t *testing.T) {
 	})
 
 	t.Run("deleting a namespace deletes its content, then the namespace", func(t *testing.T) {
-		namespace(t, c, "emptied")
+		s.CreateNamespace(t, "emptied")
 		if _, err := c.CoreV1().ConfigMaps("emptied").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "content"}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ func TestEveryResource(t *testing.T) {
 	s := testserver.Start(t)
 	ctx := context.Background()
 	dyn := dynamic.NewForConfigOrDie(s.Config)
-	namespace(t, s.Client, "fixtures")
+	s.CreateNamespace(t, "fixtures")
 
 	discovered := map[string]metav1.APIResource{}
 	lists, err := s.Client.Discovery().ServerPreferredResources()

@@ -282,6 +282,9 @@ template_apply() {
 		check "$p render" sh -c 'cat "$1"; exit 1' sh "$d/err"; return
 	fi
 	check "$p create namespace" K create namespace "$ns"
+	# The rendered objects include test-hook Pods, which need the namespace's
+	# default service account.
+	check "$p default service account" wait_default_sa "$ns" K
 	check "$p kubectl apply --server-side" KN "$ns" apply --server-side -f "$d/all.yaml"
 	check "$p applied objects exist" all_exist "$d/all.yaml" "$ns"
 	check "$p kubectl delete" KN "$ns" delete -f "$d/all.yaml" --ignore-not-found --timeout=60s

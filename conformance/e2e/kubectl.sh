@@ -33,6 +33,7 @@ for k in "${kubectls[@]}"; do
 	expect_out "api-versions lists v1" '^v1$' K api-versions
 	expect_out "kubernetes service" 'kubernetes +ClusterIP +10\.96\.0\.1 +<none> +443/TCP' K get svc kubernetes -n default
 	check "create namespace" K create namespace "$ns"
+	check "default service account appears" wait_default_sa "$ns" K
 
 	cat >"$work/pod.yaml" <<YAML
 apiVersion: v1

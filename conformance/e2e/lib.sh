@@ -42,6 +42,19 @@ stop_kubelite() {
 	rm -rf "$E2E_DIR"
 }
 
+# wait_default_sa NS KUBECTL...: waits up to 30 s for the "default" service account
+# of namespace NS, which the controller creates a moment after the namespace. Pods
+# created before it exists are refused by the ServiceAccount admission plugin, as
+# upstream refuses them.
+wait_default_sa() {
+	local ns=$1; shift
+	for _ in $(seq 1 300); do
+		"$@" get serviceaccount default -n "$ns" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "no default service account in namespace $ns after 30 s"; return 1
+}
+
 # check NAME CMD...: runs CMD, records pass or failure with its output.
 check() {
 	local name=$1; shift

@@ -8,14 +8,11 @@ import (
 	"time"
 
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	"k8s.io/apiserver/pkg/authentication/group"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	"k8s.io/apiserver/pkg/authentication/request/union"
@@ -40,6 +37,7 @@ import (
 
 	"github.com/kubelite/kubelite/apis"
 	"github.com/kubelite/kubelite/apis/openapi"
+	"github.com/kubelite/kubelite/auth/admission"
 	"github.com/kubelite/kubelite/auth/serviceaccount"
 	"github.com/kubelite/kubelite/registry"
 )
@@ -220,22 +218,18 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, fmt.Errorf("etcd options: %w", err)
 	}
 
-	// Admission: namespace lifecycle (no writes into missing or terminating namespaces).
+	// Admission: the built-in plugins in upstream's order (namespace
+	// lifecycle, limit ranges, service accounts, runtime classes), on
+	// informers of the loopback client.
 	loopback, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
 	if err != nil {
 		return nil, err
 	}
 	factory := informers.NewSharedInformerFactory(loopback, 10*time.Minute)
-	nsLifecycle, err := lifecycle.NewLifecycle(sets.New(metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic))
+	gc.AdmissionControl, err = admission.New(admission.Config{Client: loopback, Informers: factory})
 	if err != nil {
 		return nil, err
 	}
-	nsLifecycle.SetExternalKubeInformerFactory(factory)
-	nsLifecycle.SetExternalKubeClientSet(loopback)
-	if err := nsLifecycle.ValidateInitialization(); err != nil {
-		return nil, err
-	}
-	gc.AdmissionControl = admission.NewChainHandler(nsLifecycle)
 
 	crds, err := newCRDServer(gc, etcdOpts, factory)
 	if err != nil {

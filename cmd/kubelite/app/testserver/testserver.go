@@ -1,6 +1,11 @@
 // Package testserver starts a real in-process kubelite server for integration
 // tests: embedded etcd in a temporary data dir, the API server on a free port, and
 // an admin client. It is the one shared helper every integration test uses.
+//
+// Pods need their namespace's "default" service account (the ServiceAccount
+// admission plugin rejects them until the controller has made it, as
+// upstream): Start waits for it in "default", and CreateNamespace in the
+// namespaces it creates.
 package testserver
 
 import (
@@ -10,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -75,7 +83,33 @@ func StartWith(t testing.TB, cfg app.ServerConfig) *Server {
 	ts.Config.QPS, ts.Config.Burst = 1000, 2000
 	ts.Client = kubernetes.NewForConfigOrDie(ts.Config)
 	t.Cleanup(ts.Stop)
+	ts.WaitForServiceAccount(t, metav1.NamespaceDefault)
 	return ts
+}
+
+// CreateNamespace creates the namespace name and waits until its "default"
+// service account exists, so that pods can be created in it.
+func (s *Server) CreateNamespace(t testing.TB, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := s.Client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	s.WaitForServiceAccount(t, name)
+}
+
+// WaitForServiceAccount waits up to 30 seconds for the "default" service
+// account of namespace ns.
+func (s *Server) WaitForServiceAccount(t testing.TB, ns string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true,
+		func(ctx context.Context) (bool, error) {
+			_, err := s.Client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+			return err == nil, nil
+		})
+	if err != nil {
+		t.Fatalf("no default service account in namespace %s: %v", ns, err)
+	}
 }
 
 // Stop stops the server and waits until etcd has closed its files. Safe to call

@@ -248,12 +248,15 @@ func Resources() []*Resource {
 		},
 		{
 			GroupVersion: autoscalingv2.SchemeGroupVersion, Name: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler", Kind: "HorizontalPodAutoscaler", Namespaced: true,
-			ShortNames: []string{"hpa"}, Categories: []string{"all"},
+			OlderVersions: []string{"v1"},
+			ShortNames:    []string{"hpa"}, Categories: []string{"all"},
 			New:      func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
 			NewList:  func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscalerList{} },
 			Validate: typed(validation.HorizontalPodAutoscaler), ValidateUpdate: typedUpdate(validation.HorizontalPodAutoscalerUpdate),
-			ValidateStatus: typedUpdate(validation.HorizontalPodAutoscalerStatusUpdate),
-			Table:          table.HorizontalPodAutoscalers,
+			ValidateStatus:   typedUpdate(validation.HorizontalPodAutoscalerStatusUpdate),
+			PrepareForCreate: prepareHorizontalPodAutoscaler,
+			PrepareForUpdate: prepareHorizontalPodAutoscalerUpdate,
+			Table:            table.HorizontalPodAutoscalers,
 		},
 		{
 			GroupVersion: policyv1.SchemeGroupVersion, Name: "poddisruptionbudgets", Singular: "poddisruptionbudget", Kind: "PodDisruptionBudget", Namespaced: true,

@@ -275,11 +275,15 @@ func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Co
 		if err != nil {
 			return err
 		}
-		if storage[row.GroupVersion] == nil {
-			storage[row.GroupVersion] = map[string]rest.Storage{}
-		}
-		for k, v := range m {
-			storage[row.GroupVersion][k] = v
+		// Every version of the row shares its storage, as upstream shares one
+		// store between versions.
+		for _, gv := range row.GroupVersions() {
+			if storage[gv] == nil {
+				storage[gv] = map[string]rest.Storage{}
+			}
+			for k, v := range m {
+				storage[gv][k] = v
+			}
 		}
 	}
 	for gv, m := range registry.Reviews(gc.Authentication.Authenticator, gc.Authorization.Authorizer) {

@@ -17,6 +17,7 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 
 	"github.com/kubelite/kubelite/registry/table"
 	"github.com/kubelite/kubelite/registry/validation"
@@ -420,6 +421,16 @@ func Resources() []*Resource {
 			Validate:   typed(validation.ValidatingAdmissionPolicyBinding), ValidateUpdate: typedUpdate(validation.ValidatingAdmissionPolicyBindingUpdate),
 			TrackGeneration: true,
 			Table:           table.ValidatingAdmissionPolicyBindings,
+		},
+		{
+			GroupVersion: apiregistrationv1.SchemeGroupVersion, Name: "apiservices", Singular: "apiservice", Kind: "APIService",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &apiregistrationv1.APIService{} },
+			NewList:    func() runtime.Object { return &apiregistrationv1.APIServiceList{} },
+			Validate:   typed(validation.APIService), ValidateUpdate: typedUpdate(validation.APIServiceUpdate),
+			ValidateStatus:   typedUpdate(validation.APIServiceStatusUpdate),
+			PrepareForCreate: prepareAPIService,
+			Table:            table.APIServices,
 		},
 		{
 			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "certificatesigningrequests", Singular: "certificatesigningrequest", Kind: "CertificateSigningRequest",

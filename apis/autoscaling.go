@@ -70,10 +70,10 @@ func addAutoscalingConversions(s *runtime.Scheme) error {
 		fn   conversion.ConversionFunc
 	}{
 		{(*autoscalingv2.HorizontalPodAutoscaler)(nil), (*autoscalingv1.HorizontalPodAutoscaler)(nil), func(a, b interface{}, _ conversion.Scope) error {
-			return HPAV2ToV1(a.(*autoscalingv2.HorizontalPodAutoscaler), b.(*autoscalingv1.HorizontalPodAutoscaler))
+			return hpaV2ToV1(a.(*autoscalingv2.HorizontalPodAutoscaler), b.(*autoscalingv1.HorizontalPodAutoscaler))
 		}},
 		{(*autoscalingv1.HorizontalPodAutoscaler)(nil), (*autoscalingv2.HorizontalPodAutoscaler)(nil), func(a, b interface{}, _ conversion.Scope) error {
-			HPAV1ToV2(a.(*autoscalingv1.HorizontalPodAutoscaler), b.(*autoscalingv2.HorizontalPodAutoscaler))
+			hpaV1ToV2(a.(*autoscalingv1.HorizontalPodAutoscaler), b.(*autoscalingv2.HorizontalPodAutoscaler))
 			return nil
 		}},
 		{(*autoscalingv2.HorizontalPodAutoscalerList)(nil), (*autoscalingv1.HorizontalPodAutoscalerList)(nil), func(a, b interface{}, _ conversion.Scope) error {
@@ -84,7 +84,7 @@ func addAutoscalingConversions(s *runtime.Scheme) error {
 				out.Items = make([]autoscalingv1.HorizontalPodAutoscaler, len(in.Items))
 			}
 			for i := range in.Items {
-				if err := HPAV2ToV1(&in.Items[i], &out.Items[i]); err != nil {
+				if err := hpaV2ToV1(&in.Items[i], &out.Items[i]); err != nil {
 					return err
 				}
 			}
@@ -98,7 +98,7 @@ func addAutoscalingConversions(s *runtime.Scheme) error {
 				out.Items = make([]autoscalingv2.HorizontalPodAutoscaler, len(in.Items))
 			}
 			for i := range in.Items {
-				HPAV1ToV2(&in.Items[i], &out.Items[i])
+				hpaV1ToV2(&in.Items[i], &out.Items[i])
 			}
 			return nil
 		}},
@@ -134,11 +134,11 @@ func DropHPARoundTripAnnotations(annotations map[string]string) map[string]strin
 	return out
 }
 
-// HPAV2ToV1 fills out, an autoscaling/v1 autoscaler, from in. The first CPU
+// hpaV2ToV1 fills out, an autoscaling/v1 autoscaler, from in. The first CPU
 // utilization metric becomes targetCPUUtilizationPercentage; the other
 // metrics, the behavior, the current metrics and the conditions go into the
 // round-trip annotations.
-func HPAV2ToV1(in *autoscalingv2.HorizontalPodAutoscaler, out *autoscalingv1.HorizontalPodAutoscaler) error {
+func hpaV2ToV1(in *autoscalingv2.HorizontalPodAutoscaler, out *autoscalingv1.HorizontalPodAutoscaler) error {
 	in = in.DeepCopy()
 	*out = autoscalingv1.HorizontalPodAutoscaler{
 		TypeMeta:   out.TypeMeta,
@@ -227,12 +227,12 @@ func HPAV2ToV1(in *autoscalingv2.HorizontalPodAutoscaler, out *autoscalingv1.Hor
 	return nil
 }
 
-// HPAV1ToV2 fills out, an autoscaling/v2 autoscaler, from in: the metrics are
+// hpaV1ToV2 fills out, an autoscaling/v2 autoscaler, from in: the metrics are
 // those of the metrics annotation followed by the CPU target; with neither,
 // a CPU target of 80%, as upstream's conversion defaults it. Malformed
 // annotations are ignored, as upstream ignores them, and none of the
 // round-trip annotations is kept.
-func HPAV1ToV2(in *autoscalingv1.HorizontalPodAutoscaler, out *autoscalingv2.HorizontalPodAutoscaler) {
+func hpaV1ToV2(in *autoscalingv1.HorizontalPodAutoscaler, out *autoscalingv2.HorizontalPodAutoscaler) {
 	in = in.DeepCopy()
 	*out = autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   out.TypeMeta,

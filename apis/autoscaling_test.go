@@ -79,7 +79,7 @@ func fullHPA() *autoscalingv2.HorizontalPodAutoscaler {
 func TestHPARoundTripThroughV1(t *testing.T) {
 	in := fullHPA()
 	v1 := &autoscalingv1.HorizontalPodAutoscaler{}
-	if err := HPAV2ToV1(in, v1); err != nil {
+	if err := hpaV2ToV1(in, v1); err != nil {
 		t.Fatal(err)
 	}
 	if got := v1.Spec.TargetCPUUtilizationPercentage; got == nil || *got != 70 {
@@ -106,7 +106,7 @@ func TestHPARoundTripThroughV1(t *testing.T) {
 	}
 
 	back := &autoscalingv2.HorizontalPodAutoscaler{}
-	HPAV1ToV2(v1, back)
+	hpaV1ToV2(v1, back)
 	// The CPU utilization target comes back last, after the annotated metrics.
 	want := fullHPA()
 	want.Spec.Metrics = append(want.Spec.Metrics[:5:5], want.Spec.Metrics[5])
@@ -151,7 +151,7 @@ func TestHPAV1ToV2(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := &autoscalingv2.HorizontalPodAutoscaler{}
-			HPAV1ToV2(&tc.in, out)
+			hpaV1ToV2(&tc.in, out)
 			if diff := cmp.Diff(tc.wantMetrics, out.Spec.Metrics); diff != "" {
 				t.Errorf("metrics (-want +got):\n%s", diff)
 			}

@@ -77,6 +77,7 @@ OPENAPI_INPUTS := $(addprefix k8s.io/api/,admissionregistration/v1 apps/v1 authe
 	discovery/v1 events/v1 flowcontrol/v1 networking/v1 node/v1 policy/v1 rbac/v1 resource/v1 \
 	scheduling/v1 scheduling/v1alpha3 storage/v1 storagemigration/v1) \
 	k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1 \
+	k8s.io/kube-aggregator/pkg/apis/apiregistration/v1 \
 	$(addprefix k8s.io/apimachinery/pkg/,apis/meta/v1 runtime version api/resource util/intstr)
 generate:
 	$(GO) run $(OPENAPI_GEN) --output-dir ./apis/openapi --output-pkg github.com/kubelite/kubelite/apis/openapi \

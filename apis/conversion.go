@@ -9,8 +9,12 @@ import (
 
 // addConversions registers the conversions between distinct Go types that stand
 // for the same object: events.k8s.io/v1 Events are stored as core/v1 Events, so
-// both APIs show the same objects.
+// both APIs show the same objects; autoscaling/v1 autoscalers are stored as
+// autoscaling/v2 ones (autoscaling.go).
 func addConversions(s *runtime.Scheme) error {
+	if err := addAutoscalingConversions(s); err != nil {
+		return err
+	}
 	if err := s.AddConversionFunc((*corev1.Event)(nil), (*eventsv1.Event)(nil), func(a, b interface{}, _ conversion.Scope) error {
 		coreToEventsV1(a.(*corev1.Event), b.(*eventsv1.Event))
 		return nil

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 
 	"github.com/kubelite/kubelite/apis/defaults"
 )
@@ -44,6 +45,7 @@ type Group struct {
 func Groups() []Group {
 	return []Group{
 		{Name: "", Versions: []string{"v1"}, AddToScheme: corev1.AddToScheme},
+		{Name: "apiregistration.k8s.io", Versions: []string{"v1"}, AddToScheme: addAPIRegistration},
 		{Name: "apps", Versions: []string{"v1"}, AddToScheme: appsv1.AddToScheme},
 		{Name: "batch", Versions: []string{"v1"}, AddToScheme: batchv1.AddToScheme},
 		// autoscaling/v1 also holds Scale, the kind of every /scale subresource.
@@ -65,6 +67,15 @@ func Groups() []Group {
 		{Name: "flowcontrol.apiserver.k8s.io", Versions: []string{"v1"}, AddToScheme: flowcontrolv1.AddToScheme},
 		{Name: "storagemigration.k8s.io", Versions: []string{"v1"}, AddToScheme: storagemigrationv1.AddToScheme},
 	}
+}
+
+// addAPIRegistration registers the APIService types alone: kube-aggregator's
+// AddToScheme would also register its defaulting, which kubelite does itself
+// (package defaults).
+func addAPIRegistration(s *runtime.Scheme) error {
+	s.AddKnownTypes(apiregistrationv1.SchemeGroupVersion, &apiregistrationv1.APIService{}, &apiregistrationv1.APIServiceList{})
+	metav1.AddToGroupVersion(s, apiregistrationv1.SchemeGroupVersion)
+	return nil
 }
 
 func addAll(fns ...func(*runtime.Scheme) error) func(*runtime.Scheme) error {

@@ -9,14 +9,14 @@ import (
 	"github.com/kubelite/kubelite/registry/validation"
 )
 
-// validateEventsV1 checks an events.k8s.io/v1 Event by the rules of the core
-// Event it is stored as.
+// validateEventsV1 checks an events.k8s.io/v1 Event by upstream's rules for
+// that API, applied to the core Event it is stored as.
 func validateEventsV1(e *eventsv1.Event) field.ErrorList {
-	return validation.Event(eventAsCore(e))
+	return validation.EventsV1(eventAsCore(e))
 }
 
 func validateEventsV1Update(e, old *eventsv1.Event) field.ErrorList {
-	return validation.EventUpdate(eventAsCore(e), eventAsCore(old))
+	return validation.EventsV1Update(eventAsCore(e), eventAsCore(old))
 }
 
 func eventAsCore(e *eventsv1.Event) *corev1.Event {

@@ -14,8 +14,13 @@ import (
 
 // Resource is the policy row of one served resource.
 type Resource struct {
-	// GroupVersion the resource is served at.
+	// GroupVersion the resource is served at: its group's preferred version, in
+	// which it is stored.
 	GroupVersion schema.GroupVersion
+	// OlderVersions are further versions of the group that serve the same
+	// objects from the same store (autoscaling/v1 beside autoscaling/v2); the
+	// scheme converts between them.
+	OlderVersions []string
 	// Name is the plural resource name (pods); Singular its singular (pod).
 	Name, Singular string
 	// Kind of the objects (Pod).
@@ -81,6 +86,16 @@ type Hooks struct {
 // GroupResource returns the row's group and resource.
 func (r *Resource) GroupResource() schema.GroupResource {
 	return schema.GroupResource{Group: r.GroupVersion.Group, Resource: r.Name}
+}
+
+// GroupVersions returns every version the row is served at, the preferred
+// one first.
+func (r *Resource) GroupVersions() []schema.GroupVersion {
+	gvs := []schema.GroupVersion{r.GroupVersion}
+	for _, v := range r.OlderVersions {
+		gvs = append(gvs, schema.GroupVersion{Group: r.GroupVersion.Group, Version: v})
+	}
+	return gvs
 }
 
 // typed adapts a typed validation function to a row's untyped one.

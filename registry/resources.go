@@ -19,6 +19,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 
 	"github.com/kubelite/kubelite/registry/table"
 	"github.com/kubelite/kubelite/registry/validation"
@@ -251,12 +252,15 @@ func Resources() []*Resource {
 		},
 		{
 			GroupVersion: autoscalingv2.SchemeGroupVersion, Name: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler", Kind: "HorizontalPodAutoscaler", Namespaced: true,
-			ShortNames: []string{"hpa"}, Categories: []string{"all"},
+			OlderVersions: []string{"v1"},
+			ShortNames:    []string{"hpa"}, Categories: []string{"all"},
 			New:      func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
 			NewList:  func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscalerList{} },
 			Validate: typed(validation.HorizontalPodAutoscaler), ValidateUpdate: typedUpdate(validation.HorizontalPodAutoscalerUpdate),
-			ValidateStatus: typedUpdate(validation.HorizontalPodAutoscalerStatusUpdate),
-			Table:          table.HorizontalPodAutoscalers,
+			ValidateStatus:   typedUpdate(validation.HorizontalPodAutoscalerStatusUpdate),
+			PrepareForCreate: prepareHorizontalPodAutoscaler,
+			PrepareForUpdate: prepareHorizontalPodAutoscalerUpdate,
+			Table:            table.HorizontalPodAutoscalers,
 		},
 		{
 			GroupVersion: policyv1.SchemeGroupVersion, Name: "poddisruptionbudgets", Singular: "poddisruptionbudget", Kind: "PodDisruptionBudget", Namespaced: true,
@@ -438,6 +442,16 @@ func Resources() []*Resource {
 			Validate:   typed(validation.MutatingAdmissionPolicyBinding), ValidateUpdate: typedUpdate(validation.MutatingAdmissionPolicyBindingUpdate),
 			TrackGeneration: true,
 			Table:           table.MutatingAdmissionPolicyBindings,
+		},
+		{
+			GroupVersion: apiregistrationv1.SchemeGroupVersion, Name: "apiservices", Singular: "apiservice", Kind: "APIService",
+			Categories: []string{"api-extensions"},
+			New:        func() runtime.Object { return &apiregistrationv1.APIService{} },
+			NewList:    func() runtime.Object { return &apiregistrationv1.APIServiceList{} },
+			Validate:   typed(validation.APIService), ValidateUpdate: typedUpdate(validation.APIServiceUpdate),
+			ValidateStatus:   typedUpdate(validation.APIServiceStatusUpdate),
+			PrepareForCreate: prepareAPIService,
+			Table:            table.APIServices,
 		},
 		{
 			GroupVersion: certificatesv1.SchemeGroupVersion, Name: "certificatesigningrequests", Singular: "certificatesigningrequest", Kind: "CertificateSigningRequest",

@@ -12,8 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -31,7 +31,7 @@ func TestEveryResource(t *testing.T) {
 	s.CreateNamespace(t, "fixtures")
 
 	discovered := map[string]metav1.APIResource{}
-	lists, err := s.Client.Discovery().ServerPreferredResources()
+	_, lists, err := s.Client.Discovery().ServerGroupsAndResources()
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
@@ -55,17 +55,19 @@ func TestEveryResource(t *testing.T) {
 				t.Fatalf("fixture: %v", err)
 			}
 
-			d, ok := discovered[row.GroupVersion.String()+"/"+row.Name]
-			if !ok {
-				t.Fatalf("%s not in discovery", row.Name)
-			}
-			if d.Kind != row.Kind || d.Namespaced != row.Namespaced || d.SingularName != row.Singular ||
-				!slices.Equal(d.ShortNames, row.ShortNames) || !slices.Equal(d.Categories, row.Categories) {
-				t.Errorf("discovery says %+v", d)
-			}
-			for _, verb := range []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"} {
-				if !slices.Contains(d.Verbs, verb) {
-					t.Errorf("discovery lacks verb %s: %v", verb, d.Verbs)
+			for _, gv := range row.GroupVersions() {
+				d, ok := discovered[gv.String()+"/"+row.Name]
+				if !ok {
+					t.Fatalf("%s not in discovery of %s", row.Name, gv)
+				}
+				if d.Kind != row.Kind || d.Namespaced != row.Namespaced || d.SingularName != row.Singular ||
+					!slices.Equal(d.ShortNames, row.ShortNames) || !slices.Equal(d.Categories, row.Categories) {
+					t.Errorf("discovery of %s says %+v", gv, d)
+				}
+				for _, verb := range []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"} {
+					if !slices.Contains(d.Verbs, verb) {
+						t.Errorf("discovery of %s lacks verb %s: %v", gv, verb, d.Verbs)
+					}
 				}
 			}
 

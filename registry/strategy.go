@@ -100,9 +100,16 @@ func (s strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	if s.row.ValidateStatus == nil {
 		return nil
 	}
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		fieldpath.APIVersion(s.row.GroupVersion.String()): fieldpath.NewSet(fieldpath.MakePathOrDie("status")),
+	return resetFields(s.row, "status")
+}
+
+// resetFields says that path is reset in every version the row is served at.
+func resetFields(row *Resource, path string) map[fieldpath.APIVersion]*fieldpath.Set {
+	m := map[fieldpath.APIVersion]*fieldpath.Set{}
+	for _, gv := range row.GroupVersions() {
+		m[fieldpath.APIVersion(gv.String())] = fieldpath.NewSet(fieldpath.MakePathOrDie(path))
 	}
+	return m
 }
 
 // statusStrategy is the update strategy of a /status subresource: only the status
@@ -127,9 +134,7 @@ func (s statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Obj
 }
 
 func (s statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		fieldpath.APIVersion(s.row.GroupVersion.String()): fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
-	}
+	return resetFields(s.row, "spec")
 }
 
 // structField returns the named field of the struct obj points to, if it has one.

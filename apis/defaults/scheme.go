@@ -15,14 +15,15 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
 
 // AddToScheme registers a defaulting function for every object and list type
 // that upstream Kubernetes defaults in core/v1, apps/v1, batch/v1,
 // autoscaling/v1 and v2, networking.k8s.io/v1, discovery.k8s.io/v1,
 // rbac.authorization.k8s.io/v1, scheduling.k8s.io/v1, storage.k8s.io/v1,
-// admissionregistration.k8s.io/v1, certificates.k8s.io/v1 and
-// flowcontrol.apiserver.k8s.io/v1, so that
+// admissionregistration.k8s.io/v1, certificates.k8s.io/v1,
+// flowcontrol.apiserver.k8s.io/v1 and apiregistration.k8s.io/v1, so that
 // s.Default, and every codec built from s, applies them. policy/v1,
 // events.k8s.io/v1, coordination.k8s.io/v1 and node.k8s.io/v1 have no
 // defaults. A function is registered by Go type, so s need not know a type
@@ -131,6 +132,8 @@ func AddToScheme(s *runtime.Scheme) error {
 	register(s, PriorityLevelConfiguration)
 	register(s, func(l *flowcontrolv1.FlowSchemaList) { eachItem(l.Items, FlowSchema) })
 	register(s, func(l *flowcontrolv1.PriorityLevelConfigurationList) { eachItem(l.Items, PriorityLevelConfiguration) })
+	register(s, APIService)
+	register(s, func(l *apiregistrationv1.APIServiceList) { eachItem(l.Items, APIService) })
 	return nil
 }
 

@@ -123,6 +123,28 @@ YAML
 	expect_out "get deployment" '^web2 +0/2 +0 +0 +' K get deployment web2 -n "$ns" --no-headers
 	check "scale deployment" K scale deployment web2 -n "$ns" --replicas=3
 	expect_out "scaled" '^3$' K get deployment web2 -n "$ns" -o 'jsonpath={.spec.replicas}'
+	# kubectl autoscale writes autoscaling/v1 (1.27) or tries v2 first (newer).
+	check "autoscale deployment" K autoscale deployment web2 -n "$ns" --min=2 --max=5 --cpu-percent=50
+	expect_out "get hpa" '^web2 +Deployment/web2 +cpu: <unknown>/50% +2 +5 +0 +' K get hpa web2 -n "$ns" --no-headers
+	expect_out "hpa through autoscaling/v1" '^50$' K get horizontalpodautoscalers.v1.autoscaling web2 -n "$ns" -o 'jsonpath={.spec.targetCPUUtilizationPercentage}'
+	expect_out "hpa through autoscaling/v2" '^Resource cpu 50$' K get horizontalpodautoscalers.v2.autoscaling web2 -n "$ns" -o 'jsonpath={.spec.metrics[0].type} {.spec.metrics[0].resource.name} {.spec.metrics[0].resource.target.averageUtilization}'
+	expect_out "get apiservices" '^v1\.apps +Local +True +' K get apiservices
+	cat >"$work/apiservice.yaml" <<YAML
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.$ns.example.com}
+spec:
+  group: $ns.example.com
+  version: v1beta1
+  service: {namespace: $ns, name: missing}
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  insecureSkipTLSVerify: true
+YAML
+	check "register an aggregated API with no service" K apply -f "$work/apiservice.yaml"
+	eventually_out "it is unavailable" "^v1beta1\.$ns\.example\.com +$ns/missing +False \(ServiceNotFound\)" K get apiservice "v1beta1.$ns.example.com" --no-headers
+	expect_out "api-resources still answers" '^deployments +deploy +apps/v1 +true +Deployment' K api-resources
+	check "delete the aggregated API" K delete apiservice "v1beta1.$ns.example.com"
 	check "create cronjob" K create cronjob tick -n "$ns" --image=busybox --schedule='*/5 * * * *'
 	expect_fail "bad cron schedule is rejected" 'spec.schedule' K create cronjob bad -n "$ns" --image=busybox --schedule='not a schedule'
 	check "create role and binding" K create rolebinding view-all -n "$ns" --clusterrole=view --user=jane

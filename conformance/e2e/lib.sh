@@ -77,6 +77,21 @@ expect_out() {
 	fi
 }
 
+# eventually_out NAME PATTERN CMD...: like expect_out, but retries CMD for up to 10 s
+# until its output matches, for what a controller does shortly after a write.
+eventually_out() {
+	local name=$1 pattern=$2; shift 2
+	local out i
+	for i in $(seq 1 50); do
+		if out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
+			E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"
+			return
+		fi
+		sleep 0.2
+	done
+	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within 10 s)"; echo "$out" | sed 's/^/     /' | head -30
+}
+
 # expect_fail NAME PATTERN CMD...: CMD fails and its output matches the regex.
 expect_fail() {
 	local name=$1 pattern=$2; shift 2

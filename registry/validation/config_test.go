@@ -119,3 +119,50 @@ func TestEvent(t *testing.T) {
 		"FieldValueRequired action",
 	})
 }
+
+func TestEventsV1(t *testing.T) {
+	ev := &corev1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: "web.17a", Namespace: "default", ResourceVersion: "1"},
+		InvolvedObject:      corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web"},
+		Reason:              "Started",
+		Type:                corev1.EventTypeNormal,
+		Action:              "Start",
+		ReportingController: "example.com/ctl",
+		ReportingInstance:   "ctl-1",
+		EventTime:           metav1.NowMicro(),
+	}
+	checkErrs(t, EventsV1(ev), nil)
+	for _, tc := range []struct {
+		name   string
+		mutate func(*corev1.Event)
+		want   []string
+	}{
+		{"no event time", func(e *corev1.Event) { e.EventTime = metav1.MicroTime{} }, []string{
+			// Without an eventTime the legacy rules of old events apply; the
+			// new API still requires one.
+			"FieldValueRequired eventTime",
+		}},
+		{"bad type", func(e *corev1.Event) { e.Type = "Bogus" }, []string{"FieldValueInvalid type"}},
+		{"deprecated fields", func(e *corev1.Event) {
+			e.Count, e.Source.Component, e.FirstTimestamp = 3, "kubelet", metav1.Now()
+		}, []string{"FieldValueInvalid firstTimestamp", "FieldValueInvalid count", "FieldValueInvalid source"}},
+		{"short series", func(e *corev1.Event) { e.Series = &corev1.EventSeries{Count: 1} }, []string{
+			"FieldValueInvalid series.count", "FieldValueRequired series.lastObservedTime",
+		}},
+		{"no reporting controller", func(e *corev1.Event) { e.ReportingController = "" }, []string{
+			"FieldValueRequired reportingController", "FieldValueInvalid reportingController", "FieldValueInvalid reportingController",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := ev.DeepCopy()
+			tc.mutate(bad)
+			checkErrs(t, EventsV1(bad), tc.want)
+		})
+	}
+
+	upd := ev.DeepCopy()
+	upd.Labels = map[string]string{"a": "b"}
+	checkErrs(t, EventsV1Update(upd, ev), nil)
+	upd.Type, upd.Action = corev1.EventTypeWarning, "Stop"
+	checkErrs(t, EventsV1Update(upd, ev), []string{"FieldValueInvalid type", "FieldValueInvalid action"})
+}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -34,11 +36,16 @@ import (
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 	basecompatibility "k8s.io/component-base/compatibility"
+	"k8s.io/klog/v2"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	aggregatorinformers "k8s.io/kube-aggregator/pkg/client/informers/externalversions"
 
 	"github.com/kubelite/kubelite/apis"
 	"github.com/kubelite/kubelite/apis/openapi"
 	"github.com/kubelite/kubelite/auth/admission"
 	"github.com/kubelite/kubelite/auth/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/apiservice"
 	"github.com/kubelite/kubelite/registry"
 )
 
@@ -262,7 +269,11 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// Requests are drained before the HTTP server shuts down; what is left then
 	// are watches and streams, which clients re-establish.
 	srv.ShutdownTimeout = 5 * time.Second
-	if err := installAPIs(srv, gc, env, scheme); err != nil {
+	installed, err := installAPIs(srv, gc, env, scheme)
+	if err != nil {
+		return nil, err
+	}
+	if err := registerAPIServices(srv, gc, loopback, crds, installed); err != nil {
 		return nil, err
 	}
 	return &apiServer{generic: srv, config: gc, openAPI: openAPI, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
@@ -273,19 +284,23 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 // installAPIs builds every row's storage and installs the groups: the legacy core
-// group at /api, the rest at /apis.
-func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Config, env *registry.Env, scheme *apis.Scheme) error {
+// group at /api, the rest at /apis. It returns the group versions it installed.
+func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Config, env *registry.Env, scheme *apis.Scheme) (map[schema.GroupVersion]bool, error) {
 	storage := map[schema.GroupVersion]map[string]rest.Storage{}
 	for _, row := range registry.Resources() {
 		m, err := registry.NewStorage(env, row)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if storage[row.GroupVersion] == nil {
-			storage[row.GroupVersion] = map[string]rest.Storage{}
-		}
-		for k, v := range m {
-			storage[row.GroupVersion][k] = v
+		// Every version of the row shares its storage, as upstream shares one
+		// store between versions.
+		for _, gv := range row.GroupVersions() {
+			if storage[gv] == nil {
+				storage[gv] = map[string]rest.Storage{}
+			}
+			for k, v := range m {
+				storage[gv][k] = v
+			}
 		}
 	}
 	for gv, m := range registry.Reviews(gc.Authentication.Authenticator, gc.Authorization.Authorizer) {
@@ -296,14 +311,17 @@ func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Co
 			storage[gv][k] = v
 		}
 	}
+	installed := map[schema.GroupVersion]bool{}
 	var named []*genericapiserver.APIGroupInfo
 	for _, g := range apis.Groups() {
 		info := genericapiserver.NewDefaultAPIGroupInfo(g.Name, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 		served := false
 		for _, v := range g.Versions {
-			if s := storage[schema.GroupVersion{Group: g.Name, Version: v}]; len(s) > 0 {
+			gv := schema.GroupVersion{Group: g.Name, Version: v}
+			if s := storage[gv]; len(s) > 0 {
 				info.VersionedResourcesStorageMap[v] = s
 				served = true
+				installed[gv] = true
 			}
 		}
 		if !served {
@@ -311,7 +329,7 @@ func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Co
 		}
 		if g.Name == "" {
 			if err := srv.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, &info); err != nil {
-				return fmt.Errorf("install core API: %w", err)
+				return nil, fmt.Errorf("install core API: %w", err)
 			}
 			continue
 		}
@@ -319,8 +337,49 @@ func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Co
 	}
 	if len(named) > 0 {
 		if err := srv.InstallAPIGroups(named...); err != nil {
-			return fmt.Errorf("install API groups: %w", err)
+			return nil, fmt.Errorf("install API groups: %w", err)
 		}
 	}
-	return nil
+	return installed, nil
+}
+
+// registerAPIServices orders aggregated discovery by upstream's priorities and
+// runs the APIService controller: a local APIService for every installed group
+// version and apiextensions.k8s.io/v1, one per served CRD version, and the
+// Available condition of all of them.
+func registerAPIServices(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Config, kube kubernetes.Interface,
+	crds *apiextensionsapiserver.CustomResourceDefinitions, installed map[schema.GroupVersion]bool) error {
+	local := map[schema.GroupVersion]apiservice.Priority{}
+	for gv, p := range apis.Priorities() {
+		gc.AggregatedDiscoveryGroupManager.SetGroupVersionPriority(metav1.GroupVersion(gv), int(p.Group), int(p.Version))
+		if installed[gv] || gv == apiextensionsv1.SchemeGroupVersion {
+			local[gv] = apiservice.Priority(p)
+		}
+	}
+	gc.AggregatedDiscoveryGroupManager.SetGroupVersionPriority(metav1.GroupVersion(apiregistrationv1.SchemeGroupVersion), apis.APIRegistrationGroupPriority, 15)
+
+	client, err := aggregatorclient.NewForConfig(gc.LoopbackClientConfig)
+	if err != nil {
+		return fmt.Errorf("apiregistration client: %w", err)
+	}
+	factory := aggregatorinformers.NewSharedInformerFactory(client, 10*time.Minute)
+	ctrl, err := apiservice.New(apiservice.Config{
+		Client:   client.ApiregistrationV1(),
+		Kube:     kube,
+		Informer: factory.Apiregistration().V1().APIServices(),
+		CRDs:     crds.Informers.Apiextensions().V1().CustomResourceDefinitions(),
+		Local:    local,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.AddPostStartHook("kubelite-apiservices", func(ctx genericapiserver.PostStartHookContext) error {
+		factory.Start(ctx.Done())
+		go func() {
+			if err := ctrl.Run(ctx, 2); err != nil {
+				klog.FromContext(ctx).Error(err, "APIService controller stopped")
+			}
+		}()
+		return nil
+	})
 }

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -63,6 +64,14 @@ func TestAPIServer(t *testing.T) {
 		}
 		if svc.Spec.ClusterIP != "10.96.0.1" {
 			t.Errorf("kubernetes service clusterIP = %q, want 10.96.0.1", svc.Spec.ClusterIP)
+		}
+		cidr, err := c.NetworkingV1().ServiceCIDRs().Get(ctx, "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("default service CIDR: %v", err)
+		}
+		if ready := apimeta.FindStatusCondition(cidr.Status.Conditions, "Ready"); len(cidr.Spec.CIDRs) != 1 || cidr.Spec.CIDRs[0] != "10.96.0.0/12" ||
+			ready == nil || ready.Status != metav1.ConditionTrue {
+			t.Errorf("default service CIDR = %+v, want 10.96.0.0/12 and Ready", cidr)
 		}
 		for _, name := range []string{"system-node-critical", "system-cluster-critical"} {
 			if _, err := c.SchedulingV1().PriorityClasses().Get(ctx, name, metav1.GetOptions{}); err != nil {

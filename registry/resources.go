@@ -293,6 +293,22 @@ func Resources() []*Resource {
 			Table:           table.NetworkPolicies,
 		},
 		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Name: "servicecidrs", Singular: "servicecidr", Kind: "ServiceCIDR",
+			New:      func() runtime.Object { return &networkingv1.ServiceCIDR{} },
+			NewList:  func() runtime.Object { return &networkingv1.ServiceCIDRList{} },
+			Validate: typed(validation.ServiceCIDR), ValidateUpdate: typedUpdate(validation.ServiceCIDRUpdate),
+			ValidateStatus: typedUpdate(validation.ServiceCIDRStatusUpdate),
+			Table:          table.ServiceCIDRs,
+		},
+		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Name: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",
+			ShortNames: []string{"ip"},
+			New:        func() runtime.Object { return &networkingv1.IPAddress{} },
+			NewList:    func() runtime.Object { return &networkingv1.IPAddressList{} },
+			Validate:   typed(validation.IPAddress), ValidateUpdate: typedUpdate(validation.IPAddressUpdate),
+			Table: table.IPAddresses,
+		},
+		{
 			GroupVersion: coordinationv1.SchemeGroupVersion, Name: "leases", Singular: "lease", Kind: "Lease", Namespaced: true,
 			New:      func() runtime.Object { return &coordinationv1.Lease{} },
 			NewList:  func() runtime.Object { return &coordinationv1.LeaseList{} },

@@ -398,6 +398,21 @@ func Resources() []*Resource {
 			Table:          table.VolumeAttachments,
 		},
 		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "volumeattributesclasses", Singular: "volumeattributesclass", Kind: "VolumeAttributesClass",
+			ShortNames: []string{"vac"},
+			New:        func() runtime.Object { return &storagev1.VolumeAttributesClass{} },
+			NewList:    func() runtime.Object { return &storagev1.VolumeAttributesClassList{} },
+			Validate:   typed(validation.VolumeAttributesClass), ValidateUpdate: typedUpdate(validation.VolumeAttributesClassUpdate),
+			Table: table.VolumeAttributesClasses,
+		},
+		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "csistoragecapacities", Singular: "csistoragecapacity", Kind: "CSIStorageCapacity", Namespaced: true,
+			New:      func() runtime.Object { return &storagev1.CSIStorageCapacity{} },
+			NewList:  func() runtime.Object { return &storagev1.CSIStorageCapacityList{} },
+			Validate: typed(validation.CSIStorageCapacity), ValidateUpdate: typedUpdate(validation.CSIStorageCapacityUpdate),
+			Table: table.CSIStorageCapacities,
+		},
+		{
 			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "mutatingwebhookconfigurations", Singular: "mutatingwebhookconfiguration", Kind: "MutatingWebhookConfiguration",
 			Categories: []string{"api-extensions"},
 			New:        func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },

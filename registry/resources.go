@@ -14,6 +14,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -411,6 +412,47 @@ func Resources() []*Resource {
 			NewList:  func() runtime.Object { return &storagev1.CSIStorageCapacityList{} },
 			Validate: typed(validation.CSIStorageCapacity), ValidateUpdate: typedUpdate(validation.CSIStorageCapacityUpdate),
 			Table: table.CSIStorageCapacities,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "deviceclasses", Singular: "deviceclass", Kind: "DeviceClass",
+			New:      func() runtime.Object { return &resourcev1.DeviceClass{} },
+			NewList:  func() runtime.Object { return &resourcev1.DeviceClassList{} },
+			Validate: typed(validation.DeviceClass), ValidateUpdate: typedUpdate(validation.DeviceClassUpdate),
+			TrackGeneration: true,
+			Table:           table.DeviceClasses,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "resourceclaims", Singular: "resourceclaim", Kind: "ResourceClaim", Namespaced: true,
+			New:      func() runtime.Object { return &resourcev1.ResourceClaim{} },
+			NewList:  func() runtime.Object { return &resourcev1.ResourceClaimList{} },
+			Validate: typed(validation.ResourceClaim), ValidateUpdate: typedUpdate(validation.ResourceClaimUpdate),
+			ValidateStatus: typedUpdate(validation.ResourceClaimStatusUpdate),
+			Table:          table.ResourceClaims,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "resourceclaimtemplates", Singular: "resourceclaimtemplate", Kind: "ResourceClaimTemplate", Namespaced: true,
+			New:      func() runtime.Object { return &resourcev1.ResourceClaimTemplate{} },
+			NewList:  func() runtime.Object { return &resourcev1.ResourceClaimTemplateList{} },
+			Validate: typed(validation.ResourceClaimTemplate), ValidateUpdate: typedUpdate(validation.ResourceClaimTemplateUpdate),
+			Table: table.ResourceClaimTemplates,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "resourceslices", Singular: "resourceslice", Kind: "ResourceSlice",
+			New:      func() runtime.Object { return &resourcev1.ResourceSlice{} },
+			NewList:  func() runtime.Object { return &resourcev1.ResourceSliceList{} },
+			Validate: typed(validation.ResourceSlice), ValidateUpdate: typedUpdate(validation.ResourceSliceUpdate),
+			TrackGeneration: true,
+			Table:           table.ResourceSlices,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "devicetaintrules", Singular: "devicetaintrule", Kind: "DeviceTaintRule",
+			New:      func() runtime.Object { return &resourcev1.DeviceTaintRule{} },
+			NewList:  func() runtime.Object { return &resourcev1.DeviceTaintRuleList{} },
+			Validate: typed(validation.DeviceTaintRule), ValidateUpdate: typedUpdate(validation.DeviceTaintRuleUpdate),
+			ValidateStatus:   typedUpdate(validation.DeviceTaintRuleStatusUpdate),
+			TrackGeneration:  true,
+			PrepareForUpdate: prepareDeviceTaintRuleUpdate,
+			Table:            table.DeviceTaintRules,
 		},
 		{
 			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "mutatingwebhookconfigurations", Singular: "mutatingwebhookconfiguration", Kind: "MutatingWebhookConfiguration",

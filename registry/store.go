@@ -31,6 +31,8 @@ type Env struct {
 	NodePorts utilnet.PortRange
 
 	starts []func(ctx context.Context) error
+	// stores holds every row's store, for hooks that write other resources.
+	stores map[schema.GroupResource]*genericregistry.Store
 }
 
 // Start runs the hooks' Start functions; call it once the API server serves.
@@ -82,6 +84,10 @@ func NewStorage(env *Env, row *Resource) (map[string]rest.Storage, error) {
 	if err := store.CompleteWithOptions(opts); err != nil {
 		return nil, fmt.Errorf("complete store for %v: %w", gr, err)
 	}
+	if env.stores == nil {
+		env.stores = map[schema.GroupResource]*genericregistry.Store{}
+	}
+	env.stores[gr] = store
 	if row.Hooks != nil {
 		h, err := row.Hooks(env, store)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -36,6 +37,7 @@ func SelectableFields() map[schema.GroupVersionKind]FieldsFunc {
 		eventsv1.SchemeGroupVersion.WithKind("Event"):                           eventV1Fields,
 		certificatesv1.SchemeGroupVersion.WithKind("ClusterTrustBundle"):        trustBundleFields,
 		certificatesv1.SchemeGroupVersion.WithKind("PodCertificateRequest"):     podCertificateFields,
+		resourcev1.SchemeGroupVersion.WithKind("ResourceSlice"):                 resourceSliceFields,
 	}
 }
 
@@ -213,4 +215,22 @@ func addFieldLabelConversions(s *runtime.Scheme) error {
 		}
 	}
 	return nil
+}
+
+// resourceSliceFields lets a node's agent and a driver list their slices:
+// by node (empty for slices not bound to one), driver and pool.
+func resourceSliceFields(obj runtime.Object) fields.Set {
+	s, _ := obj.(*resourcev1.ResourceSlice)
+	if s == nil {
+		s = &resourcev1.ResourceSlice{}
+	}
+	node := ""
+	if s.Spec.NodeName != nil {
+		node = *s.Spec.NodeName
+	}
+	return fields.Set{
+		resourcev1.ResourceSliceSelectorNodeName: node,
+		resourcev1.ResourceSliceSelectorDriver:   s.Spec.Driver,
+		resourcev1.ResourceSliceSelectorPoolName: s.Spec.Pool.Name,
+	}
 }

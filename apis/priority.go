@@ -44,6 +44,7 @@ func Priorities() map[schema.GroupVersion]Priority {
 		gv("node.k8s.io", "v1"):                  {16300, 15},
 		gv("discovery.k8s.io", "v1"):             {16200, 15},
 		gv("flowcontrol.apiserver.k8s.io", "v1"): {16100, 21},
+		gv("resource.k8s.io", "v1"):              {15900, 15},
 		gv("storagemigration.k8s.io", "v1"):      {15800, 15},
 	}
 }

@@ -21,6 +21,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	storagemigrationv1 "k8s.io/api/storagemigration/v1"
@@ -59,6 +60,7 @@ func Groups() []Group {
 		{Name: "scheduling.k8s.io", Versions: []string{"v1"}, AddToScheme: schedulingv1.AddToScheme},
 		{Name: "rbac.authorization.k8s.io", Versions: []string{"v1"}, AddToScheme: rbacv1.AddToScheme},
 		{Name: "storage.k8s.io", Versions: []string{"v1"}, AddToScheme: storagev1.AddToScheme},
+		{Name: "resource.k8s.io", Versions: []string{"v1"}, AddToScheme: resourcev1.AddToScheme},
 		{Name: "admissionregistration.k8s.io", Versions: []string{"v1"}, AddToScheme: admissionregistrationv1.AddToScheme},
 		{Name: "certificates.k8s.io", Versions: []string{"v1"}, AddToScheme: certificatesv1.AddToScheme},
 		{Name: "authentication.k8s.io", Versions: []string{"v1"}, AddToScheme: authenticationv1.AddToScheme},

@@ -128,6 +128,10 @@ func TestEveryGroup(t *testing.T) {
 			invalid: func(u *unstructured.Unstructured) { set(t, u, int64(20000), "spec", "matchingPrecedence") }, field: "spec.matchingPrecedence"},
 		{name: "storagemigration.k8s.io", gvr: gvr("storagemigration.k8s.io", "v1", "storageversionmigrations"), fixture: "storageversionmigrations",
 			invalid: func(u *unstructured.Unstructured) { set(t, u, "", "spec", "resource", "resource") }, field: "spec.resource.resource"},
+		{name: "resource.k8s.io", gvr: gvr("resource.k8s.io", "v1", "deviceclasses"), fixture: "deviceclasses",
+			invalid: func(u *unstructured.Unstructured) {
+				set(t, u, []any{map[string]any{"cel": map[string]any{"expression": "device.driver =="}}}, "spec", "selectors")
+			}, field: "spec.selectors[0].cel.expression"},
 		{name: "admissionregistration.k8s.io", gvr: gvr("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations"), fixture: "validatingwebhookconfigurations",
 			invalid: func(u *unstructured.Unstructured) {
 				hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")

@@ -14,7 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -55,6 +57,14 @@ func TestAPIServer(t *testing.T) {
 		}
 		if svc.Spec.ClusterIP != "10.96.0.1" {
 			t.Errorf("kubernetes service clusterIP = %q, want 10.96.0.1", svc.Spec.ClusterIP)
+		}
+		cidr, err := c.NetworkingV1().ServiceCIDRs().Get(ctx, "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("default service CIDR: %v", err)
+		}
+		if ready := apimeta.FindStatusCondition(cidr.Status.Conditions, "Ready"); len(cidr.Spec.CIDRs) != 1 || cidr.Spec.CIDRs[0] != "10.96.0.0/12" ||
+			ready == nil || ready.Status != metav1.ConditionTrue {
+			t.Errorf("default service CIDR = %+v, want 10.96.0.0/12 and Ready", cidr)
 		}
 		for _, name := range []string{"system-node-critical", "system-cluster-critical"} {
 			if _, err := c.SchedulingV1().PriorityClasses().Get(ctx, name, metav1.GetOptions{}); err != nil {
@@ -308,6 +318,34 @@ func TestAPIServer(t *testing.T) {
 		}
 		if _, err := c.CoreV1().Services("default").Create(ctx, dup, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("IP and port were not released on delete: %v", err)
+		}
+	})
+
+	t.Run("each cluster IP is recorded as an IPAddress of its service", func(t *testing.T) {
+		ips := c.NetworkingV1().IPAddresses()
+		kube, err := ips.Get(ctx, "10.96.0.1", metav1.GetOptions{})
+		if err != nil || kube.Spec.ParentRef == nil || kube.Spec.ParentRef.Name != "kubernetes" {
+			t.Fatalf("IPAddress of the kubernetes service: %+v, %v", kube, err)
+		}
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "recorded"},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.88", Ports: []corev1.ServicePort{{Port: 80}}}}
+		if _, err := c.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ip, err := ips.Get(ctx, "10.96.0.88", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("IPAddress of a new service: %v", err)
+		}
+		want := networkingv1.ParentReference{Resource: "services", Namespace: "default", Name: "recorded"}
+		if ip.Spec.ParentRef == nil || *ip.Spec.ParentRef != want ||
+			ip.Labels["ipaddress.kubernetes.io/managed-by"] != "ipallocator.k8s.io" || ip.Labels["ipaddress.kubernetes.io/ip-family"] != "IPv4" {
+			t.Errorf("IPAddress = %+v", ip)
+		}
+		if err := c.CoreV1().Services("default").Delete(ctx, "recorded", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ips.Get(ctx, "10.96.0.88", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("IPAddress of a deleted service: %v, want NotFound", err)
 		}
 	})
 
@@ -642,7 +680,14 @@ func TestRestartKeepsObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An IPAddress lost while the server was down is written again on start.
+	if err := s.Client.NetworkingV1().IPAddresses().Delete(ctx, svc.Spec.ClusterIP, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	s = s.Restart(t)
+	if _, err := s.Client.NetworkingV1().IPAddresses().Get(ctx, svc.Spec.ClusterIP, metav1.GetOptions{}); err != nil {
+		t.Errorf("IPAddress not restored on restart: %v", err)
+	}
 	l, err := s.Client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)

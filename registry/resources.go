@@ -15,6 +15,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	storagemigrationv1 "k8s.io/api/storagemigration/v1"
@@ -300,6 +301,22 @@ func Resources() []*Resource {
 			Table:           table.NetworkPolicies,
 		},
 		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Name: "servicecidrs", Singular: "servicecidr", Kind: "ServiceCIDR",
+			New:      func() runtime.Object { return &networkingv1.ServiceCIDR{} },
+			NewList:  func() runtime.Object { return &networkingv1.ServiceCIDRList{} },
+			Validate: typed(validation.ServiceCIDR), ValidateUpdate: typedUpdate(validation.ServiceCIDRUpdate),
+			ValidateStatus: typedUpdate(validation.ServiceCIDRStatusUpdate),
+			Table:          table.ServiceCIDRs,
+		},
+		{
+			GroupVersion: networkingv1.SchemeGroupVersion, Name: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",
+			ShortNames: []string{"ip"},
+			New:        func() runtime.Object { return &networkingv1.IPAddress{} },
+			NewList:    func() runtime.Object { return &networkingv1.IPAddressList{} },
+			Validate:   typed(validation.IPAddress), ValidateUpdate: typedUpdate(validation.IPAddressUpdate),
+			Table: table.IPAddresses,
+		},
+		{
 			GroupVersion: coordinationv1.SchemeGroupVersion, Name: "leases", Singular: "lease", Kind: "Lease", Namespaced: true,
 			New:      func() runtime.Object { return &coordinationv1.Lease{} },
 			NewList:  func() runtime.Object { return &coordinationv1.LeaseList{} },
@@ -387,6 +404,62 @@ func Resources() []*Resource {
 			Validate: typed(validation.VolumeAttachment), ValidateUpdate: typedUpdate(validation.VolumeAttachmentUpdate),
 			ValidateStatus: typedUpdate(validation.VolumeAttachmentStatusUpdate),
 			Table:          table.VolumeAttachments,
+		},
+		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "volumeattributesclasses", Singular: "volumeattributesclass", Kind: "VolumeAttributesClass",
+			ShortNames: []string{"vac"},
+			New:        func() runtime.Object { return &storagev1.VolumeAttributesClass{} },
+			NewList:    func() runtime.Object { return &storagev1.VolumeAttributesClassList{} },
+			Validate:   typed(validation.VolumeAttributesClass), ValidateUpdate: typedUpdate(validation.VolumeAttributesClassUpdate),
+			Table: table.VolumeAttributesClasses,
+		},
+		{
+			GroupVersion: storagev1.SchemeGroupVersion, Name: "csistoragecapacities", Singular: "csistoragecapacity", Kind: "CSIStorageCapacity", Namespaced: true,
+			New:      func() runtime.Object { return &storagev1.CSIStorageCapacity{} },
+			NewList:  func() runtime.Object { return &storagev1.CSIStorageCapacityList{} },
+			Validate: typed(validation.CSIStorageCapacity), ValidateUpdate: typedUpdate(validation.CSIStorageCapacityUpdate),
+			Table: table.CSIStorageCapacities,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "deviceclasses", Singular: "deviceclass", Kind: "DeviceClass",
+			New:      func() runtime.Object { return &resourcev1.DeviceClass{} },
+			NewList:  func() runtime.Object { return &resourcev1.DeviceClassList{} },
+			Validate: typed(validation.DeviceClass), ValidateUpdate: typedUpdate(validation.DeviceClassUpdate),
+			TrackGeneration: true,
+			Table:           table.DeviceClasses,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "resourceclaims", Singular: "resourceclaim", Kind: "ResourceClaim", Namespaced: true,
+			New:      func() runtime.Object { return &resourcev1.ResourceClaim{} },
+			NewList:  func() runtime.Object { return &resourcev1.ResourceClaimList{} },
+			Validate: typed(validation.ResourceClaim), ValidateUpdate: typedUpdate(validation.ResourceClaimUpdate),
+			ValidateStatus: typedUpdate(validation.ResourceClaimStatusUpdate),
+			Table:          table.ResourceClaims,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "resourceclaimtemplates", Singular: "resourceclaimtemplate", Kind: "ResourceClaimTemplate", Namespaced: true,
+			New:      func() runtime.Object { return &resourcev1.ResourceClaimTemplate{} },
+			NewList:  func() runtime.Object { return &resourcev1.ResourceClaimTemplateList{} },
+			Validate: typed(validation.ResourceClaimTemplate), ValidateUpdate: typedUpdate(validation.ResourceClaimTemplateUpdate),
+			Table: table.ResourceClaimTemplates,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "resourceslices", Singular: "resourceslice", Kind: "ResourceSlice",
+			New:      func() runtime.Object { return &resourcev1.ResourceSlice{} },
+			NewList:  func() runtime.Object { return &resourcev1.ResourceSliceList{} },
+			Validate: typed(validation.ResourceSlice), ValidateUpdate: typedUpdate(validation.ResourceSliceUpdate),
+			TrackGeneration: true,
+			Table:           table.ResourceSlices,
+		},
+		{
+			GroupVersion: resourcev1.SchemeGroupVersion, Name: "devicetaintrules", Singular: "devicetaintrule", Kind: "DeviceTaintRule",
+			New:      func() runtime.Object { return &resourcev1.DeviceTaintRule{} },
+			NewList:  func() runtime.Object { return &resourcev1.DeviceTaintRuleList{} },
+			Validate: typed(validation.DeviceTaintRule), ValidateUpdate: typedUpdate(validation.DeviceTaintRuleUpdate),
+			ValidateStatus:   typedUpdate(validation.DeviceTaintRuleStatusUpdate),
+			TrackGeneration:  true,
+			PrepareForUpdate: prepareDeviceTaintRuleUpdate,
+			Table:            table.DeviceTaintRules,
 		},
 		{
 			GroupVersion: admissionregistrationv1.SchemeGroupVersion, Name: "mutatingwebhookconfigurations", Singular: "mutatingwebhookconfiguration", Kind: "MutatingWebhookConfiguration",

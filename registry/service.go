@@ -16,11 +16,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/util/dryrun"
+	"k8s.io/klog/v2"
 )
 
 // serviceAllocations hands out cluster IPs and node ports. It is rebuilt from the
-// stored services when the server starts; creates wait for that.
+// stored services when the server starts; creates wait for that. Each cluster
+// IP it hands out is also recorded as an IPAddress object.
 type serviceAllocations struct {
+	objects  ipAddresses
 	ips      *ipRange
 	ipAlloc  *allocator
 	portBase int
@@ -42,6 +45,7 @@ func serviceHooks(env *Env, store *genericregistry.Store) (Hooks, error) {
 	}
 	seed := uint64(time.Now().UnixNano())
 	a := &serviceAllocations{
+		objects:  ipAddresses{env: env},
 		ips:      r,
 		ipAlloc:  newAllocator(r.size, 1, seed),
 		portBase: env.NodePorts.Base,
@@ -56,17 +60,19 @@ func serviceHooks(env *Env, store *genericregistry.Store) (Hooks, error) {
 	}, nil
 }
 
-// load marks what the stored services hold.
+// load marks what the stored services hold, then brings the IPAddress
+// objects in line with it.
 func (a *serviceAllocations) load(ctx context.Context, store *genericregistry.Store) error {
 	obj, err := store.List(ctx, &metainternalversion.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list services: %w", err)
 	}
+	held := map[string]*corev1.Service{}
 	for i := range obj.(*corev1.ServiceList).Items {
 		svc := &obj.(*corev1.ServiceList).Items[i]
 		for _, ip := range svc.Spec.ClusterIPs {
-			if o, ok := a.ips.offset(net.ParseIP(ip)); ok {
-				_ = a.ipAlloc.allocate(o)
+			if o, ok := a.ips.offset(net.ParseIP(ip)); ok && a.ipAlloc.allocate(o) == nil {
+				held[a.ips.ip(o).String()] = svc
 			}
 		}
 		for _, p := range nodePorts(svc) {
@@ -74,6 +80,9 @@ func (a *serviceAllocations) load(ctx context.Context, store *genericregistry.St
 		}
 	}
 	a.loadOnce.Do(func() { close(a.loaded) })
+	if err := a.objects.reconcile(ctx, held); err != nil {
+		klog.FromContext(ctx).Error(err, "reconcile IP addresses with services")
+	}
 	return nil
 }
 
@@ -89,6 +98,7 @@ func (a *serviceAllocations) wait(ctx context.Context) error {
 // txn collects what one write allocated and what it frees on success.
 type txn struct {
 	a        *serviceAllocations
+	svc      *corev1.Service
 	ips      []int
 	ports    []int
 	freeIPs  []int
@@ -107,9 +117,13 @@ func (t *txn) finish(ctx context.Context, success bool, dryRun bool) {
 	}
 	for _, o := range t.freeIPs {
 		t.a.ipAlloc.release(o)
+		t.a.objects.forget(ctx, t.a.ips.ip(o))
 	}
 	for _, o := range t.freePort {
 		t.a.ports.release(o)
+	}
+	for _, o := range t.ips {
+		t.a.objects.record(ctx, t.a.ips.ip(o), t.svc)
 	}
 }
 
@@ -118,7 +132,7 @@ func (a *serviceAllocations) beginCreate(ctx context.Context, obj runtime.Object
 		return nil, err
 	}
 	svc := obj.(*corev1.Service)
-	t := &txn{a: a}
+	t := &txn{a: a, svc: svc}
 	if err := t.allocate(svc, nil); err != nil {
 		t.finish(ctx, false, false)
 		return nil, err
@@ -132,7 +146,7 @@ func (a *serviceAllocations) beginUpdate(ctx context.Context, obj, old runtime.O
 		return nil, err
 	}
 	svc, oldSvc := obj.(*corev1.Service), old.(*corev1.Service)
-	t := &txn{a: a}
+	t := &txn{a: a, svc: svc}
 	if err := t.allocate(svc, oldSvc); err != nil {
 		t.finish(ctx, false, false)
 		return nil, err
@@ -149,6 +163,7 @@ func (a *serviceAllocations) afterDelete(obj runtime.Object, options *metav1.Del
 	for _, ip := range svc.Spec.ClusterIPs {
 		if o, ok := a.ips.offset(net.ParseIP(ip)); ok {
 			a.ipAlloc.release(o)
+			a.objects.forgetLater(a.ips.ip(o))
 		}
 	}
 	for _, p := range nodePorts(svc) {

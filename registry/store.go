@@ -42,6 +42,8 @@ type Env struct {
 	Tokens *serviceaccount.Issuer
 
 	starts []func(ctx context.Context) error
+	// stores holds every row's store: for hooks that write other resources,
+	// and lookups of one resource's storage in another's.
 	stores map[schema.GroupResource]*genericregistry.Store
 }
 
@@ -137,6 +139,10 @@ func NewStorage(env *Env, row *Resource) (map[string]rest.Storage, error) {
 	if err := store.CompleteWithOptions(opts); err != nil {
 		return nil, fmt.Errorf("complete store for %v: %w", gr, err)
 	}
+	if env.stores == nil {
+		env.stores = map[schema.GroupResource]*genericregistry.Store{}
+	}
+	env.stores[gr] = store
 	if row.Hooks != nil {
 		h, err := row.Hooks(env, store)
 		if err != nil {
@@ -148,10 +154,6 @@ func NewStorage(env *Env, row *Resource) (map[string]rest.Storage, error) {
 		}
 	}
 
-	if env.stores == nil {
-		env.stores = map[schema.GroupResource]*genericregistry.Store{}
-	}
-	env.stores[gr] = store
 	storage := map[string]rest.Storage{row.Name: &REST{Store: store, row: row}}
 	if row.Extend != nil {
 		if err := row.Extend(env, store, storage); err != nil {

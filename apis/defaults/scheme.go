@@ -12,6 +12,7 @@ import (
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,7 +24,8 @@ import (
 // autoscaling/v1 and v2, networking.k8s.io/v1, discovery.k8s.io/v1,
 // rbac.authorization.k8s.io/v1, scheduling.k8s.io/v1, storage.k8s.io/v1,
 // admissionregistration.k8s.io/v1, certificates.k8s.io/v1,
-// flowcontrol.apiserver.k8s.io/v1 and apiregistration.k8s.io/v1, so that
+// flowcontrol.apiserver.k8s.io/v1, apiregistration.k8s.io/v1 and
+// resource.k8s.io/v1, so that
 // s.Default, and every codec built from s, applies them. policy/v1,
 // events.k8s.io/v1, coordination.k8s.io/v1 and node.k8s.io/v1 have no
 // defaults. A function is registered by Go type, so s need not know a type
@@ -99,6 +101,15 @@ func AddToScheme(s *runtime.Scheme) error {
 	register(s, func(l *storagev1.CSIDriverList) { eachItem(l.Items, CSIDriver) })
 	register(s, func(l *storagev1.StorageClassList) { eachItem(l.Items, StorageClass) })
 	register(s, func(l *storagev1.VolumeAttachmentList) { eachItem(l.Items, VolumeAttachment) })
+
+	register(s, DeviceTaintRule)
+	register(s, ResourceClaim)
+	register(s, ResourceClaimTemplate)
+	register(s, ResourceSlice)
+	register(s, func(l *resourcev1.DeviceTaintRuleList) { eachItem(l.Items, DeviceTaintRule) })
+	register(s, func(l *resourcev1.ResourceClaimList) { eachItem(l.Items, ResourceClaim) })
+	register(s, func(l *resourcev1.ResourceClaimTemplateList) { eachItem(l.Items, ResourceClaimTemplate) })
+	register(s, func(l *resourcev1.ResourceSliceList) { eachItem(l.Items, ResourceSlice) })
 
 	register(s, MutatingAdmissionPolicy)
 	register(s, MutatingAdmissionPolicyBinding)

@@ -8,6 +8,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
 
@@ -125,4 +126,44 @@ func NetworkPolicies() rest.TableConvertor {
 	return newConvertor(columns, cells(func(np *networkingv1.NetworkPolicy, now time.Time) []interface{} {
 		return []interface{}{np.Name, metav1.FormatLabelSelector(&np.Spec.PodSelector), age(np.CreationTimestamp, now)}
 	}))
+}
+
+// ServiceCIDRs returns the table convertor for service CIDRs: Name, CIDRs
+// (comma-separated), Age.
+func ServiceCIDRs() rest.TableConvertor {
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		column("CIDRs", networkingv1.ServiceCIDRSpec{}.SwaggerDoc()["cidrs"]),
+		ageColumn(),
+	}
+	return newConvertor(columns, cells(func(c *networkingv1.ServiceCIDR, now time.Time) []interface{} {
+		return []interface{}{c.Name, strings.Join(c.Spec.CIDRs, ","), age(c.CreationTimestamp, now)}
+	}))
+}
+
+// IPAddresses returns the table convertor for IP addresses: Name, ParentRef.
+//
+// ParentRef reads "resource.group/namespace/name" in lower case, without the
+// namespace for a cluster-scoped parent, or "<none>". Upstream's printer
+// also computes an age but declares no column for it; kubectl shows the two
+// declared columns, and so do these rows.
+func IPAddresses() rest.TableConvertor {
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		column("ParentRef", networkingv1.IPAddressSpec{}.SwaggerDoc()["parentRef"]),
+	}
+	return newConvertor(columns, cells(func(ip *networkingv1.IPAddress, now time.Time) []interface{} {
+		return []interface{}{ip.Name, ipAddressParent(ip.Spec.ParentRef)}
+	}))
+}
+
+func ipAddressParent(ref *networkingv1.ParentReference) string {
+	if ref == nil {
+		return "<none>"
+	}
+	s := strings.ToLower(schema.GroupResource{Group: ref.Group, Resource: ref.Resource}.String())
+	if ref.Namespace != "" {
+		s += "/" + ref.Namespace
+	}
+	return s + "/" + ref.Name
 }

@@ -17,6 +17,8 @@ func TestNetworkingColumns(t *testing.T) {
 		{"ingresses", Ingresses(), []col{str("Name"), str("Class"), str("Hosts"), str("Address"), str("Ports"), str("Age")}},
 		{"ingressclasses", IngressClasses(), []col{str("Name"), str("Controller"), str("Parameters"), str("Age")}},
 		{"networkpolicies", NetworkPolicies(), []col{str("Name"), str("Pod-Selector"), str("Age")}},
+		{"servicecidrs", ServiceCIDRs(), []col{str("Name"), str("CIDRs"), str("Age")}},
+		{"ipaddresses", IPAddresses(), []col{str("Name"), str("ParentRef")}},
 	})
 }
 
@@ -108,6 +110,47 @@ func TestIngressHosts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := ingressHosts(tt.rules); got != tt.want {
 				t.Errorf("ingressHosts = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestServiceCIDRAndIPAddressCells(t *testing.T) {
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, CreationTimestamp: ago(3 * time.Hour)}
+	}
+	tests := []struct {
+		name string
+		tc   rest.TableConvertor
+		obj  runtime.Object
+		want []interface{}
+	}{{
+		name: "dual-stack service CIDR",
+		tc:   ServiceCIDRs(),
+		obj:  &networkingv1.ServiceCIDR{ObjectMeta: meta("kubernetes"), Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"10.96.0.0/16", "fd00::/108"}}},
+		want: []interface{}{"kubernetes", "10.96.0.0/16,fd00::/108", "3h"},
+	}, {
+		name: "service address",
+		tc:   IPAddresses(),
+		obj: &networkingv1.IPAddress{ObjectMeta: meta("10.96.0.10"), Spec: networkingv1.IPAddressSpec{
+			ParentRef: &networkingv1.ParentReference{Resource: "services", Namespace: "kube-system", Name: "kube-dns"}}},
+		want: []interface{}{"10.96.0.10", "services/kube-system/kube-dns"},
+	}, {
+		name: "cluster-scoped parent in a group",
+		tc:   IPAddresses(),
+		obj: &networkingv1.IPAddress{ObjectMeta: meta("fd00::1"), Spec: networkingv1.IPAddressSpec{
+			ParentRef: &networkingv1.ParentReference{Group: "Gateway.example.com", Resource: "Gateways", Name: "gw"}}},
+		want: []interface{}{"fd00::1", "gateways.gateway.example.com/gw"},
+	}, {
+		name: "no parent",
+		tc:   IPAddresses(),
+		obj:  &networkingv1.IPAddress{ObjectMeta: meta("10.0.0.1")},
+		want: []interface{}{"10.0.0.1", "<none>"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, rowOf(t, tt.tc, tt.obj).Cells); diff != "" {
+				t.Errorf("cells (-want +got):\n%s", diff)
 			}
 		})
 	}

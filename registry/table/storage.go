@@ -172,3 +172,35 @@ func VolumeAttachments() rest.TableConvertor {
 		}
 	}))
 }
+
+// VolumeAttributesClasses returns the table convertor for volume attributes
+// classes: Name, DriverName, Age.
+func VolumeAttributesClasses() rest.TableConvertor {
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		column("DriverName", storagev1.VolumeAttributesClass{}.SwaggerDoc()["driverName"]),
+		ageColumn(),
+	}
+	return newConvertor(columns, cells(func(c *storagev1.VolumeAttributesClass, now time.Time) []interface{} {
+		return []interface{}{c.Name, c.DriverName, age(c.CreationTimestamp, now)}
+	}))
+}
+
+// CSIStorageCapacities returns the table convertor for CSI storage
+// capacities: Name, StorageClassName, Capacity ("<unset>" when the driver
+// reported none). Like upstream, it has no Age column.
+func CSIStorageCapacities() rest.TableConvertor {
+	doc := storagev1.CSIStorageCapacity{}.SwaggerDoc()
+	columns := []metav1.TableColumnDefinition{
+		nameColumn(),
+		column("StorageClassName", doc["storageClassName"]),
+		column("Capacity", doc["capacity"]),
+	}
+	return newConvertor(columns, cells(func(c *storagev1.CSIStorageCapacity, now time.Time) []interface{} {
+		capacity := "<unset>"
+		if c.Capacity != nil {
+			capacity = c.Capacity.String()
+		}
+		return []interface{}{c.Name, c.StorageClassName, capacity}
+	}))
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -19,6 +20,8 @@ func TestStorageColumns(t *testing.T) {
 		{"csidrivers", CSIDrivers(), []col{str("Name"), boolean("AttachRequired"), boolean("PodInfoOnMount"), boolean("StorageCapacity"), str("TokenRequests"), boolean("RequiresRepublish"), str("Modes"), str("Age")}},
 		{"csinodes", CSINodes(), []col{str("Name"), integer("Drivers"), str("Age")}},
 		{"volumeattachments", VolumeAttachments(), []col{str("Name"), {"Attacher", "string", "name", 0}, str("PV"), str("Node"), boolean("Attached"), str("Age")}},
+		{"volumeattributesclasses", VolumeAttributesClasses(), []col{str("Name"), str("DriverName"), str("Age")}},
+		{"csistoragecapacities", CSIStorageCapacities(), []col{str("Name"), str("StorageClassName"), str("Capacity")}},
 	})
 }
 
@@ -75,6 +78,21 @@ func TestStorageCells(t *testing.T) {
 			Spec:   storagev1.VolumeAttachmentSpec{Attacher: "ebs.csi.aws.com", NodeName: "node-1", Source: storagev1.VolumeAttachmentSource{PersistentVolumeName: ptr.To("pv-1")}},
 			Status: storagev1.VolumeAttachmentStatus{Attached: true}},
 		want: []interface{}{"csi-123", "ebs.csi.aws.com", "pv-1", "node-1", true, "20m"},
+	}, {
+		name: "volume attributes class",
+		tc:   VolumeAttributesClasses(),
+		obj:  &storagev1.VolumeAttributesClass{ObjectMeta: meta("gold"), DriverName: "ebs.csi.aws.com", Parameters: map[string]string{"iops": "3000"}},
+		want: []interface{}{"gold", "ebs.csi.aws.com", "20m"},
+	}, {
+		name: "csi storage capacity",
+		tc:   CSIStorageCapacities(),
+		obj:  &storagev1.CSIStorageCapacity{ObjectMeta: meta("csisc-1"), StorageClassName: "fast", Capacity: ptr.To(resource.MustParse("10Gi"))},
+		want: []interface{}{"csisc-1", "fast", "10Gi"},
+	}, {
+		name: "csi storage capacity without capacity",
+		tc:   CSIStorageCapacities(),
+		obj:  &storagev1.CSIStorageCapacity{ObjectMeta: meta("csisc-2"), StorageClassName: "fast"},
+		want: []interface{}{"csisc-2", "fast", "<unset>"},
 	}, {
 		name: "inline volume attachment",
 		tc:   VolumeAttachments(),

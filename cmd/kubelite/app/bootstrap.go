@@ -8,9 +8,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -28,8 +30,8 @@ var systemNamespaces = []string{
 
 // bootstrap creates the objects every cluster has: the system namespaces, the
 // system priority classes, the default RBAC policy, the API priority and
-// fairness configuration, and the kubernetes Service in default with its
-// endpoints naming this API server.
+// fairness configuration, the default ServiceCIDR, and the kubernetes Service
+// in default with its endpoints naming this API server.
 func bootstrap(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -62,6 +64,9 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 	}
 	if err := ensureFlowControl(ctx, client); err != nil {
 		return fmt.Errorf("API priority and fairness configuration: %w", err)
+	}
+	if err := ensureDefaultServiceCIDR(ctx, client, cfg.ServiceCIDR); err != nil {
+		return err
 	}
 	ip, err := firstIP(cfg.ServiceCIDR)
 	if err != nil {
@@ -158,6 +163,43 @@ func ensureKubernetesSlice(ctx context.Context, client kubernetes.Interface, cfg
 	}
 	if err != nil {
 		return fmt.Errorf("kubernetes endpoint slice: %w", err)
+	}
+	return nil
+}
+
+// defaultServiceCIDRName names the ServiceCIDR of the --service-cluster-ip-range.
+const defaultServiceCIDRName = "kubernetes"
+
+// ensureDefaultServiceCIDR writes the ServiceCIDR that holds the range cluster
+// IPs are allocated from, and marks it Ready as upstream's default ServiceCIDR
+// controller does. One whose range differs (the flag changed) is left alone.
+func ensureDefaultServiceCIDR(ctx context.Context, client kubernetes.Interface, cidr *net.IPNet) error {
+	cidrs := client.NetworkingV1().ServiceCIDRs()
+	want := []string{cidr.String()}
+	cur, err := cidrs.Get(ctx, defaultServiceCIDRName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		cur, err = cidrs.Create(ctx, &networkingv1.ServiceCIDR{
+			ObjectMeta: metav1.ObjectMeta{Name: defaultServiceCIDRName},
+			Spec:       networkingv1.ServiceCIDRSpec{CIDRs: want},
+		}, metav1.CreateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("default service CIDR: %w", err)
+	}
+	if !equality.Semantic.DeepEqual(cur.Spec.CIDRs, want) {
+		klog.FromContext(ctx).Info("default ServiceCIDR does not match the service cluster IP range", "serviceCIDR", cur.Spec.CIDRs, "flag", want)
+		return nil
+	}
+	if cond := apimeta.FindStatusCondition(cur.Status.Conditions, networkingv1.ServiceCIDRConditionReady); cond != nil && cond.Status != metav1.ConditionUnknown {
+		return nil
+	}
+	apimeta.SetStatusCondition(&cur.Status.Conditions, metav1.Condition{
+		Type:    networkingv1.ServiceCIDRConditionReady,
+		Status:  metav1.ConditionTrue,
+		Message: "Kubernetes default Service CIDR is ready",
+	})
+	if _, err := cidrs.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("default service CIDR status: %w", err)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ work=$(mktemp -d)
 for k in "${kubectls[@]}"; do
 	ver=$("$k" version --client -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')
 	echo "== $k ($ver)"
+	minor=$(sed -E 's/^v1\.([0-9]+)\..*/\1/' <<<"$ver")
 	ns="e2e-$(basename "$k" | tr -c 'a-z0-9\n' '-')"
 	K() { "$k" "$@"; }
 
@@ -113,7 +114,6 @@ YAML
 	expect_out "cordoned node" "Ready,SchedulingDisabled" K get node "$node" --no-headers
 	check "delete node" K delete node "$node"
 
-	minor=$(sed -E 's/^v1\.([0-9]+)\..*/\1/' <<<"$ver")
 	if [ "$minor" -ge 28 ]; then
 		# Older kubectl asks for authentication.k8s.io/v1beta1, which 1.37 no longer serves.
 		expect_out "auth whoami" 'kubernetes-admin' K auth whoami
@@ -163,7 +163,14 @@ YAML
 			continue
 		fi
 		check "get -o wide $r" K get "$name" -n "$fx" -o wide
-		expect_out "describe $r" '^Name: ' K describe "$name" -n "$fx"
+		case "$r:$minor" in
+		ipaddresses:2[7-9] | ipaddresses:3[0-3] | servicecidrs:29 | servicecidrs:3[0-3] | \
+			volumeattributesclasses:29 | volumeattributesclasses:3[0-3])
+			# kubectl 1.27-1.33 describe these through their alpha or beta
+			# APIs, which 1.37 does not serve by default (upstream answers 404 too).
+			echo "skip describe $r (kubectl 1.$minor describes it through a pre-GA version)" ;;
+		*) expect_out "describe $r" '^Name: ' K describe "$name" -n "$fx" ;;
+		esac
 		check "delete $r" K delete "$name" -n "$fx" --wait=false
 	done
 	K delete namespace "$fx" --wait=false >/dev/null 2>&1

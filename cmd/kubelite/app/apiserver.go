@@ -69,9 +69,10 @@ type apiServer struct {
 	loopbackConfig *restclient.Config
 	// port is the HTTPS port it listens on.
 	port int
-	// config and openAPI finish the OpenAPI documents once the server is prepared.
-	config  *genericapiserver.Config
-	openAPI *openAPIAggregation
+	// config configures the OpenAPI documents, served once the server is prepared.
+	config *genericapiserver.Config
+	// definitions are held from assembly until the server is prepared.
+	definitions *definitionsCache
 }
 
 // runner is a prepared server.
@@ -80,12 +81,14 @@ type runner interface {
 }
 
 // prepare readies the server to run: the generic PrepareRun, then the OpenAPI
-// documents merged with the CRDs'.
+// documents merged with the CRDs', built when first asked for.
 func (a *apiServer) prepare() (runner, error) {
 	prepared := a.generic.PrepareRun()
-	if err := a.openAPI.serve(a.generic, a.config); err != nil {
-		return nil, err
-	}
+	serveOpenAPI(a.generic.Handler.GoRestfulContainer, a.generic.NextDelegate().UnprotectedHandler(),
+		a.config.OpenAPIConfig, a.config.OpenAPIV3Config, a.definitions, a.generic.Handler.NonGoRestfulMux)
+	// Installing the groups (their server-side apply schemas) and preparing the
+	// delegate needed the definitions; the documents build them again on demand.
+	a.definitions.release()
 	return prepared, nil
 }
 
@@ -165,12 +168,17 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, err
 	}
 
-	// OpenAPI, from the definitions generated over k8s.io/api.
+	// OpenAPI, from the definitions generated over k8s.io/api. The v3 config
+	// does not keep them (the default one does): they are held while the
+	// groups are installed, and later only while a document is being built.
 	namer := openapinamer.NewDefinitionNamer(scheme.External, apiextensionsapiserver.Scheme)
 	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
 	gc.OpenAPIConfig.Info.Title = "Kubernetes"
 	gc.OpenAPIConfig.Info.Version = "v" + KubernetesVersion
-	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	definitions := newDefinitionsCache(openapi.GetOpenAPIDefinitions)
+	definitions.hold()
+	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(definitions.definitions, namer)
+	gc.OpenAPIV3Config.Definitions = nil
 	gc.OpenAPIV3Config.Info.Title = "Kubernetes"
 	gc.OpenAPIV3Config.Info.Version = "v" + KubernetesVersion
 
@@ -251,15 +259,13 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := crdDiscovery(srv, crds.Informers); err != nil {
 		return nil, err
 	}
-	openAPI := &openAPIAggregation{}
-	openAPI.register(srv)
 	// Requests are drained before the HTTP server shuts down; what is left then
 	// are watches and streams, which clients re-establish.
 	srv.ShutdownTimeout = 5 * time.Second
 	if err := installAPIs(srv, gc, env, scheme); err != nil {
 		return nil, err
 	}
-	return &apiServer{generic: srv, config: gc, openAPI: openAPI, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
+	return &apiServer{generic: srv, config: gc, definitions: definitions, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
 }
 
 func noTokens(ctx context.Context, token string) (*authenticator.Response, bool, error) {

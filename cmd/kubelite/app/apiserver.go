@@ -136,6 +136,9 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, fmt.Errorf("secure serving: %w", err)
 	}
 	gc.LoopbackClientConfig.ContentType = "application/vnd.kubernetes.protobuf"
+	// In-process clients gain nothing from gzip, and each compressed watch
+	// holds a compressor of most of a MiB (kube-apiserver disables it too).
+	gc.LoopbackClientConfig.DisableCompression = true
 	_, port, err := gc.SecureServing.HostPort()
 	if err != nil {
 		return nil, err

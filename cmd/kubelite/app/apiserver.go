@@ -40,6 +40,7 @@ import (
 	"github.com/kubelite/kubelite/apis"
 	"github.com/kubelite/kubelite/apis/openapi"
 	"github.com/kubelite/kubelite/registry"
+	"github.com/kubelite/kubelite/storage"
 )
 
 // KubernetesVersion is the Kubernetes release whose API kubelite serves.
@@ -73,7 +74,12 @@ type apiServer struct {
 	config *genericapiserver.Config
 	// definitions are held from assembly until the server is prepared.
 	definitions *definitionsCache
+	// etcd is the client the resources' stores share.
+	etcd *storage.Shared
 }
+
+// close releases what the server holds once it has stopped.
+func (a *apiServer) close() { a.etcd.Close() }
 
 // runner is a prepared server.
 type runner interface {
@@ -214,6 +220,12 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := etcdOpts.ApplyWithStorageFactoryTo(storageFactory, gc); err != nil {
 		return nil, fmt.Errorf("etcd options: %w", err)
 	}
+	// Every resource's store on one etcd client, not one client each.
+	shared, err := storage.NewShared(context.Background(), backend.Transport, backend.CompactionInterval, nil)
+	if err != nil {
+		return nil, err
+	}
+	gc.RESTOptionsGetter = shared.RESTOptionsGetter(gc.RESTOptionsGetter, etcdOpts.EnableWatchCache)
 
 	// Admission: namespace lifecycle (no writes into missing or terminating namespaces).
 	loopback, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
@@ -232,7 +244,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.AdmissionControl = admission.NewChainHandler(nsLifecycle)
 
-	crds, err := newCRDServer(gc, etcdOpts, factory)
+	crds, err := newCRDServer(gc, etcdOpts, shared, factory)
 	if err != nil {
 		return nil, fmt.Errorf("apiextensions server: %w", err)
 	}
@@ -268,7 +280,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := installAPIs(srv, gc, env, scheme); err != nil {
 		return nil, err
 	}
-	return &apiServer{generic: srv, config: gc, definitions: definitions, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
+	return &apiServer{generic: srv, config: gc, definitions: definitions, etcd: shared, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
 }
 
 func noTokens(ctx context.Context, token string) (*authenticator.Response, bool, error) {

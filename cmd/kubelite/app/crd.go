@@ -17,6 +17,8 @@ import (
 	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubelite/kubelite/storage"
 	"k8s.io/klog/v2"
 )
 
@@ -24,7 +26,7 @@ import (
 // the custom resources they define) as the delegate behind kubelite's own, the
 // way kube-apiserver chains them. It copies gc, so call it once gc's serving,
 // authentication, authorization, admission and OpenAPI are set.
-func newCRDServer(gc *genericapiserver.Config, etcdOpts *options.EtcdOptions, factory informers.SharedInformerFactory) (*apiextensionsapiserver.CustomResourceDefinitions, error) {
+func newCRDServer(gc *genericapiserver.Config, etcdOpts *options.EtcdOptions, shared *storage.Shared, factory informers.SharedInformerFactory) (*apiextensionsapiserver.CustomResourceDefinitions, error) {
 	xgc := *gc
 	xgc.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
 	xgc.RESTOptionsGetter = nil
@@ -37,11 +39,12 @@ func newCRDServer(gc *genericapiserver.Config, etcdOpts *options.EtcdOptions, fa
 	if err := xEtcd.ApplyTo(&xgc); err != nil {
 		return nil, fmt.Errorf("apiextensions storage: %w", err)
 	}
+	xgc.RESTOptionsGetter = shared.RESTOptionsGetter(xgc.RESTOptionsGetter, xEtcd.EnableWatchCache)
 
 	cfg := &apiextensionsapiserver.Config{
 		GenericConfig: &genericapiserver.RecommendedConfig{Config: xgc, SharedInformerFactory: factory},
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
-			CRDRESTOptionsGetter: apiextensionsoptions.NewCRDRESTOptionsGetter(*etcdOpts, nil, nil),
+			CRDRESTOptionsGetter: shared.RESTOptionsGetter(apiextensionsoptions.NewCRDRESTOptionsGetter(*etcdOpts, nil, nil), etcdOpts.EnableWatchCache),
 			MasterCount:          1,
 			ServiceResolver:      webhook.NewDefaultServiceResolver(),
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, gc.LoopbackClientConfig, nil),

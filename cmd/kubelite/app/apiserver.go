@@ -36,6 +36,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 	basecompatibility "k8s.io/component-base/compatibility"
+	openapicommon "k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/common/restfuladapter"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/kubelite/kubelite/apis"
 	"github.com/kubelite/kubelite/apis/openapi"
@@ -190,6 +193,13 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	gc.OpenAPIV3Config.Definitions = nil
 	gc.OpenAPIV3Config.Info.Title = "Kubernetes"
 	gc.OpenAPIV3Config.Info.Version = "v" + KubernetesVersion
+	// Left unset, kube-openapi's builders set this on the shared config to a
+	// closure over the first builder, keeping its whole definitions map (a few
+	// MiB for each config) for the life of the server, and write the config
+	// while documents may be built concurrently.
+	gc.OpenAPIConfig.GetOperationIDAndTagsFromRoute = operationIDAndTags
+	gc.OpenAPIV3Config.GetOperationIDAndTagsFromRoute = operationIDAndTags
+	gc.OpenAPIConfig.CommonResponses = map[int]spec.Response{}
 
 	// Storage: protobuf in etcd under kube's key layout, with the watch cache.
 	backend := storagebackend.NewDefaultConfig("/registry", nil)
@@ -281,6 +291,16 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, err
 	}
 	return &apiServer{generic: srv, config: gc, definitions: definitions, etcd: shared, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
+}
+
+// operationIDAndTags names a route's OpenAPI operation as the generic server
+// does (getNamespacedPod, tags core_v1).
+func operationIDAndTags(r openapicommon.Route) (string, []string, error) {
+	route, ok := r.(*restfuladapter.RouteAdapter)
+	if !ok {
+		return "", nil, fmt.Errorf("route %s %s is not a go-restful route", r.Method(), r.Path())
+	}
+	return openapinamer.GetOperationIDAndTags(route.Route)
 }
 
 func noTokens(ctx context.Context, token string) (*authenticator.Response, bool, error) {

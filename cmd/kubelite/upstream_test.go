@@ -63,6 +63,7 @@ func startUpstream(b *testing.B) (c *cluster, apiserverReady, total time.Duratio
 	clientURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
 
+	dropCachedPages(b, etcdBin, apiserverBin)
 	start := time.Now()
 	etcd := exec.Command(etcdBin, "--data-dir", filepath.Join(dir, "etcd"), "--name", "default",
 		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,

@@ -80,6 +80,10 @@ func dropCachedPages(b *testing.B, paths ...string) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Pages not yet written back (a binary just linked) cannot be dropped.
+		if err := f.Sync(); err != nil {
+			b.Logf("sync %s: %v", p, err)
+		}
 		if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
 			b.Logf("drop cached pages of %s: %v", p, err)
 		}

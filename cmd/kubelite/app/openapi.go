@@ -2,10 +2,13 @@ package app
 
 import (
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
+	"net/url"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -30,8 +33,11 @@ import (
 // /openapi/v3 group version document when it starts and keeps them; here each
 // document is built on its first request (kubectl explain, apply, validation),
 // so that a server nobody asks for its schemas neither spends the start-up time
-// nor holds the memory (tens of MiB). What is served is the same: the server's
-// own routes merged with its delegate's (apiextensions and the CRDs).
+// nor holds the memory (tens of MiB). The documents served are the same: the
+// server's own routes merged with its delegate's (apiextensions and the CRDs).
+// One difference: /openapi/v3 lists the server's own group versions under a
+// hash of the binary, not of each document's content (see binaryHash), so that
+// listing them does not build them all.
 
 // openAPI serves /openapi/v2 and /openapi/v3 for a server and its delegate.
 type openAPI struct {
@@ -53,10 +59,12 @@ type openAPI struct {
 func serveOpenAPI(container *restful.Container, delegate http.Handler, v2 *common.Config, v3 *common.OpenAPIV3Config, defs *definitionsCache, pathMux *mux.PathRecorderMux) *openAPI {
 	o := &openAPI{v2: v2, v3: v3, delegate: delegate, defs: defs, groups: map[string]*v3Group{}}
 	webServices := container.RegisteredWebServices()
+	binary := binaryHash()
 	for _, ws := range webServices {
 		// One document per web service root path, as kube-apiserver groups them.
 		gv := strings.TrimPrefix(ws.RootPath(), "/")
-		o.groups[gv] = &v3Group{path: gv, ws: ws}
+		sum := sha512.Sum512([]byte(binary + " " + gv))
+		o.groups[gv] = &v3Group{path: gv, ws: ws, hash: fmt.Sprintf("%X", sum)}
 	}
 
 	// v2: the server's own document, built once on demand, merged with the
@@ -76,8 +84,10 @@ func serveOpenAPI(container *restful.Container, delegate http.Handler, v2 *commo
 	merged := cached.MergeList(mergeV2, []cached.Value[*spec.Swagger]{local, fromDelegate})
 	handler.NewOpenAPIServiceLazy(merged).RegisterOpenAPIVersionedService("/openapi/v2", pathMux)
 
-	// v3: the discovery document lists every group version with its hash;
-	// each group version's document comes from whichever server has it.
+	// v3: the discovery document lists every group version with its hash (the
+	// delegate's of their content, the server's own of the binary: see
+	// binaryHash); each group version's document comes from whichever server
+	// has it, the server's own built on first request.
 	pathMux.Handle("/openapi/v3", http.HandlerFunc(o.serveV3Discovery))
 	pathMux.HandlePrefix("/openapi/v3/", http.HandlerFunc(o.serveV3GroupVersion))
 	return o
@@ -114,6 +124,8 @@ func mergeV2(results []cached.Result[*spec.Swagger]) (*spec.Swagger, string, err
 type v3Group struct {
 	path string
 	ws   *restful.WebService
+	// hash is the one /openapi/v3 lists: of the binary and the path.
+	hash string
 
 	once    sync.Once
 	service *handler3.OpenAPIService
@@ -142,26 +154,9 @@ func (o *openAPI) serveV3Discovery(w http.ResponseWriter, r *http.Request) {
 			merged.Paths[k] = v
 		}
 	}
-	// Hashes are of the documents' content: listing them builds every document
-	// the first time. Hold the definitions for the whole round.
-	o.defs.hold()
-	paths := make([]string, 0, len(o.groups))
-	for p := range o.groups {
-		paths = append(paths, p)
+	for p, g := range o.groups {
+		merged.Paths[p] = handler3.OpenAPIV3DiscoveryGroupVersion{ServerRelativeURL: v3URL(p, g.hash)}
 	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		svc := o.groups[p].get(o.v3, o.defs)
-		d, _, err := downloader.OpenAPIV3Root(http.HandlerFunc(svc.HandleDiscovery))
-		if err != nil || d == nil {
-			klog.FromContext(r.Context()).Error(err, "OpenAPI v3 discovery", "groupVersion", p)
-			continue
-		}
-		for k, v := range d.Paths {
-			merged.Paths[k] = v
-		}
-	}
-	o.defs.release()
 	body, err := json.Marshal(&merged)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -171,10 +166,29 @@ func (o *openAPI) serveV3Discovery(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "/openapi/v3", time.Now(), strings.NewReader(string(body)))
 }
 
+func v3URL(path, hash string) string {
+	u := url.URL{Path: "/openapi/v3/" + path, RawQuery: url.Values{"hash": {hash}}.Encode()}
+	return u.String()
+}
+
 func (o *openAPI) serveV3GroupVersion(w http.ResponseWriter, r *http.Request) {
 	// /openapi/v3/<group version path>
 	p := strings.TrimPrefix(r.URL.Path, "/openapi/v3/")
 	if g, ok := o.groups[p]; ok {
+		if hash := r.URL.Query().Get("hash"); hash != "" {
+			if hash != g.hash {
+				http.Redirect(w, r, v3URL(p, g.hash), http.StatusMovedPermanently)
+				return
+			}
+			// The hash names this document for good: cache it as the generic
+			// handler does for its content hashes.
+			w.Header().Set("Cache-Control", "public, immutable")
+			w.Header().Set("Expires", time.Now().AddDate(1, 0, 0).Format(time.RFC1123))
+			r = r.Clone(r.Context())
+			q := r.URL.Query()
+			q.Del("hash")
+			r.URL.RawQuery = q.Encode()
+		}
 		g.get(o.v3, o.defs).HandleGroupVersion(w, r)
 		return
 	}
@@ -186,6 +200,33 @@ func (o *openAPI) serveV3GroupVersion(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNotFound)
+}
+
+// binaryHash identifies the program's own OpenAPI v3 documents, which are a
+// function of the binary alone (its routes and generated definitions): a hash
+// of the running executable's build information, size and modification time.
+// kube-apiserver lists each document under the hash of its content, which
+// means building every document to answer /openapi/v3; naming them after the
+// binary instead lets each be built when it is first asked for. Clients cache
+// a document under its hash for good; a new binary lists new hashes.
+func binaryHash() string {
+	h := sha512.New()
+	if info, ok := debug.ReadBuildInfo(); ok {
+		h.Write([]byte(info.String()))
+	}
+	// /proc/self/exe is the file this process runs even if it has since been
+	// replaced on disk; elsewhere, the executable's path.
+	exe := "/proc/self/exe"
+	if _, err := os.Stat(exe); err != nil {
+		exe, _ = os.Executable()
+	}
+	if st, err := os.Stat(exe); err == nil {
+		fmt.Fprintf(h, "%d %d", st.Size(), st.ModTime().UnixNano())
+	} else {
+		// Nothing names this binary: make the hashes unique to this process.
+		fmt.Fprintf(h, "%d %d", os.Getpid(), time.Now().UnixNano())
+	}
+	return fmt.Sprintf("%X", h.Sum(nil))
 }
 
 // definitionsCache holds the generated OpenAPI definitions (a map of several

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -128,7 +129,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	)
 
 	// Serving, with the loopback client the in-process components use.
-	serving := options.NewSecureServingOptions().WithLoopback()
+	serving := options.NewSecureServingOptions()
 	serving.BindAddress = cfg.BindAddress
 	serving.BindPort = cfg.SecurePort
 	if cfg.SecurePort == 0 {
@@ -141,8 +142,24 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		serving.BindPort = l.Addr().(*net.TCPAddr).Port
 	}
 	serving.ServerCert.CertKey = options.CertKey{CertFile: cfg.PKI.ServingCertFile(), KeyFile: cfg.PKI.ServingKeyFile()}
-	if err := serving.ApplyTo(&gc.SecureServing, &gc.LoopbackClientConfig); err != nil {
+	if err := serving.ApplyTo(&gc.SecureServing); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
+	}
+	// The loopback client reaches the server by a name only it uses, with a
+	// certificate made at each start and a random token (which Complete
+	// authenticates as system:apiserver), as the generic loopback option does.
+	loopbackCert, loopbackKey, err := selfSignedCert(genericapiserver.LoopbackClientServerNameOverride, 3*365*24*time.Hour)
+	if err != nil {
+		return nil, fmt.Errorf("loopback certificate: %w", err)
+	}
+	loopbackSNI, err := dynamiccertificates.NewStaticSNICertKeyContent("self-signed loopback", loopbackCert, loopbackKey,
+		genericapiserver.LoopbackClientServerNameOverride)
+	if err != nil {
+		return nil, fmt.Errorf("loopback certificate: %w", err)
+	}
+	gc.SecureServing.SNICerts = append([]dynamiccertificates.SNICertKeyContentProvider{loopbackSNI}, gc.SecureServing.SNICerts...)
+	if gc.LoopbackClientConfig, err = gc.SecureServing.NewLoopbackClientConfig(uuid.New().String(), loopbackCert); err != nil {
+		return nil, fmt.Errorf("loopback client: %w", err)
 	}
 	gc.LoopbackClientConfig.ContentType = "application/vnd.kubernetes.protobuf"
 	// In-process clients gain nothing from gzip, and each compressed watch

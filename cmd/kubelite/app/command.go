@@ -62,7 +62,6 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 			if err != nil {
 				return err
 			}
-			tuneGC()
 			ctx, cancel := signalContext()
 			defer cancel()
 			go func() {

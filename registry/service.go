@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/util/wait"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/util/dryrun"
 	"k8s.io/klog/v2"
@@ -61,9 +62,18 @@ func serviceHooks(env *Env, store *genericregistry.Store) (Hooks, error) {
 }
 
 // load marks what the stored services hold, then brings the IPAddress
-// objects in line with it.
+// objects in line with it. The list is served from the watch cache, which
+// answers 429 until its first list from etcd is in: wait for that.
 func (a *serviceAllocations) load(ctx context.Context, store *genericregistry.Store) error {
-	obj, err := store.List(ctx, &metainternalversion.ListOptions{})
+	var obj runtime.Object
+	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		var err error
+		obj, err = store.List(ctx, &metainternalversion.ListOptions{})
+		if apierrors.IsTooManyRequests(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
 	if err != nil {
 		return fmt.Errorf("list services: %w", err)
 	}

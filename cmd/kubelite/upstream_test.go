@@ -2,7 +2,8 @@ package main
 
 // The upstream control plane for side-by-side measurements: etcd and
 // kube-apiserver built from Go modules by conformance/tools/build.sh, found through
-// ETCD_BIN and KUBE_APISERVER_BIN or in the repository's .cache/bin.
+// ETCD_BIN and KUBE_APISERVER_BIN or in the binary cache ($KUBELITE_CACHE, else the
+// repository's .cache/bin).
 
 import (
 	"context"
@@ -31,7 +32,12 @@ func upstreamBins(b *testing.B) (etcd, apiserver string) {
 		if p := os.Getenv(env); p != "" {
 			return p
 		}
-		p, _ := filepath.Abs(filepath.Join("../../.cache/bin", name))
+		// The binary cache conformance/tools/build.sh fills: $KUBELITE_CACHE or .cache/bin.
+		dir := os.Getenv("KUBELITE_CACHE")
+		if dir == "" {
+			dir = "../../.cache/bin"
+		}
+		p, _ := filepath.Abs(filepath.Join(dir, name))
 		return p
 	}
 	etcd, apiserver = find("ETCD_BIN", "etcd"), find("KUBE_APISERVER_BIN", "kube-apiserver")
@@ -63,6 +69,7 @@ func startUpstream(b *testing.B) (c *cluster, apiserverReady, total time.Duratio
 	clientURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
 
+	dropCachedPages(b, etcdBin, apiserverBin)
 	start := time.Now()
 	etcd := exec.Command(etcdBin, "--data-dir", filepath.Join(dir, "etcd"), "--name", "default",
 		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,

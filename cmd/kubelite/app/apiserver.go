@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,6 +41,9 @@ import (
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	aggregatorinformers "k8s.io/kube-aggregator/pkg/client/informers/externalversions"
+	openapicommon "k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/common/restfuladapter"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/kubelite/kubelite/apis"
 	"github.com/kubelite/kubelite/apis/openapi"
@@ -47,6 +51,7 @@ import (
 	"github.com/kubelite/kubelite/auth/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/apiservice"
 	"github.com/kubelite/kubelite/registry"
+	"github.com/kubelite/kubelite/storage"
 )
 
 // KubernetesVersion is the Kubernetes release whose API kubelite serves.
@@ -76,10 +81,16 @@ type apiServer struct {
 	loopbackConfig *restclient.Config
 	// port is the HTTPS port it listens on.
 	port int
-	// config and openAPI finish the OpenAPI documents once the server is prepared.
-	config  *genericapiserver.Config
-	openAPI *openAPIAggregation
+	// config configures the OpenAPI documents, served once the server is prepared.
+	config *genericapiserver.Config
+	// definitions are held from assembly until the server is prepared.
+	definitions *definitionsCache
+	// etcd is the client the resources' stores share.
+	etcd *storage.Shared
 }
+
+// close releases what the server holds once it has stopped.
+func (a *apiServer) close() { a.etcd.Close() }
 
 // runner is a prepared server.
 type runner interface {
@@ -87,12 +98,14 @@ type runner interface {
 }
 
 // prepare readies the server to run: the generic PrepareRun, then the OpenAPI
-// documents merged with the CRDs'.
+// documents merged with the CRDs', built when first asked for.
 func (a *apiServer) prepare() (runner, error) {
 	prepared := a.generic.PrepareRun()
-	if err := a.openAPI.serve(a.generic, a.config); err != nil {
-		return nil, err
-	}
+	serveOpenAPI(a.generic.Handler.GoRestfulContainer, a.generic.NextDelegate().UnprotectedHandler(),
+		a.config.OpenAPIConfig, a.config.OpenAPIV3Config, a.definitions, a.generic.Handler.NonGoRestfulMux)
+	// Installing the groups (their server-side apply schemas) and preparing the
+	// delegate needed the definitions; the documents build them again on demand.
+	a.definitions.release()
 	return prepared, nil
 }
 
@@ -123,7 +136,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	)
 
 	// Serving, with the loopback client the in-process components use.
-	serving := options.NewSecureServingOptions().WithLoopback()
+	serving := options.NewSecureServingOptions()
 	serving.BindAddress = cfg.BindAddress
 	serving.BindPort = cfg.SecurePort
 	if cfg.SecurePort == 0 {
@@ -136,10 +149,29 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		serving.BindPort = l.Addr().(*net.TCPAddr).Port
 	}
 	serving.ServerCert.CertKey = options.CertKey{CertFile: cfg.PKI.ServingCertFile(), KeyFile: cfg.PKI.ServingKeyFile()}
-	if err := serving.ApplyTo(&gc.SecureServing, &gc.LoopbackClientConfig); err != nil {
+	if err := serving.ApplyTo(&gc.SecureServing); err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
 	}
+	// The loopback client reaches the server by a name only it uses, with a
+	// certificate made at each start and a random token (which Complete
+	// authenticates as system:apiserver), as the generic loopback option does.
+	loopbackCert, loopbackKey, err := selfSignedCert(genericapiserver.LoopbackClientServerNameOverride, 3*365*24*time.Hour)
+	if err != nil {
+		return nil, fmt.Errorf("loopback certificate: %w", err)
+	}
+	loopbackSNI, err := dynamiccertificates.NewStaticSNICertKeyContent("self-signed loopback", loopbackCert, loopbackKey,
+		genericapiserver.LoopbackClientServerNameOverride)
+	if err != nil {
+		return nil, fmt.Errorf("loopback certificate: %w", err)
+	}
+	gc.SecureServing.SNICerts = append([]dynamiccertificates.SNICertKeyContentProvider{loopbackSNI}, gc.SecureServing.SNICerts...)
+	if gc.LoopbackClientConfig, err = gc.SecureServing.NewLoopbackClientConfig(uuid.New().String(), loopbackCert); err != nil {
+		return nil, fmt.Errorf("loopback client: %w", err)
+	}
 	gc.LoopbackClientConfig.ContentType = "application/vnd.kubernetes.protobuf"
+	// In-process clients gain nothing from gzip, and each compressed watch
+	// holds a compressor of most of a MiB (kube-apiserver disables it too).
+	gc.LoopbackClientConfig.DisableCompression = true
 	_, port, err := gc.SecureServing.HostPort()
 	if err != nil {
 		return nil, err
@@ -186,14 +218,26 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, err
 	}
 
-	// OpenAPI, from the definitions generated over k8s.io/api.
+	// OpenAPI, from the definitions generated over k8s.io/api. The v3 config
+	// does not keep them (the default one does): they are held while the
+	// groups are installed, and later only while a document is being built.
 	namer := openapinamer.NewDefinitionNamer(scheme.External, apiextensionsapiserver.Scheme)
 	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(openapi.GetOpenAPIDefinitions, namer)
 	gc.OpenAPIConfig.Info.Title = "Kubernetes"
 	gc.OpenAPIConfig.Info.Version = "v" + KubernetesVersion
-	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(openapi.GetOpenAPIDefinitions, namer)
+	definitions := newDefinitionsCache(openapi.GetOpenAPIDefinitions)
+	definitions.hold()
+	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(definitions.definitions, namer)
+	gc.OpenAPIV3Config.Definitions = nil
 	gc.OpenAPIV3Config.Info.Title = "Kubernetes"
 	gc.OpenAPIV3Config.Info.Version = "v" + KubernetesVersion
+	// Left unset, kube-openapi's builders set this on the shared config to a
+	// closure over the first builder, keeping its whole definitions map (a few
+	// MiB for each config) for the life of the server, and write the config
+	// while documents may be built concurrently.
+	gc.OpenAPIConfig.GetOperationIDAndTagsFromRoute = operationIDAndTags
+	gc.OpenAPIV3Config.GetOperationIDAndTagsFromRoute = operationIDAndTags
+	gc.OpenAPIConfig.CommonResponses = map[int]spec.Response{}
 
 	// Storage: protobuf in etcd under kube's key layout, with the watch cache.
 	backend := storagebackend.NewDefaultConfig("/registry", nil)
@@ -224,6 +268,12 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := etcdOpts.ApplyWithStorageFactoryTo(storageFactory, gc); err != nil {
 		return nil, fmt.Errorf("etcd options: %w", err)
 	}
+	// Every resource's store on one etcd client, not one client each.
+	shared, err := storage.NewShared(context.Background(), backend.Transport, backend.CompactionInterval, nil)
+	if err != nil {
+		return nil, err
+	}
+	gc.RESTOptionsGetter = shared.RESTOptionsGetter(gc.RESTOptionsGetter, etcdOpts.EnableWatchCache)
 
 	// Admission: the built-in plugins in upstream's order (namespace
 	// lifecycle, limit ranges, service accounts, runtime classes), on
@@ -238,7 +288,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, err
 	}
 
-	crds, err := newCRDServer(gc, etcdOpts, factory)
+	crds, err := newCRDServer(gc, etcdOpts, shared, factory)
 	if err != nil {
 		return nil, fmt.Errorf("apiextensions server: %w", err)
 	}
@@ -264,8 +314,6 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := crdDiscovery(srv, crds.Informers); err != nil {
 		return nil, err
 	}
-	openAPI := &openAPIAggregation{}
-	openAPI.register(srv)
 	// Requests are drained before the HTTP server shuts down; what is left then
 	// are watches and streams, which clients re-establish.
 	srv.ShutdownTimeout = 5 * time.Second
@@ -276,7 +324,17 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := registerAPIServices(srv, gc, loopback, crds, installed); err != nil {
 		return nil, err
 	}
-	return &apiServer{generic: srv, config: gc, openAPI: openAPI, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
+	return &apiServer{generic: srv, config: gc, definitions: definitions, etcd: shared, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
+}
+
+// operationIDAndTags names a route's OpenAPI operation as the generic server
+// does (getNamespacedPod, tags core_v1).
+func operationIDAndTags(r openapicommon.Route) (string, []string, error) {
+	route, ok := r.(*restfuladapter.RouteAdapter)
+	if !ok {
+		return "", nil, fmt.Errorf("route %s %s is not a go-restful route", r.Method(), r.Path())
+	}
+	return openapinamer.GetOperationIDAndTags(route.Route)
 }
 
 // serviceAccountIssuer is the iss of service account tokens and the API

@@ -17,18 +17,16 @@ import (
 	"k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubelite/kubelite/storage"
 	"k8s.io/klog/v2"
-	openapicontroller "k8s.io/kube-aggregator/pkg/controllers/openapi"
-	openapiaggregator "k8s.io/kube-aggregator/pkg/controllers/openapi/aggregator"
-	openapiv3controller "k8s.io/kube-aggregator/pkg/controllers/openapiv3"
-	openapiv3aggregator "k8s.io/kube-aggregator/pkg/controllers/openapiv3/aggregator"
 )
 
 // newCRDServer builds the apiextensions API server (CustomResourceDefinitions and
 // the custom resources they define) as the delegate behind kubelite's own, the
 // way kube-apiserver chains them. It copies gc, so call it once gc's serving,
 // authentication, authorization, admission and OpenAPI are set.
-func newCRDServer(gc *genericapiserver.Config, etcdOpts *options.EtcdOptions, factory informers.SharedInformerFactory) (*apiextensionsapiserver.CustomResourceDefinitions, error) {
+func newCRDServer(gc *genericapiserver.Config, etcdOpts *options.EtcdOptions, shared *storage.Shared, factory informers.SharedInformerFactory) (*apiextensionsapiserver.CustomResourceDefinitions, error) {
 	xgc := *gc
 	xgc.PostStartHooks = map[string]genericapiserver.PostStartHookConfigEntry{}
 	xgc.RESTOptionsGetter = nil
@@ -41,51 +39,18 @@ func newCRDServer(gc *genericapiserver.Config, etcdOpts *options.EtcdOptions, fa
 	if err := xEtcd.ApplyTo(&xgc); err != nil {
 		return nil, fmt.Errorf("apiextensions storage: %w", err)
 	}
+	xgc.RESTOptionsGetter = shared.RESTOptionsGetter(xgc.RESTOptionsGetter, xEtcd.EnableWatchCache)
 
 	cfg := &apiextensionsapiserver.Config{
 		GenericConfig: &genericapiserver.RecommendedConfig{Config: xgc, SharedInformerFactory: factory},
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
-			CRDRESTOptionsGetter: apiextensionsoptions.NewCRDRESTOptionsGetter(*etcdOpts, nil, nil),
+			CRDRESTOptionsGetter: shared.RESTOptionsGetter(apiextensionsoptions.NewCRDRESTOptionsGetter(*etcdOpts, nil, nil), etcdOpts.EnableWatchCache),
 			MasterCount:          1,
 			ServiceResolver:      webhook.NewDefaultServiceResolver(),
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, gc.LoopbackClientConfig, nil),
 		},
 	}
 	return cfg.Complete().New(genericapiserver.NewEmptyDelegate())
-}
-
-// openAPIAggregation serves /openapi/v2 and /openapi/v3 merged from the server's
-// own routes and its delegate's (the CRDs), re-merging when those change. The
-// server is built with SkipOpenAPIInstallation; register adds the post-start hook
-// before PrepareRun, serve installs the handlers after it.
-type openAPIAggregation struct {
-	downloader openapiaggregator.Downloader
-	v2         openapiaggregator.SpecAggregator
-	v3         openapiv3aggregator.SpecProxier
-}
-
-func (a *openAPIAggregation) register(srv *genericapiserver.GenericAPIServer) {
-	srv.AddPostStartHookOrDie("kubelite-openapi-aggregation", func(ctx genericapiserver.PostStartHookContext) error {
-		go openapicontroller.NewAggregationController(&a.downloader, a.v2).Run(ctx.Done())
-		go openapiv3controller.NewAggregationController(a.v3).Run(ctx.Done())
-		return nil
-	})
-}
-
-func (a *openAPIAggregation) serve(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Config) error {
-	a.downloader = openapiaggregator.NewDownloader()
-	var err error
-	a.v2, err = openapiaggregator.BuildAndRegisterAggregator(&a.downloader, srv.NextDelegate(),
-		srv.Handler.GoRestfulContainer.RegisteredWebServices(), gc.OpenAPIConfig, srv.Handler.NonGoRestfulMux)
-	if err != nil {
-		return fmt.Errorf("openapi v2: %w", err)
-	}
-	a.v3, err = openapiv3aggregator.BuildAndRegisterAggregator(openapiv3aggregator.NewDownloader(), srv.NextDelegate(),
-		srv.Handler.GoRestfulContainer, gc.OpenAPIV3Config, srv.Handler.NonGoRestfulMux)
-	if err != nil {
-		return fmt.Errorf("openapi v3: %w", err)
-	}
-	return nil
 }
 
 // crdDiscovery keeps the legacy /apis group list in step with the CRDs: the

@@ -181,6 +181,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer api.close()
 	port := api.port
 	serverURL := "https://" + net.JoinHostPort(localHost(cfg.BindAddress), strconv.Itoa(port))
 	if err := writeKubeconfig(s.kubeconfig, serverURL, p); err != nil {

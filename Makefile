@@ -44,7 +44,7 @@ bench: build
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.
-# conformance-report: every tier, then rewrite conformance/RESULTS.md.
+# conformance-report: every tier (or TIER=... only), then rewrite conformance/RESULTS.md.
 # conformance-check: see below.
 # See conformance/README.md.
 TIER ?=
@@ -53,7 +53,7 @@ conformance: build
 	KUBELITE_BIN=$(KUBELITE) FOCUS='$(FOCUS)' ./conformance/run.sh $(TIER)
 
 conformance-report: build
-	KUBELITE_BIN=$(KUBELITE) ./conformance/report.sh
+	KUBELITE_BIN=$(KUBELITE) ./conformance/report.sh $(TIER)
 
 # conformance-check: run TIER (default T0a) and fail if a test that RESULTS.md lists
 # as passing fails now (after one retry on a fresh server). CI runs it.

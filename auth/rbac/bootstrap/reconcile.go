@@ -113,11 +113,7 @@ func each(n int, fn func(i int) error) []error {
 // reconcileRole runs one role reconciliation, retrying conflicts, and logs
 // what it changed.
 func reconcileRole(ctx context.Context, kind string, ref klog.ObjectRef, opts reconciliation.ReconcileRoleOptions) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("reconcile %s %s: %w", kind, ref, context.Cause(ctx))
-	}
-	logger := klog.FromContext(ctx)
-	err := retry.OnError(retry.DefaultBackoff, retriable, func() error {
+	return reconcileOne(ctx, kind, ref, func(logger klog.Logger) error {
 		result, err := opts.Run()
 		if err != nil {
 			return err
@@ -132,20 +128,12 @@ func reconcileRole(ctx context.Context, kind string, ref klog.ObjectRef, opts re
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("reconcile %s %s: %w", kind, ref, err)
-	}
-	return nil
 }
 
 // reconcileBinding runs one binding reconciliation, retrying conflicts, and
 // logs what it changed.
 func reconcileBinding(ctx context.Context, kind string, ref klog.ObjectRef, opts reconciliation.ReconcileRoleBindingOptions) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("reconcile %s %s: %w", kind, ref, context.Cause(ctx))
-	}
-	logger := klog.FromContext(ctx)
-	err := retry.OnError(retry.DefaultBackoff, retriable, func() error {
+	return reconcileOne(ctx, kind, ref, func(logger klog.Logger) error {
 		result, err := opts.Run()
 		if err != nil {
 			return err
@@ -162,7 +150,16 @@ func reconcileBinding(ctx context.Context, kind string, ref klog.ObjectRef, opts
 		}
 		return nil
 	})
-	if err != nil {
+}
+
+// reconcileOne runs one reconciliation with its logger, retrying errors
+// worth retrying, unless ctx has already ended.
+func reconcileOne(ctx context.Context, kind string, ref klog.ObjectRef, run func(klog.Logger) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reconcile %s %s: %w", kind, ref, context.Cause(ctx))
+	}
+	logger := klog.FromContext(ctx)
+	if err := retry.OnError(retry.DefaultBackoff, retriable, func() error { return run(logger) }); err != nil {
 		return fmt.Errorf("reconcile %s %s: %w", kind, ref, err)
 	}
 	return nil

@@ -137,15 +137,8 @@ func MutatingAdmissionPolicyBindingUpdate(b, old *admissionv1.MutatingAdmissionP
 }
 
 func mutatingBinding(b *admissionv1.MutatingAdmissionPolicyBinding) field.ErrorList {
-	errs := apimachineryvalidation.ValidateObjectMeta(&b.ObjectMeta, false, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
 	spec, fp := &b.Spec, field.NewPath("spec")
-	if spec.PolicyName == "" {
-		errs = append(errs, field.Required(fp.Child("policyName"), ""))
-	} else {
-		errs = append(errs, objectName(apimachineryvalidation.NameIsDNSSubdomain, spec.PolicyName, fp.Child("policyName"))...)
-	}
-	errs = append(errs, paramRef(spec.ParamRef, fp.Child("paramRef"))...)
-	errs = append(errs, matchResources(spec.MatchResources, fp.Child("matchResources"))...)
+	errs := bindingCommon(&b.ObjectMeta, spec.PolicyName, spec.ParamRef, spec.MatchResources, fp)
 	if spec.MatchResources != nil {
 		errs = append(errs, mutatingRuleOperations(spec.MatchResources, fp.Child("matchResources", "resourceRules", "operations"))...)
 	}

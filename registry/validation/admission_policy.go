@@ -231,16 +231,22 @@ func ValidatingAdmissionPolicyBindingUpdate(b, old *admissionv1.ValidatingAdmiss
 	return policyBinding(b)
 }
 
-func policyBinding(b *admissionv1.ValidatingAdmissionPolicyBinding) field.ErrorList {
-	errs := apimachineryvalidation.ValidateObjectMeta(&b.ObjectMeta, false, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-	spec, fp := &b.Spec, field.NewPath("spec")
-	if spec.PolicyName == "" {
+// bindingCommon checks what validating and mutating policy bindings share:
+// metadata, the policy name, the paramRef and the match resources.
+func bindingCommon(meta *metav1.ObjectMeta, policyName string, ref *admissionv1.ParamRef, match *admissionv1.MatchResources, fp *field.Path) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMeta(meta, false, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+	if policyName == "" {
 		errs = append(errs, field.Required(fp.Child("policyName"), ""))
 	} else {
-		errs = append(errs, objectName(apimachineryvalidation.NameIsDNSSubdomain, spec.PolicyName, fp.Child("policyName"))...)
+		errs = append(errs, objectName(apimachineryvalidation.NameIsDNSSubdomain, policyName, fp.Child("policyName"))...)
 	}
-	errs = append(errs, paramRef(spec.ParamRef, fp.Child("paramRef"))...)
-	errs = append(errs, matchResources(spec.MatchResources, fp.Child("matchResources"))...)
+	errs = append(errs, paramRef(ref, fp.Child("paramRef"))...)
+	return append(errs, matchResources(match, fp.Child("matchResources"))...)
+}
+
+func policyBinding(b *admissionv1.ValidatingAdmissionPolicyBinding) field.ErrorList {
+	spec, fp := &b.Spec, field.NewPath("spec")
+	errs := bindingCommon(&b.ObjectMeta, spec.PolicyName, spec.ParamRef, spec.MatchResources, fp)
 	ap := fp.Child("validationActions")
 	seen := map[admissionv1.ValidationAction]bool{}
 	for i, a := range spec.ValidationActions {

@@ -1,0 +1,97 @@
+package simulated
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// ErrNoAddresses means a pod CIDR has no free address left.
+var ErrNoAddresses = errors.New("no free pod address")
+
+// maxPoolSize caps the addresses one pool hands out, so that an IPv6 /64
+// costs no more than a bitmap of 64 Ki bits.
+const maxPoolSize = 1 << 16
+
+// pool hands out the addresses of one pod CIDR. The first two addresses (the
+// network's and the gateway's, as bridge networks use them) and an IPv4
+// network's broadcast address are never handed out. Freed addresses are
+// reused only after the rest of the range, as host-local IPAM does.
+type pool struct {
+	prefix netip.Prefix
+	// first is the offset of the first usable address, size the number of
+	// usable addresses from it.
+	first, size int
+	used        []uint64
+	next, free  int
+}
+
+func newPool(cidr string) (*pool, error) {
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return nil, fmt.Errorf("parse pod CIDR: %w", err)
+	}
+	prefix = prefix.Masked()
+	hostBits := prefix.Addr().BitLen() - prefix.Bits()
+	size := maxPoolSize
+	if hostBits < 17 {
+		size = 1 << hostBits
+		if prefix.Addr().Is4() {
+			size-- // broadcast
+		}
+	}
+	size -= 2 // network and gateway
+	if size < 1 {
+		return nil, fmt.Errorf("pod CIDR %s has no usable addresses", cidr)
+	}
+	return &pool{prefix: prefix, first: 2, size: size, used: make([]uint64, (size+63)/64), free: size}, nil
+}
+
+// allocate returns a free address.
+func (p *pool) allocate() (string, error) {
+	if p.free == 0 {
+		return "", fmt.Errorf("allocate from %s: %w", p.prefix, ErrNoAddresses)
+	}
+	for {
+		i := p.next
+		p.next = (p.next + 1) % p.size
+		if p.used[i/64]&(1<<(i%64)) == 0 {
+			p.used[i/64] |= 1 << (i % 64)
+			p.free--
+			return p.addr(i).String(), nil
+		}
+	}
+}
+
+// release frees addr; addresses not from p are ignored.
+func (p *pool) release(addr string) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !p.prefix.Contains(a) {
+		return
+	}
+	ab, pb := a.AsSlice(), p.prefix.Addr().AsSlice()
+	n := len(ab) - 4
+	if string(ab[:n]) != string(pb[:n]) {
+		return // beyond any offset a pool hands out
+	}
+	i := int(binary.BigEndian.Uint32(ab[n:])-binary.BigEndian.Uint32(pb[n:])) - p.first
+	if i < 0 || i >= p.size || p.used[i/64]&(1<<(i%64)) == 0 {
+		return
+	}
+	p.used[i/64] &^= 1 << (i % 64)
+	p.free++
+}
+
+// addr is the i-th usable address.
+func (p *pool) addr(i int) netip.Addr {
+	b := p.prefix.Addr().AsSlice()
+	carry := i + p.first
+	for j := len(b) - 1; j >= 0 && carry > 0; j-- {
+		sum := int(b[j]) + carry
+		b[j] = byte(sum)
+		carry = sum >> 8
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}

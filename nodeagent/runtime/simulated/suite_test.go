@@ -1,0 +1,35 @@
+package simulated
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubelite/kubelite/nodeagent/runtime"
+	"github.com/kubelite/kubelite/nodeagent/runtime/suite"
+)
+
+// TestSuite runs the conformance suite with the default stages and the real
+// clock: the suite's default containers ("sleep 3600", "sh -c 'sleep 0.1;
+// exit 3'") are among the commands the default stages recognise.
+func TestSuite(t *testing.T) {
+	suite.Run(t, func(t *testing.T) runtime.Runtime {
+		r, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}, suite.Options{
+		ReadinessProbe: func(pod *corev1.Pod, c *corev1.Container, succeed bool) {
+			c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+				TCPSocket: &corev1.TCPSocketAction{},
+			}}
+			if !succeed {
+				if pod.Annotations == nil {
+					pod.Annotations = map[string]string{}
+				}
+				pod.Annotations[AnnotationPrefix+c.Name] = "readiness=Failure"
+			}
+		},
+	})
+}

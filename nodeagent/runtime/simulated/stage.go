@@ -143,6 +143,7 @@ const (
 
 // behaviour is a container's life, compiled from a stage and overrides.
 type behaviour struct {
+	stage      string // the stage's name, "" for none
 	startDelay time.Duration
 	exits      bool
 	exitAfter  time.Duration
@@ -227,6 +228,7 @@ func compileStage(s Stage) (*stage, error) {
 			return nil, fmt.Errorf("match.containerTypes: unknown type %q", t)
 		}
 	}
+	st.b.stage = s.Name
 	st.b.startDelay = s.StartDelay.Duration
 	if e := s.Exit; e != nil {
 		subs := 0

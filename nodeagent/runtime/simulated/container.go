@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
@@ -26,46 +25,83 @@ const (
 // container is one attempt of one container. It is kept small: a node
 // holds hundreds and a process hundreds of thousands.
 type container struct {
-	id       string
-	pod      *pod
-	name     string
-	attempt  int32
-	exitCode int32
-	state    runtime.State
+	id     string
+	pod    *pod
+	name   string
+	image  string
+	reason string
+	b      *behaviour // nil: the zero behaviour
+	// timers are the pending ones (a start and an exit, or a stop), or nil.
+	timers                     *[2]clock.Timer
+	created, started, finished stamp
+	attempt                    int32
+	exitCode                   int32
 	// seq counts changes that make pending timers stale; a timer acts only
 	// if seq still has the value it was set with.
-	seq         uint32
-	stopPending bool
-	b           *behaviour // nil: the zero behaviour
-	image, ref  string
-	reason, msg string
-	created     time.Time
-	started     time.Time
-	finished    time.Time
-	timers      []clock.Timer // pending ones, if any
+	seq   uint32
+	state state
+	// stopPending: a stop timer is set. stageExit: the exit was the stage's,
+	// so its message is the stage's.
+	stopPending, stageExit bool
 }
 
-// zeroBehaviour is the life of a container no stage selects.
-var zeroBehaviour behaviour
+// state is a runtime.State in one byte.
+type state uint8
 
-func (c *container) behaviour() *behaviour {
+const (
+	created state = iota
+	running
+	exited
+)
+
+// public returns the runtime.State s stands for.
+func (s state) public() runtime.State {
+	switch s {
+	case created:
+		return runtime.StateCreated
+	case running:
+		return runtime.StateRunning
+	case exited:
+		return runtime.StateExited
+	}
+	return runtime.StateUnknown
+}
+
+// stamp is a time in Unix nanoseconds, 0 for none: a third of a time.Time.
+type stamp int64
+
+func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
+
+func (s stamp) time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s))
+}
+
+// life returns c's behaviour; the zero one when no stage selected c.
+func (c *container) life() behaviour {
 	if c.b == nil {
-		return &zeroBehaviour
+		return behaviour{}
 	}
-	return c.b
+	return *c.b
 }
 
-func (c *container) status() runtime.Container {
-	return runtime.Container{
-		ID: c.id, Name: c.name, Attempt: int(c.attempt), Image: c.image, ImageRef: c.ref,
-		State: c.state, CreatedAt: c.created, StartedAt: c.started, FinishedAt: c.finished,
-		ExitCode: c.exitCode, Reason: c.reason, Message: c.msg,
+func (c *container) status(images map[string]string) runtime.Container {
+	s := runtime.Container{
+		ID: c.id, Name: c.name, Attempt: int(c.attempt), Image: c.image, ImageRef: images[c.image],
+		State: c.state.public(), CreatedAt: c.created.time(), StartedAt: c.started.time(), FinishedAt: c.finished.time(),
+		ExitCode: c.exitCode, Reason: c.reason,
 	}
+	if c.stageExit {
+		s.Message = c.life().message
+	}
+	return s
 }
 
 // exit ends c at time at. It reports whether c was still running.
-func (c *container) exit(at time.Time, code int32, reason, msg string) bool {
-	if c.state == runtime.StateExited {
+func (c *container) exit(at time.Time, code int32, reason string, byStage bool) bool {
+	if c.state == exited {
 		return false
 	}
 	if reason == "" {
@@ -74,7 +110,7 @@ func (c *container) exit(at time.Time, code int32, reason, msg string) bool {
 			reason = reasonError
 		}
 	}
-	c.state, c.finished, c.exitCode, c.reason, c.msg = runtime.StateExited, at, code, reason, msg
+	c.state, c.finished, c.exitCode, c.reason, c.stageExit = exited, stampOf(at), code, reason, byStage
 	c.seq++
 	c.stopPending = false
 	return true
@@ -106,15 +142,15 @@ func (r *Runtime) StartContainer(_ context.Context, p *corev1.Pod, c *corev1.Con
 	}
 	ct := &container{
 		id: id, pod: sp, name: c.Name, attempt: int32(attempt), b: b,
-		image: c.Image, ref: r.imageRefLocked(c.Image),
-		state: runtime.StateCreated, created: now,
+		image: c.Image, state: created, created: stampOf(now),
 	}
 	if b == nil {
-		b = &zeroBehaviour
+		b = &behaviour{}
 	}
 	if b.startDelay == 0 {
-		ct.state, ct.started = runtime.StateRunning, now
+		ct.state, ct.started = running, stampOf(now)
 	}
+	r.imageRefLocked(c.Image)
 	r.containers[id] = ct
 	sp.containers = append(sp.containers, ct)
 	var work timerWork
@@ -153,18 +189,17 @@ func (r *Runtime) StopContainer(_ context.Context, _ *corev1.Pod, id string, gra
 
 // stopLocked stops c, adding the timers that needs to work.
 func (r *Runtime) stopLocked(c *container, grace time.Duration, now time.Time, work *timerWork) {
-	if c.state == runtime.StateExited || c.stopPending {
+	if c.state == exited || c.stopPending {
 		return
 	}
-	work.cancel = append(work.cancel, c.timers...)
-	c.timers = nil
-	b := c.behaviour()
+	work.cancelAll(c)
+	b := c.life()
 	delay, code := b.stopDelay, b.stopCode
 	if delay > grace {
 		delay, code = max(grace, 0), KilledExitCode
 	}
-	if delay == 0 || c.state == runtime.StateCreated {
-		c.exit(now, code, "", "")
+	if delay == 0 || c.state == created {
+		c.exit(now, code, "", false)
 		return
 	}
 	c.seq++
@@ -181,7 +216,7 @@ func (r *Runtime) RemoveContainer(_ context.Context, id string) error {
 	if c == nil {
 		return nil
 	}
-	if c.state != runtime.StateExited {
+	if c.state != exited {
 		return fmt.Errorf("remove container %s: %w", id, ErrNotStopped)
 	}
 	c.seq++
@@ -212,11 +247,11 @@ func (r *Runtime) Probe(_ context.Context, p *corev1.Pod, id string, probe *core
 	if c == nil {
 		return runtime.ProbeUnknown, "container not found", nil
 	}
-	if c.state != runtime.StateRunning {
+	if c.state != running {
 		return runtime.ProbeUnknown, "container is not running", nil
 	}
 	kind, name := probeKind(p, c.name, probe)
-	res := c.behaviour().probes[kind].result(now.Sub(c.started))
+	res := c.life().probes[kind].result(now.Sub(c.started.time()))
 	if res == runtime.ProbeFailure {
 		return res, "simulated " + name + " probe failure", nil
 	}
@@ -254,87 +289,4 @@ func specContainer(p *corev1.Pod, name string) *corev1.Container {
 		}
 	}
 	return nil
-}
-
-// Kinds of timed transitions.
-const (
-	timerStart = iota
-	timerExit
-	timerStop
-)
-
-// timer is one timed transition of one container.
-type timer struct {
-	c    *container
-	seq  uint32
-	kind uint8
-	code int32
-	// from is when the timer was set, d how long after it fires.
-	from time.Time
-	d    time.Duration
-}
-
-// timerWork collects what a method does with timers while it holds the
-// lock, to be done after: the clock must not be called with the lock held.
-type timerWork struct {
-	set    []timer
-	cancel []clock.Timer
-}
-
-func (w *timerWork) add(c *container, kind uint8, from time.Time, d time.Duration, code int32) {
-	w.set = append(w.set, timer{c: c, seq: c.seq, kind: kind, code: code, from: from, d: d})
-}
-
-// apply stops and sets the timers in w; r.mu must not be held.
-func (r *Runtime) apply(w *timerWork) {
-	for _, t := range w.cancel {
-		t.Stop()
-	}
-	for _, t := range w.set {
-		ct := r.clock.AfterFunc(t.d, func() { r.fire(t) })
-		r.mu.Lock()
-		if t.c.seq == t.seq && t.c.state != runtime.StateExited {
-			t.c.timers = append(t.c.timers, ct)
-		}
-		r.mu.Unlock()
-	}
-}
-
-// fire makes the transition t, if it is still due, and tells subscribers.
-func (r *Runtime) fire(t timer) {
-	r.mu.Lock()
-	c := t.c
-	if c.seq != t.seq || r.containers[c.id] != c {
-		r.mu.Unlock()
-		return
-	}
-	at := t.from.Add(t.d)
-	b := c.behaviour()
-	changed := false
-	switch t.kind {
-	case timerStart:
-		if c.state == runtime.StateCreated {
-			c.state, c.started, changed = runtime.StateRunning, at, true
-		}
-	case timerExit:
-		if c.state == runtime.StateCreated {
-			c.state, c.started = runtime.StateRunning, t.from.Add(b.startDelay)
-		}
-		changed = c.exit(at, t.code, b.reason, b.message)
-	case timerStop:
-		changed = c.exit(at, t.code, "", "")
-	}
-	if changed && c.state == runtime.StateExited {
-		c.timers = nil
-		c.pod.stopIfDone()
-	}
-	var subs []func(types.UID)
-	if changed {
-		subs = r.subscribers
-	}
-	uid := c.pod.uid
-	r.mu.Unlock()
-	for _, fn := range subs {
-		fn(uid)
-	}
 }

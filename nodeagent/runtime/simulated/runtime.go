@@ -60,7 +60,7 @@ type pod struct {
 	// stopping is set between StopPod and the exit of its last container.
 	stopping   bool
 	ips        []string
-	created    time.Time
+	created    stamp
 	containers []*container
 }
 
@@ -147,12 +147,12 @@ func (r *Runtime) RunPodSandbox(_ context.Context, p *corev1.Pod) (*runtime.Sand
 	}
 	sp.sandboxes++
 	sp.sandboxID = makeID(string(p.UID), "sandbox", sp.sandboxes)
-	sp.ready, sp.stopping, sp.created = true, false, now
+	sp.ready, sp.stopping, sp.created = true, false, stampOf(now)
 	return sp.sandbox(), nil
 }
 
 func (p *pod) sandbox() *runtime.Sandbox {
-	return &runtime.Sandbox{ID: p.sandboxID, IPs: append([]string(nil), p.ips...), Ready: p.ready, CreatedAt: p.created}
+	return &runtime.Sandbox{ID: p.sandboxID, IPs: append([]string(nil), p.ips...), Ready: p.ready, CreatedAt: p.created.time()}
 }
 
 // releaseLocked gives p's addresses back.
@@ -194,7 +194,7 @@ func (p *pod) stopIfDone() bool {
 		return false
 	}
 	for _, c := range p.containers {
-		if c.state != runtime.StateExited {
+		if c.state != exited {
 			return false
 		}
 	}
@@ -260,7 +260,7 @@ func (r *Runtime) PodStatus(_ context.Context, uid types.UID) (*runtime.PodStatu
 	if p == nil {
 		return nil, nil
 	}
-	return p.status(), nil
+	return p.status(r.images), nil
 }
 
 // ListPods returns every pod the runtime holds.
@@ -269,16 +269,16 @@ func (r *Runtime) ListPods(context.Context) ([]*runtime.PodStatus, error) {
 	defer r.mu.Unlock()
 	out := make([]*runtime.PodStatus, 0, len(r.pods))
 	for _, p := range r.pods {
-		out = append(out, p.status())
+		out = append(out, p.status(r.images))
 	}
 	return out, nil
 }
 
-func (p *pod) status() *runtime.PodStatus {
+func (p *pod) status(images map[string]string) *runtime.PodStatus {
 	s := &runtime.PodStatus{UID: p.uid, Namespace: p.namespace, Name: p.name, Sandbox: p.sandbox()}
 	s.Containers = make([]runtime.Container, len(p.containers))
 	for i, c := range p.containers {
-		s.Containers[i] = c.status()
+		s.Containers[i] = c.status(images)
 	}
 	return s
 }

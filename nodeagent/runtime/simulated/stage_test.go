@@ -64,7 +64,7 @@ func describeLife(name string, b *behaviour, err error) life {
 		return l
 	}
 	if b == nil {
-		b = &zeroBehaviour
+		b = &behaviour{}
 	}
 	l.Stage = b.stage
 	if b.startDelay > 0 {

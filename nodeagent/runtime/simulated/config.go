@@ -24,8 +24,10 @@ const (
 type Config struct {
 	// Clock drives every delayed transition. Nil: the real clock.
 	Clock clock.WithDelayedExecution
-	// Stages decide how containers live (ParseStages). Nil: the embedded
-	// defaults (DefaultStageFile). One *Stages may serve many runtimes.
+	// Stages decide how containers live (ParseStages, LoadStages). Nil: the
+	// embedded defaults (DefaultStageFile). Stages given replace the
+	// defaults entirely: start from DefaultStageFile to keep them. One
+	// *Stages may serve many runtimes.
 	Stages *Stages
 	// PodCIDRs are the node's pod CIDRs (Node.spec.podCIDRs), at most one per
 	// IP family, the primary first; each sandbox gets one address from each.

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -32,6 +33,19 @@ func DefaultStageFile() []byte { return slices.Clone(defaultStageFile) }
 // so one value serves any number of runtimes.
 type Stages struct {
 	list []*stage
+}
+
+// LoadStages reads and compiles the stage file at path.
+func LoadStages(path string) (*Stages, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read stages: %w", err)
+	}
+	s, err := ParseStages(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // StageFile is the document a stage file holds.

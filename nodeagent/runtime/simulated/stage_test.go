@@ -152,3 +152,15 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadStages(t *testing.T) {
+	if _, err := LoadStages("testdata/custom.stages.yaml"); err != nil {
+		t.Errorf("LoadStages(custom): %v", err)
+	}
+	if _, err := LoadStages("testdata/missing.yaml"); err == nil {
+		t.Error("LoadStages(missing) succeeded")
+	}
+	if _, err := LoadStages("testdata/default.input.yaml"); err == nil || !strings.Contains(err.Error(), "default.input.yaml") {
+		t.Errorf("LoadStages(not a stage file) = %v, want an error naming the file", err)
+	}
+}

@@ -65,13 +65,18 @@ func (r *Runtime) apply(w *timerWork) {
 	for _, t := range w.set {
 		ct := r.clock.AfterFunc(t.d, func() { r.fire(t) })
 		r.mu.Lock()
-		if c := t.c; c.seq == t.seq && c.state != exited {
+		c := t.c
+		stale := c.seq != t.seq || c.state == exited
+		if !stale {
 			if c.timers == nil {
 				c.timers = new([2]clock.Timer)
 			}
 			c.timers[t.slot()] = ct
 		}
 		r.mu.Unlock()
+		if stale { // stopped or removed since the lock was let go
+			ct.Stop()
+		}
 	}
 }
 

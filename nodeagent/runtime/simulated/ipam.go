@@ -66,21 +66,27 @@ func (p *pool) allocate() (string, error) {
 
 // release frees addr; addresses not from p are ignored.
 func (p *pool) release(addr string) {
-	a, err := netip.ParseAddr(addr)
-	if err != nil || !p.prefix.Contains(a) {
-		return
-	}
-	ab, pb := a.AsSlice(), p.prefix.Addr().AsSlice()
-	n := len(ab) - 4
-	if string(ab[:n]) != string(pb[:n]) {
-		return // beyond any offset a pool hands out
-	}
-	i := int(binary.BigEndian.Uint32(ab[n:])-binary.BigEndian.Uint32(pb[n:])) - p.first
-	if i < 0 || i >= p.size || p.used[i/64]&(1<<(i%64)) == 0 {
+	i, ok := p.index(addr)
+	if !ok || p.used[i/64]&(1<<(i%64)) == 0 {
 		return
 	}
 	p.used[i/64] &^= 1 << (i % 64)
 	p.free++
+}
+
+// index is the position of addr among p's usable addresses, if it is one.
+func (p *pool) index(addr string) (int, bool) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !p.prefix.Contains(a) {
+		return 0, false
+	}
+	ab, pb := a.AsSlice(), p.prefix.Addr().AsSlice()
+	n := len(ab) - 4
+	if string(ab[:n]) != string(pb[:n]) {
+		return 0, false // beyond any offset a pool hands out
+	}
+	i := int(binary.BigEndian.Uint32(ab[n:])-binary.BigEndian.Uint32(pb[n:])) - p.first
+	return i, i >= 0 && i < p.size
 }
 
 // addr is the i-th usable address.

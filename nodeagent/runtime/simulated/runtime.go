@@ -122,22 +122,29 @@ func (r *Runtime) Subscribe(fn func(types.UID)) {
 
 // RunPodSandbox makes pod's sandbox, or returns the ready one it has. A pod
 // keeps its addresses until RemovePod, across sandboxes. Host-network pods
-// get no addresses of their own: they use the node's.
+// get no addresses of their own: they use the node's. A pod the runtime does
+// not know, whose status reports containers of a simulated runtime, gets
+// those containers and addresses back (see restoreLocked): that is how a
+// restarted process keeps its simulated pods running.
 func (r *Runtime) RunPodSandbox(_ context.Context, p *corev1.Pod) (*runtime.Sandbox, error) {
 	now := r.clock.Now()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	sp := r.pods[p.UID]
 	if sp != nil && sp.ready {
-		return sp.sandbox(), nil
+		sb := sp.sandbox()
+		r.mu.Unlock()
+		return sb, nil
 	}
+	var work timerWork
 	if sp == nil {
 		sp = &pod{uid: p.UID, namespace: p.Namespace, name: p.Name}
-		if !p.Spec.HostNetwork {
+		work = r.restoreLocked(sp, p, now)
+		if !p.Spec.HostNetwork && len(sp.ips) == 0 {
 			for _, pl := range r.pools {
 				ip, err := pl.allocate()
 				if err != nil {
 					r.releaseLocked(sp)
+					r.mu.Unlock()
 					return nil, fmt.Errorf("run sandbox for pod %s/%s: %w", p.Namespace, p.Name, err)
 				}
 				sp.ips = append(sp.ips, ip)
@@ -148,7 +155,10 @@ func (r *Runtime) RunPodSandbox(_ context.Context, p *corev1.Pod) (*runtime.Sand
 	sp.sandboxes++
 	sp.sandboxID = makeID(string(p.UID), "sandbox", sp.sandboxes)
 	sp.ready, sp.stopping, sp.created = true, false, stampOf(now)
-	return sp.sandbox(), nil
+	sb := sp.sandbox()
+	r.mu.Unlock()
+	r.apply(&work)
+	return sb, nil
 }
 
 func (p *pod) sandbox() *runtime.Sandbox {

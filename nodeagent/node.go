@@ -73,6 +73,8 @@ type nodeStatus struct {
 	lease nodeLease
 	// phase is where in each period this node heartbeats, in [0, 1).
 	phase float64
+	// period is nodeStatusUpdateFrequency; tests shorten it.
+	period time.Duration
 
 	last atomic.Pointer[corev1.Node]
 
@@ -99,8 +101,9 @@ func newNodeStatus(cfg nodeStatusConfig) (*nodeStatus, error) {
 		cfg.Jitter = rand.New(rand.NewPCG(seed, seed>>1^0x9e3779b97f4a7c15)).Float64
 	}
 	s := &nodeStatus{
-		cfg:   cfg,
-		phase: float64(seed>>11) / (1 << 53),
+		cfg:    cfg,
+		phase:  float64(seed>>11) / (1 << 53),
+		period: nodeStatusUpdateFrequency,
 		lease: nodeLease{
 			client: cfg.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease),
 			name:   cfg.Node.Name,

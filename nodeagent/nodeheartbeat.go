@@ -16,7 +16,7 @@ import (
 func (s *nodeStatus) run(ctx context.Context) {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", klog.KRef("", s.cfg.Node.Name))
 	ctx = klog.NewContext(ctx, logger)
-	period := nodeStatusUpdateFrequency
+	period := s.period
 	offset := time.Duration(s.phase * float64(period))
 	next := s.cfg.Clock.Now().Add(offset)
 	timer := s.cfg.Clock.NewTimer(offset)
@@ -50,7 +50,7 @@ func (s *nodeStatus) heartbeat(ctx context.Context, lastRenew time.Time) time.Ti
 			logger.Error(err, "Unable to renew node lease")
 		} else {
 			now := s.cfg.Clock.Now()
-			if !lastRenew.IsZero() && now.Sub(lastRenew) > 2*nodeStatusUpdateFrequency {
+			if !lastRenew.IsZero() && now.Sub(lastRenew) > 2*s.period {
 				s.stale, s.lastReport = true, time.Time{}
 			}
 			lastRenew = now

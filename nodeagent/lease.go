@@ -40,7 +40,7 @@ func (l *nodeLease) renew(ctx context.Context, owner *corev1.Node) error {
 		l.set(l.last, owner)
 		updated, err := l.client.Update(ctx, l.last, metav1.UpdateOptions{})
 		if err == nil {
-			l.last = updated
+			l.keep(updated)
 			return nil
 		}
 		if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
@@ -60,7 +60,7 @@ func (l *nodeLease) renew(ctx context.Context, owner *corev1.Node) error {
 			if err != nil {
 				return fmt.Errorf("create lease %s: %w", l.name, err)
 			}
-			l.last = created
+			l.keep(created)
 			return nil
 		}
 		if err != nil {
@@ -74,10 +74,17 @@ func (l *nodeLease) renew(ctx context.Context, owner *corev1.Node) error {
 		if err != nil {
 			return fmt.Errorf("renew lease %s: %w", l.name, err)
 		}
-		l.last = updated
+		l.keep(updated)
 		return nil
 	}
 	return fmt.Errorf("renew lease %s: %d conflicts", l.name, leaseUpdateRetries)
+}
+
+// keep caches lease as the last written, without its managed fields (an
+// update without them leaves the stored ones as they are).
+func (l *nodeLease) keep(lease *coordinationv1.Lease) {
+	lease.ManagedFields = nil
+	l.last = lease
 }
 
 // set asserts what the agent owns of lease: holder, duration, renew time and

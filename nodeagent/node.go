@@ -130,6 +130,14 @@ func (s *nodeStatus) node() *corev1.Node {
 	return s.last.Load()
 }
 
+// keep caches node as the last known Node, without its managed fields: the
+// agent does not need them, and thousands of nodes in one process should not
+// each hold a copy.
+func (s *nodeStatus) keep(node *corev1.Node) {
+	node.ManagedFields = nil
+	s.last.Store(node)
+}
+
 // register creates the Node, or, if it exists (the agent restarted), sets the
 // labels and pod CIDRs the agent owns and writes its status. It retries with
 // a growing backoff until it succeeds or ctx ends.
@@ -159,7 +167,7 @@ func (s *nodeStatus) tryRegister(ctx context.Context) error {
 	s.setStatus(ctx, node, now)
 	created, err := nodes.Create(ctx, node, metav1.CreateOptions{})
 	if err == nil {
-		s.last.Store(created)
+		s.keep(created)
 		s.reported(now, true)
 		return nil
 	}
@@ -175,7 +183,7 @@ func (s *nodeStatus) tryRegister(ctx context.Context) error {
 			return fmt.Errorf("update node %s: %w", node.Name, err)
 		}
 	}
-	s.last.Store(existing)
+	s.keep(existing)
 	s.stale = false
 	// Always write the status after a restart, as upstream.
 	s.lastReport = time.Time{}
@@ -273,7 +281,7 @@ func (s *nodeStatus) syncStatus(ctx context.Context) error {
 				s.stale = true
 				return fmt.Errorf("get node %s: %w", s.cfg.Node.Name, err)
 			}
-			s.last.Store(fresh)
+			s.keep(fresh)
 			s.stale = false
 			base = fresh
 		}
@@ -287,7 +295,7 @@ func (s *nodeStatus) syncStatus(ctx context.Context) error {
 		updated, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{})
 		switch {
 		case err == nil:
-			s.last.Store(updated)
+			s.keep(updated)
 			s.reported(now, changed)
 			return nil
 		case apierrors.IsConflict(err):

@@ -28,3 +28,6 @@ func (n *NodeStatusForTest) Register(ctx context.Context) error { return n.s.reg
 
 // Run calls run.
 func (n *NodeStatusForTest) Run(ctx context.Context) { n.s.run(ctx) }
+
+// Heartbeat renews the Lease and syncs the status once.
+func (n *NodeStatusForTest) Heartbeat(ctx context.Context) { n.s.heartbeat(ctx, time.Time{}) }

@@ -52,7 +52,7 @@ type nodeStatusConfig struct {
 	// error. They are called every period and must not block long.
 	Ready []func(context.Context) error
 	// Pressure gives the pressure conditions' inputs. Nil means no pressure.
-	Pressure func() Pressure
+	Pressure func() pressure
 	// Clock defaults to the real clock.
 	Clock clock.Clock
 	// Jitter returns a number in [0, 1) for the random part of the status
@@ -130,6 +130,18 @@ func (s *nodeStatus) node() *corev1.Node {
 	return s.last.Load()
 }
 
+// observe takes node, the agent's Node as a watch delivered it, as the last
+// known one, so that node() and the change detection see what others changed
+// (labels users add, conditions the node lifecycle controller sets) before
+// the next write. node is not modified and must not be modified later; a
+// watch may drop managed fields (a transform) to save memory. Safe to call
+// from any goroutine.
+func (s *nodeStatus) observe(node *corev1.Node) {
+	if node.Name == s.cfg.Node.Name {
+		s.last.Store(node)
+	}
+}
+
 // keep caches node as the last known Node, without its managed fields: the
 // agent does not need them, and thousands of nodes in one process should not
 // each hold a copy.
@@ -194,8 +206,12 @@ func (s *nodeStatus) tryRegister(ctx context.Context) error {
 func (s *nodeStatus) initialNode() *corev1.Node {
 	c := &s.cfg.Node
 	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: c.Name, Labels: c.labels()},
-		Spec:       corev1.NodeSpec{Taints: append([]corev1.Taint(nil), c.Taints...)},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        c.Name,
+			Labels:      c.labels(),
+			Annotations: map[string]string{annotationControllerAttach: "true"},
+		},
+		Spec: corev1.NodeSpec{Taints: append([]corev1.Taint(nil), c.Taints...)},
 	}
 	if len(c.PodCIDRs) > 0 {
 		node.Spec.PodCIDR = c.PodCIDRs[0]
@@ -204,9 +220,9 @@ func (s *nodeStatus) initialNode() *corev1.Node {
 	return node
 }
 
-// reconcileMeta returns a copy of an existing Node with the labels and pod
-// CIDRs the agent owns, or nil if it has them already. Other labels and the
-// taints stay as they are.
+// reconcileMeta returns a copy of an existing Node with the labels, the
+// annotation and pod CIDRs the agent owns, or nil if it has them already.
+// Other labels and annotations and the taints stay as they are.
 func (s *nodeStatus) reconcileMeta(existing *corev1.Node) *corev1.Node {
 	var node *corev1.Node
 	edit := func() *corev1.Node {
@@ -223,6 +239,13 @@ func (s *nodeStatus) reconcileMeta(existing *corev1.Node) *corev1.Node {
 			}
 			n.Labels[k] = v
 		}
+	}
+	if existing.Annotations[annotationControllerAttach] != "true" {
+		n := edit()
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		n.Annotations[annotationControllerAttach] = "true"
 	}
 	if cidrs := s.cfg.Node.PodCIDRs; len(existing.Spec.PodCIDRs) == 0 && existing.Spec.PodCIDR == "" && len(cidrs) > 0 {
 		n := edit()
@@ -246,7 +269,7 @@ func (s *nodeStatus) setStatus(ctx context.Context, node *corev1.Node, now time.
 	st.Addresses = c.addresses()
 	st.DaemonEndpoints.KubeletEndpoint.Port = c.kubeletPort()
 	c.setSystemInfo(&st.NodeInfo, s.runtimeVersion(ctx))
-	var p Pressure
+	var p pressure
 	if s.cfg.Pressure != nil {
 		p = s.cfg.Pressure()
 	}

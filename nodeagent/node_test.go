@@ -88,7 +88,7 @@ func TestNodeRegisterCreates(t *testing.T) {
 	custom := NodeConfig{
 		Name: "n1", Hostname: "host1", InstanceType: "m5.large", KubeletPort: 11250,
 		Labels:          map[string]string{"zone": "a"},
-		Capacity:        corev1.ResourceList{corev1.ResourceCPU: q("4"), corev1.ResourceMemory: q("8Gi")},
+		Capacity:        corev1.ResourceList{corev1.ResourceCPU: q("4"), corev1.ResourceMemory: q("8Gi"), corev1.ResourceEphemeralStorage: q("100Gi")},
 		Reserved:        corev1.ResourceList{corev1.ResourceCPU: q("500m"), corev1.ResourceMemory: q("10Gi")},
 		InternalIPs:     []string{"192.0.2.7"},
 		OperatingSystem: "linux", Architecture: "arm64", KernelVersion: "6.1.0", OSImage: "Debian",
@@ -126,7 +126,7 @@ func TestNodeRegisterCreates(t *testing.T) {
 			"kubernetes.io/arch": "arm64", "beta.kubernetes.io/arch": "arm64",
 			"node.kubernetes.io/instance-type": "m5.large", "zone": "a",
 		},
-		wantAllocatable: corev1.ResourceList{corev1.ResourceCPU: q("3500m"), corev1.ResourceMemory: q("0"), corev1.ResourcePods: q("110")},
+		wantAllocatable: corev1.ResourceList{corev1.ResourceCPU: q("3500m"), corev1.ResourceMemory: q("0"), corev1.ResourceEphemeralStorage: q("100Gi"), corev1.ResourcePods: q("110")},
 		wantAddresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "192.0.2.7"}, {Type: corev1.NodeHostName, Address: "host1"}},
 		wantPort:        11250,
 	}}
@@ -169,6 +169,9 @@ func TestNodeRegisterCreates(t *testing.T) {
 				info.OperatingSystem != tc.wantLabels["kubernetes.io/os"] || info.Architecture != tc.wantLabels["kubernetes.io/arch"] {
 				t.Errorf("nodeInfo %+v", info)
 			}
+			if n.Annotations[annotationControllerAttach] != "true" {
+				t.Errorf("annotations %v", n.Annotations)
+			}
 			if s.node() == nil || s.node().UID == "" {
 				t.Errorf("node() = %v, want the created node", s.node())
 			}
@@ -207,6 +210,9 @@ func TestNodeRegisterExisting(t *testing.T) {
 		if got := n.Labels[k]; got != want {
 			t.Errorf("label %s = %q, want %q", k, got, want)
 		}
+	}
+	if n.Annotations[annotationControllerAttach] != "true" {
+		t.Errorf("annotations %v", n.Annotations)
 	}
 	if diff := cmp.Diff([]corev1.Taint{userTaint}, n.Spec.Taints); diff != "" {
 		t.Errorf("taints changed (-want +got):\n%s", diff)
@@ -334,7 +340,39 @@ func TestNodeMissingCapacityNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := findCondition(s.node(), corev1.NodeReady)
-	if want := "missing node capacity for resources: cpu, memory"; c.Status != corev1.ConditionFalse || c.Message != want {
+	if want := "missing node capacity for resources: cpu, memory, ephemeral-storage"; c.Status != corev1.ConditionFalse || c.Message != want {
 		t.Errorf("Ready %s %q, want False %q", c.Status, c.Message, want)
+	}
+}
+
+// TestNodeObserve feeds the node status a Node as a watch would deliver it:
+// node() shows a label a user added, and a Ready condition the node
+// lifecycle controller set to Unknown is written back at the next sync.
+func TestNodeObserve(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	clk := testingclock.NewFakeClock(t0)
+	client := newFakeClient()
+	s := newTestStatus(t, client, SimulatedNodeConfig("sim-0", 0, false), clk)
+	if err := s.register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	watched := s.node().DeepCopy()
+	watched.Labels["team"] = "blue"
+	findCondition(watched, corev1.NodeReady).Status = corev1.ConditionUnknown
+	s.observe(watched)
+	s.observe(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "another"}})
+	if got := s.node().Labels["team"]; got != "blue" {
+		t.Errorf("node() label team = %q, want blue", got)
+	}
+	clk.Step(10 * time.Second)
+	if err := s.syncStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := countWrites(client); got != 2 {
+		t.Errorf("%d writes, want the creation and one status write", got)
+	}
+	c := findCondition(s.node(), corev1.NodeReady)
+	if c.Status != corev1.ConditionTrue || !c.LastTransitionTime.Time.Equal(clk.Now()) {
+		t.Errorf("Ready %s since %v, want True since %v", c.Status, c.LastTransitionTime, clk.Now())
 	}
 }

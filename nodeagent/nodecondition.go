@@ -12,9 +12,9 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 )
 
-// Pressure says which resources a node is short of: the inputs of the
+// pressure says which resources a node is short of: the inputs of the
 // MemoryPressure, DiskPressure and PIDPressure conditions.
-type Pressure struct {
+type pressure struct {
 	Memory, Disk, PID bool
 }
 
@@ -24,33 +24,34 @@ type pressureCondition struct {
 	typ                   corev1.NodeConditionType
 	reasonOn, messageOn   string
 	reasonOff, messageOff string
-	under                 func(Pressure) bool
+	under                 func(pressure) bool
 }
 
 var pressureConditions = [...]pressureCondition{
 	{corev1.NodeMemoryPressure,
 		"KubeletHasInsufficientMemory", "kubelet has insufficient memory available",
 		"KubeletHasSufficientMemory", "kubelet has sufficient memory available",
-		func(p Pressure) bool { return p.Memory }},
+		func(p pressure) bool { return p.Memory }},
 	{corev1.NodeDiskPressure,
 		"KubeletHasDiskPressure", "kubelet has disk pressure",
 		"KubeletHasNoDiskPressure", "kubelet has no disk pressure",
-		func(p Pressure) bool { return p.Disk }},
+		func(p pressure) bool { return p.Disk }},
 	{corev1.NodePIDPressure,
 		"KubeletHasInsufficientPID", "kubelet has insufficient PID available",
 		"KubeletHasSufficientPID", "kubelet has sufficient PID available",
-		func(p Pressure) bool { return p.PID }},
+		func(p pressure) bool { return p.PID }},
 }
 
-// requiredCapacity are the resources a node must report to be Ready.
-var requiredCapacity = [...]corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods}
+// requiredCapacity are the resources a node must report to be Ready (upstream
+// requires ephemeral-storage too, as local storage capacity isolation is on).
+var requiredCapacity = [...]corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods, corev1.ResourceEphemeralStorage}
 
 // setConditions sets the node's MemoryPressure, DiskPressure, PIDPressure and
 // Ready conditions at now, leaving other conditions alone. As upstream, a
 // condition's lastHeartbeatTime is now; its lastTransitionTime changes only
 // when its status does; a missing Ready condition is appended last.
 // notReady lists why the node is not ready; nil entries are ignored.
-func setConditions(node *corev1.Node, now time.Time, p Pressure, notReady []error) {
+func setConditions(node *corev1.Node, now time.Time, p pressure, notReady []error) {
 	t := metav1.NewTime(now)
 	for _, pc := range pressureConditions {
 		c := findCondition(node, pc.typ)

@@ -31,6 +31,9 @@ const (
 	// kubelet still sets beside kubernetes.io/os and kubernetes.io/arch.
 	labelBetaOS   = "beta.kubernetes.io/os"
 	labelBetaArch = "beta.kubernetes.io/arch"
+	// annotationControllerAttach says that the attach/detach controller, not
+	// the node, attaches volumes; upstream's kubelet sets it by default.
+	annotationControllerAttach = "volumes.kubernetes.io/controller-managed-attach-detach"
 )
 
 // NodeConfig describes one node: what its Node object says about it. The
@@ -54,8 +57,8 @@ type NodeConfig struct {
 	// exists keeps the taints it has (users' and controllers' included).
 	Taints []corev1.Taint
 	// Capacity is the node's capacity: cpu, memory, ephemeral-storage, pods,
-	// and any other resource. A missing pods means DefaultMaxPods. A missing cpu
-	// or memory makes the Node not Ready, as upstream.
+	// and any other resource. A missing pods means DefaultMaxPods. A missing
+	// cpu, memory or ephemeral-storage makes the Node not Ready, as upstream.
 	Capacity corev1.ResourceList
 	// Reserved is held back from pods (upstream's kube-reserved,
 	// system-reserved and hard eviction thresholds together): allocatable is

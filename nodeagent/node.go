@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"github.com/kubelite/kubelite/nodeagent/runtime"
 )
 
 // Upstream kubelet's timings.
@@ -37,6 +39,8 @@ type runtimeVersioner interface {
 	Type() string
 	Version(ctx context.Context) (string, error)
 }
+
+var _ runtimeVersioner = runtime.Runtime(nil)
 
 // nodeStatusConfig is what newNodeStatus needs. Client and Node are
 // required; the rest may be zero.
@@ -151,7 +155,7 @@ func (s *nodeStatus) keep(node *corev1.Node) {
 }
 
 // register creates the Node, or, if it exists (the agent restarted), sets the
-// labels and pod CIDRs the agent owns and writes its status. It retries with
+// labels, annotation and pod CIDRs the agent owns and writes its status. It retries with
 // a growing backoff until it succeeds or ctx ends.
 func (s *nodeStatus) register(ctx context.Context) error {
 	logger := klog.FromContext(ctx)

@@ -224,10 +224,11 @@ const (
 	// 100.64.0.0/10 (shared address space, RFC 6598), one address per index.
 	simulatedIPBase = 100<<24 | 64<<16
 	maxSimulatedIPs = 1<<22 - 2
-	// simulatedCIDRBase is 10.128.0.0/9, split into one /24 per index: outside
-	// the default service range (10.96.0.0/12).
+	// simulatedCIDRBase is 10.128.0.0/10, split into one /24 per index:
+	// outside the default service range (10.96.0.0/12) and the simulated
+	// runtime's default pod CIDR (10.244.0.0/24).
 	simulatedCIDRBase = 10<<24 | 128<<16
-	maxSimulatedCIDRs = 1 << 15
+	maxSimulatedCIDRs = 1 << 14
 )
 
 // SimulatedTaint is the taint a simulated node registers with when asked to:
@@ -242,8 +243,8 @@ func SimulatedTaint() corev1.Taint {
 // DefaultMaxPods pods, nothing reserved; the label kubelite.io/simulated=true,
 // and the SimulatedTaint too if taint is set. Each index gets its own
 // InternalIP in 100.64.0.0/10 (100.64.0.1 for index 0; unique for indexes
-// below 4,194,302) and its own /24 pod CIDR in 10.128.0.0/9 (10.128.0.0/24
-// for index 0; indexes from 32,768 get none). The machine and system IDs are
+// below 4,194,302) and its own /24 pod CIDR in 10.128.0.0/10 (10.128.0.0/24
+// for index 0; indexes from 16,384 get none). The machine and system IDs are
 // derived from name, so they are stable across restarts.
 func SimulatedNodeConfig(name string, index int, taint bool) NodeConfig {
 	c := NodeConfig{

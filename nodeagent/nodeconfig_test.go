@@ -37,7 +37,7 @@ func TestNodeConfigValidate(t *testing.T) {
 }
 
 func TestNodeSimulatedConfigsUnique(t *testing.T) {
-	const n = 20000
+	const n = 16384
 	ips, cidrs, ids := map[string]int{}, map[string]int{}, map[string]int{}
 	for i := range n {
 		c := SimulatedNodeConfig(fmt.Sprintf("sim-%05d", i), i, false)
@@ -58,8 +58,8 @@ func TestNodeSimulatedConfigsUnique(t *testing.T) {
 	}{
 		{0, "100.64.0.1", []string{"10.128.0.0/24"}},
 		{255, "100.64.1.0", []string{"10.128.255.0/24"}},
-		{32767, "100.64.128.0", []string{"10.255.255.0/24"}},
-		{32768, "100.64.128.1", nil},
+		{16383, "100.64.64.0", []string{"10.191.255.0/24"}},
+		{16384, "100.64.64.1", nil},
 	}
 	for _, tc := range tests {
 		c := SimulatedNodeConfig("sim", tc.index, false)

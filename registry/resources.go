@@ -49,6 +49,7 @@ func Resources() []*Resource {
 			NewList:  func() runtime.Object { return &corev1.PodList{} },
 			Validate: typed(validation.Pod), ValidateUpdate: typedUpdate(validation.PodUpdate),
 			ValidateStatus:   typedUpdate(validation.PodStatusUpdate),
+			TrackGeneration:  true,
 			PrepareForCreate: preparePod,
 			GracefulDelete:   podGracefulDelete,
 			Table:            table.Pods,

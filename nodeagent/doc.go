@@ -3,11 +3,14 @@
 // runtime.Runtime and reports their status.
 //
 // The parts:
-//   - node.go, lease.go: the Node object (registration, capacity, conditions,
-//     nodeInfo) and its heartbeat Lease in kube-node-lease. The Lease is renewed
-//     every 10 s; NodeStatus is written when it changed, or every 5 minutes.
+//   - nodeconfig.go (what a node is: local or simulated), node.go,
+//     nodecondition.go, nodeheartbeat.go, lease.go: the Node object
+//     (registration, capacity, conditions, nodeInfo) and its heartbeat Lease in
+//     kube-node-lease. The Lease is renewed every 10 s, each node at its own
+//     offset; NodeStatus is written when it changed, or every 5 minutes.
 //   - agent.go: Agent ties one node's parts together (Config → New → Run).
-//   - pods.go, status.go, admit.go: a level-triggered loop over the node's pods.
+//   - pods.go, probe.go, status.go, admit.go: a level-triggered loop over the
+//     node's pods.
 //     Each sync of a pod compares what its spec asks for with what the runtime
 //     holds, takes the next step (start the next init container, restart an
 //     exited container, stop a deleted pod), and writes the pod's status when it

@@ -1,0 +1,422 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/kubelite/kubelite/nodeagent/runtime"
+)
+
+// Config configures one node's agent. Zero values take the defaults named in
+// each field's comment.
+type Config struct {
+	// Node describes the node to register. Node.Name is required.
+	Node NodeConfig
+	// Client reaches the API server. Required.
+	Client kubernetes.Interface
+	// Runtime runs the node's containers. Required.
+	Runtime runtime.Runtime
+	// Pods finds the pods bound to the node. Nil: the agent watches them
+	// itself, with a field selector on spec.nodeName. A Host sets it to share
+	// one watch among many agents, and calls Enqueue on changes.
+	Pods PodLister
+	// Recorder records the agent's events (Started, Killing, BackOff, ...).
+	// Nil: no events.
+	Recorder record.EventRecorder
+	// Clock is the agent's time. Nil: the real clock.
+	Clock clock.WithTicker
+	// Workers is how many pods the agent syncs at once. Zero: 2.
+	Workers int
+	// RestartBackoff is the first delay before restarting a container that
+	// keeps exiting; it doubles up to 5 minutes. Zero: 10 s, as upstream.
+	RestartBackoff time.Duration
+}
+
+// Validate reports missing or bad settings.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Node.Name == "" {
+		errs = append(errs, errors.New("node name is required"))
+	}
+	if c.Client == nil {
+		errs = append(errs, errors.New("client is required"))
+	}
+	if c.Runtime == nil {
+		errs = append(errs, errors.New("runtime is required"))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("workers must not be negative, got %d", c.Workers))
+	}
+	return errors.Join(errs...)
+}
+
+// PodLister finds the pods bound to one node, by "namespace/name" key.
+type PodLister interface {
+	// Pods lists the pods bound to the node.
+	Pods() []*corev1.Pod
+	// Pod returns the pod with key, if it is bound to the node.
+	Pod(key string) (*corev1.Pod, bool)
+}
+
+// Agent runs one node: its Node and Lease, and its pods. Build it with New.
+type Agent struct {
+	cfg            Config
+	client         kubernetes.Interface
+	rt             runtime.Runtime
+	clock          clock.WithTicker
+	restartBackoff time.Duration
+	node           *nodeStatus
+	pods           PodLister
+	queue          workqueue.TypedRateLimitingInterface[string]
+
+	mu sync.Mutex
+	// states and uids are the agent's memory of its pods, by key and by UID;
+	// stops holds the outcome of background stops until their pod's next sync.
+	states map[string]*podState
+	uids   map[types.UID]string
+	stops  map[types.UID]error
+}
+
+// New checks cfg and returns an agent ready to Run.
+func New(cfg Config) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("node agent: %w", err)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 2
+	}
+	if cfg.RestartBackoff == 0 {
+		cfg.RestartBackoff = initialBackoff
+	}
+	a := &Agent{
+		cfg:            cfg,
+		client:         cfg.Client,
+		rt:             cfg.Runtime,
+		clock:          cfg.Clock,
+		restartBackoff: cfg.RestartBackoff,
+		pods:           cfg.Pods,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodeagent-" + cfg.Node.Name, Clock: cfg.Clock}),
+		states: map[string]*podState{},
+		uids:   map[types.UID]string{},
+		stops:  map[types.UID]error{},
+	}
+	ns, err := newNodeStatus(nodeStatusConfig{Client: cfg.Client, Node: cfg.Node, Runtime: cfg.Runtime, Clock: cfg.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("node agent: %w", err)
+	}
+	a.node = ns
+	return a, nil
+}
+
+// Name is the node's name.
+func (a *Agent) Name() string { return a.cfg.Node.Name }
+
+// Enqueue asks for a sync of the pod with key ("namespace/name").
+func (a *Agent) Enqueue(key string) { a.queue.Add(key) }
+
+// ObserveNode tells the agent its Node as a watch saw it, so that pod
+// admission sees labels and taints others changed.
+func (a *Agent) ObserveNode(node *corev1.Node) { a.node.observe(node) }
+
+// Run registers the node, then keeps its Lease, its status and its pods
+// current until ctx ends. Containers keep running when it returns: a
+// restarted agent picks them up.
+func (a *Agent) Run(ctx context.Context) error {
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", a.cfg.Node.Name)
+	ctx = klog.NewContext(ctx, logger)
+	defer a.queue.ShutDown()
+
+	if err := a.node.register(ctx); err != nil {
+		return fmt.Errorf("register node %s: %w", a.cfg.Node.Name, err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.node.run(ctx) })
+
+	if a.pods == nil {
+		lister, synced := a.watchOwnPods(ctx)
+		if !cache.WaitForCacheSync(ctx.Done(), synced) {
+			return fmt.Errorf("node %s: pod cache: %w", a.cfg.Node.Name, context.Cause(ctx))
+		}
+		a.pods = lister
+	}
+	a.rt.Subscribe(func(uid types.UID) {
+		a.mu.Lock()
+		key, ok := a.uids[uid]
+		a.mu.Unlock()
+		if ok {
+			a.queue.Add(key)
+		}
+	})
+	if err := a.removeOrphans(ctx); err != nil {
+		logger.Error(err, "Clean up pods the runtime holds")
+	}
+	for _, pod := range a.pods.Pods() {
+		a.queue.Add(keyOf(pod))
+	}
+	for range a.cfg.Workers {
+		wg.Go(func() {
+			for a.processNext(ctx) {
+			}
+		})
+	}
+	logger.Info("Node agent running")
+	<-ctx.Done()
+	a.queue.ShutDown()
+	return nil
+}
+
+// watchOwnPods starts informers on the pods bound to this node and on the
+// node itself.
+func (a *Agent) watchOwnPods(ctx context.Context) (PodLister, cache.InformerSynced) {
+	byNode := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+		informers.WithTransform(stripManagedFields),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.cfg.Node.Name).String()
+		}))
+	byName := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+		informers.WithTransform(stripManagedFields),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.cfg.Node.Name).String()
+		}))
+	pods := byNode.Core().V1().Pods().Informer()
+	_, _ = pods.AddEventHandler(podHandler(a.queue.Add))
+	_, _ = byName.Core().V1().Nodes().Informer().AddEventHandler(nodeHandler(func(n *corev1.Node) {
+		a.ObserveNode(n)
+	}))
+	byNode.Start(ctx.Done())
+	byName.Start(ctx.Done())
+	return storeLister{pods.GetStore()}, pods.HasSynced
+}
+
+// podHandler calls enqueue with the key of each pod added, changed or deleted.
+func podHandler(enqueue func(key string)) cache.ResourceEventHandler {
+	add := func(obj any) {
+		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			enqueue(key)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    add,
+		UpdateFunc: func(_, obj any) { add(obj) },
+		DeleteFunc: add,
+	}
+}
+
+// nodeHandler calls observe with each node added or changed.
+func nodeHandler(observe func(*corev1.Node)) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { observe(obj.(*corev1.Node)) },
+		UpdateFunc: func(_, obj any) { observe(obj.(*corev1.Node)) },
+	}
+}
+
+// storeLister lists the pods of an informer's store.
+type storeLister struct{ store cache.Store }
+
+func (l storeLister) Pods() []*corev1.Pod {
+	objs := l.store.List()
+	pods := make([]*corev1.Pod, 0, len(objs))
+	for _, o := range objs {
+		pods = append(pods, o.(*corev1.Pod))
+	}
+	return pods
+}
+
+func (l storeLister) Pod(key string) (*corev1.Pod, bool) {
+	obj, ok, _ := l.store.GetByKey(key)
+	if !ok {
+		return nil, false
+	}
+	return obj.(*corev1.Pod), true
+}
+
+func (a *Agent) processNext(ctx context.Context) bool {
+	key, quit := a.queue.Get()
+	if quit {
+		return false
+	}
+	defer a.queue.Done(key)
+	requeue, err := a.sync(ctx, key)
+	switch {
+	case err != nil:
+		if !apierrors.IsConflict(err) {
+			klog.FromContext(ctx).V(2).Info("Sync pod failed; will retry", "pod", key, "err", err)
+		}
+		a.queue.AddRateLimited(key)
+	default:
+		a.queue.Forget(key)
+		if requeue > 0 {
+			a.queue.AddAfter(key, requeue)
+		}
+	}
+	return true
+}
+
+// sync finds the pod's newest known version and its state, and syncs it; a
+// pod gone from the API is stopped and removed from the runtime.
+func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
+	pod, ok := a.pods.Pod(key)
+	a.mu.Lock()
+	st := a.states[key]
+	a.mu.Unlock()
+	if st != nil && (!ok || st.uid != pod.UID) {
+		// Gone, or replaced by a pod of the same name.
+		if err := a.forget(ctx, key, st.uid); err != nil {
+			return 0, err
+		}
+		st = nil
+	}
+	if !ok {
+		return 0, nil
+	}
+	if st == nil {
+		st = &podState{uid: pod.UID}
+		a.mu.Lock()
+		a.states[key], a.uids[pod.UID] = st, key
+		a.mu.Unlock()
+	}
+	if st.written != nil && newer(st.written, pod) {
+		pod = st.written
+	} else {
+		st.written = nil
+	}
+	if st.stopping {
+		a.mu.Lock()
+		err, done := a.stops[pod.UID]
+		delete(a.stops, pod.UID)
+		a.mu.Unlock()
+		if done {
+			st.stopping, st.stopped = false, err == nil
+		}
+	}
+	return a.syncPod(ctx, pod, st)
+}
+
+// forget stops and removes what the runtime holds for a pod that left the
+// API, and the agent's memory of it.
+func (a *Agent) forget(ctx context.Context, key string, uid types.UID) error {
+	if err := a.rt.StopPod(ctx, uid, 0); err != nil {
+		return fmt.Errorf("stop pod %s: %w", key, err)
+	}
+	if err := a.rt.RemovePod(ctx, uid); err != nil {
+		return fmt.Errorf("remove pod %s: %w", key, err)
+	}
+	a.mu.Lock()
+	delete(a.states, key)
+	delete(a.uids, uid)
+	delete(a.stops, uid)
+	a.mu.Unlock()
+	return nil
+}
+
+// removeOrphans stops and removes the pods the runtime holds that are no
+// longer bound to this node (deleted while the agent was down).
+func (a *Agent) removeOrphans(ctx context.Context) error {
+	held, err := a.rt.ListPods(ctx)
+	if err != nil {
+		return err
+	}
+	bound := map[types.UID]bool{}
+	for _, p := range a.pods.Pods() {
+		bound[p.UID] = true
+	}
+	var errs []error
+	for _, p := range held {
+		if bound[p.UID] {
+			continue
+		}
+		if err := a.rt.StopPod(ctx, p.UID, 0); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, a.rt.RemovePod(ctx, p.UID))
+	}
+	return errors.Join(errs...)
+}
+
+// writeStatus computes the pod's status and writes it if it changed.
+func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st *podState, rs *runtime.PodStatus, now time.Time) error {
+	status := buildStatus(statusInput{
+		pod: pod, runtime: rs, scheme: a.rt.Type(), hostIPs: a.cfg.Node.InternalIPs, state: st, now: now,
+	})
+	if apiequality.Semantic.DeepEqual(status, pod.Status) {
+		return nil
+	}
+	update := pod.DeepCopy()
+	update.Status = status
+	written, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, update, metav1.UpdateOptions{})
+	if err != nil {
+		st.written = nil
+		if isGone(err) {
+			return nil
+		}
+		return fmt.Errorf("update status: %w", err)
+	}
+	st.written = written
+	return nil
+}
+
+// currentNode is the node as last registered or reported.
+func (a *Agent) currentNode() *corev1.Node { return a.node.node() }
+
+// admittedPods lists the node's pods, other than pod, that hold resources:
+// admitted and not finished.
+func (a *Agent) admittedPods(pod *corev1.Pod) []*corev1.Pod {
+	var out []*corev1.Pod
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range a.pods.Pods() {
+		if p.UID == pod.UID || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		st := a.states[keyOf(p)]
+		if (st != nil && st.uid == p.UID && st.admitted && st.rejected == nil) || (st == nil && hasRun(p)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (a *Agent) event(pod *corev1.Pod, eventType, reason, message string) {
+	if a.cfg.Recorder != nil {
+		a.cfg.Recorder.Event(pod, eventType, reason, message)
+	}
+}
+
+func keyOf(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }
+
+func isGone(err error) bool { return apierrors.IsNotFound(err) }
+
+// newer reports whether a is a later version of the same pod than b.
+func newer(a, b *corev1.Pod) bool {
+	if a.UID != b.UID {
+		return false
+	}
+	ra, errA := strconv.ParseUint(a.ResourceVersion, 10, 64)
+	rb, errB := strconv.ParseUint(b.ResourceVersion, 10, 64)
+	return errA == nil && errB == nil && ra > rb
+}

@@ -35,12 +35,15 @@ e2e: build
 	./conformance/e2e/helm.sh $(KUBELITE)
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
-# into .cache/bin), each kubelite figure also as a ratio to upstream's.
+# into .cache/bin), each kubelite figure also as a ratio to upstream's; then the
+# node agent hosting KUBELITE_SIM_NODES (default 5000) simulated nodes.
 bench: build
 	conformance/tools/build.sh etcd >/dev/null
 	conformance/tools/build.sh kube-apiserver >/dev/null
 	$(GO) test -run '^$$' -bench Startup -benchtime 3x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench API -benchtime 5000x ./cmd/kubelite/
+	$(GO) test -run '^$$' -bench SimulatedNodes -benchtime 1x -timeout 30m ./cmd/kubelite/
+	$(GO) test -run '^$$' -bench . -benchmem ./nodeagent/...
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.

@@ -34,8 +34,10 @@ import (
 // cluster is a running API server under measurement.
 type cluster struct {
 	config *rest.Config
-	pids   []int
-	stop   func()
+	// dataDir is a kubelite server's data dir (empty for upstream).
+	dataDir string
+	pids    []int
+	stop    func()
 }
 
 // rssMiB sums the resident memory of the cluster's processes: all of it (VmRSS),
@@ -144,7 +146,7 @@ func startKubelite(b *testing.B, bin string) (*cluster, time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &cluster{config: cfg, pids: []int{cmd.Process.Pid}, stop: func() {
+	c := &cluster{config: cfg, dataDir: dir, pids: []int{cmd.Process.Pid}, stop: func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	}}

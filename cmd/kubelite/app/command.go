@@ -29,7 +29,7 @@ node agent. Unmodified kubectl, Helm and client-go programs drive it.`,
 	gfs := goflag.NewFlagSet("klog", goflag.ContinueOnError)
 	klog.InitFlags(gfs)
 	root.PersistentFlags().AddGoFlagSet(gfs)
-	root.AddCommand(newServerCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newNodeAgentCommand(), newVersionCommand())
 	return root
 }
 
@@ -84,6 +84,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "Loopback port of the embedded etcd's peers.")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "A CIDR notation IP range from which to assign service cluster IPs.")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")
+	addSimulatedNodeFlags(fs, &cfg.Simulated)
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

@@ -45,6 +45,8 @@ type ServerConfig struct {
 	ServiceClusterIPRange string
 	// ServiceNodePortRange is the node port range. Default: 30000-32767.
 	ServiceNodePortRange string
+	// Simulated adds simulated nodes beside the server. Zero: none.
+	Simulated SimulatedNodesConfig
 }
 
 // Validate reports bad settings without side effects.
@@ -63,6 +65,7 @@ func (c ServerConfig) Validate() error {
 	if c.SecurePort < 0 || c.SecurePort > 65535 {
 		errs = append(errs, fmt.Errorf("--secure-port %d out of range", c.SecurePort))
 	}
+	errs = append(errs, c.Simulated.Validate())
 	return errors.Join(errs...)
 }
 
@@ -215,6 +218,12 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		if err := runControllers(runCtx, api.loopbackConfig, rootCA); err != nil {
 			logger.Error(err, "controller manager failed")
+			cancel()
+		}
+	}()
+	go func() {
+		if err := runSimulatedNodes(runCtx, api.loopbackConfig, cfg.Simulated); err != nil {
+			logger.Error(err, "simulated nodes failed")
 			cancel()
 		}
 	}()

@@ -1,0 +1,142 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/nodeagent"
+	"github.com/kubelite/kubelite/nodeagent/runtime/simulated"
+	"k8s.io/client-go/kubernetes/scheme"
+)
+
+// SimulatedNodesConfig configures a host of simulated nodes: node agents on
+// the simulated runtime, whose containers run no process.
+type SimulatedNodesConfig struct {
+	// Count is how many nodes. Zero: none.
+	Count int
+	// Prefix starts each node's name; the node's index follows. Empty:
+	// "kubelite-sim-".
+	Prefix string
+	// Taint gives each node the kubelite.io/simulated=true:NoSchedule taint,
+	// so that only pods that tolerate it land there.
+	Taint bool
+	// StagesFile names a YAML file of container lifecycles that replaces the
+	// built-in ones. Empty: the built-in ones.
+	StagesFile string
+}
+
+// Validate reports bad settings.
+func (c SimulatedNodesConfig) Validate() error {
+	if c.Count < 0 {
+		return fmt.Errorf("--simulated-nodes must not be negative, got %d", c.Count)
+	}
+	return nil
+}
+
+// runSimulatedNodes runs cfg.Count simulated nodes against the API server
+// that rc reaches, until ctx ends.
+func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesConfig) error {
+	if cfg.Count == 0 {
+		return nil
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "kubelite-sim-"
+	}
+	var stages *simulated.Stages
+	if cfg.StagesFile != "" {
+		var err error
+		if stages, err = simulated.LoadStages(cfg.StagesFile); err != nil {
+			return err
+		}
+	}
+	rc = rest.CopyConfig(rc)
+	// One client speaks for every node: its rate limit is theirs together
+	// (upstream gives each kubelet 50 requests per second).
+	rc.QPS, rc.Burst = float32(min(50*cfg.Count, 2000)), min(100*cfg.Count, 4000)
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+
+	agents := make([]nodeagent.Config, 0, cfg.Count)
+	for i := range cfg.Count {
+		node := nodeagent.SimulatedNodeConfig(fmt.Sprintf("%s%04d", cfg.Prefix, i), i, cfg.Taint)
+		rt, err := simulated.New(simulated.Config{PodCIDRs: node.PodCIDRs, Stages: stages})
+		if err != nil {
+			return err
+		}
+		agents = append(agents, nodeagent.Config{
+			Node:     node,
+			Client:   client,
+			Runtime:  rt,
+			Recorder: broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
+			Workers:  1,
+		})
+	}
+	host, err := nodeagent.NewHost(client, agents)
+	if err != nil {
+		return err
+	}
+	return host.Run(ctx)
+}
+
+func newNodeAgentCommand() *cobra.Command {
+	var sim SimulatedNodesConfig
+	var kubeconfig string
+	cmd := &cobra.Command{
+		Use:   "nodeagent",
+		Short: "Run node agents that join a cluster",
+		Long: `Run node agents that register their nodes with a kubelite (or any Kubernetes) API
+server and run the pods bound to them.
+
+With --simulated-nodes N, one process hosts N simulated nodes: their containers run no
+process, and move through their states as the simulated runtime's stages say. Use them
+for scale tests and for controllers that need pods to progress.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sim.Validate(); err != nil {
+				return err
+			}
+			if sim.Count == 0 {
+				return errors.New("--simulated-nodes is required: a node agent on containerd is not available yet")
+			}
+			rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			if err != nil {
+				return fmt.Errorf("--kubeconfig: %w", err)
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			klog.FromContext(ctx).Info("Starting simulated nodes", "count", sim.Count)
+			return runSimulatedNodes(ctx, rc, sim)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&kubeconfig, "kubeconfig", "", "Path to a kubeconfig file that reaches the API server.")
+	addSimulatedNodeFlags(fs, &sim)
+	return cmd
+}
+
+// addSimulatedNodeFlags adds the flags of SimulatedNodesConfig to fs.
+func addSimulatedNodeFlags(fs interface {
+	IntVar(*int, string, int, string)
+	StringVar(*string, string, string, string)
+	BoolVar(*bool, string, bool, string)
+}, sim *SimulatedNodesConfig) {
+	fs.IntVar(&sim.Count, "simulated-nodes", 0, "Number of simulated nodes to run: node agents whose containers run no process.")
+	fs.StringVar(&sim.Prefix, "simulated-node-prefix", "kubelite-sim-", "Prefix of the simulated nodes' names; each name ends in the node's index.")
+	fs.BoolVar(&sim.Taint, "simulated-node-taint", false, "Taint simulated nodes with kubelite.io/simulated=true:NoSchedule, so that only pods that tolerate it are scheduled there.")
+	fs.StringVar(&sim.StagesFile, "simulated-stages", "", "YAML file of container lifecycles for the simulated runtime, replacing the built-in ones.")
+}

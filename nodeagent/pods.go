@@ -119,6 +119,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) (tim
 		if rs, err = a.rt.PodStatus(ctx, pod.UID); err != nil {
 			return 0, fmt.Errorf("runtime status: %w", err)
 		}
+		requeue = soonest(requeue, untilTime(a.probeStarted(ctx, pod, st, rs, now), now))
 	}
 	if stop && !st.stopped {
 		a.stopPod(ctx, pod, st)
@@ -130,6 +131,33 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) (tim
 		return 0, a.finishDeletion(ctx, pod)
 	}
 	return requeue, nil
+}
+
+// probeStarted probes the containers that this sync started and that run
+// already, so that the status it writes says at once whether they are
+// started and ready, instead of in a second write. It returns when their
+// next probe is due.
+func (a *Agent) probeStarted(ctx context.Context, pod *corev1.Pod, st *podState, rs *runtime.PodStatus, now time.Time) time.Time {
+	p := prober{rt: a.rt, pod: pod, now: now}
+	var next time.Time
+	probe := func(c *corev1.Container) {
+		attempts := attemptsOf(rs, c.Name)
+		if len(attempts) == 0 || attempts[0].State != runtime.StateRunning || st.container(c.Name).id == attempts[0].ID {
+			return
+		}
+		if _, t := p.probe(ctx, c, attempts[0], st.container(c.Name)); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for i := range pod.Spec.InitContainers {
+		if isSidecar(&pod.Spec.InitContainers[i]) {
+			probe(&pod.Spec.InitContainers[i])
+		}
+	}
+	for i := range pod.Spec.Containers {
+		probe(&pod.Spec.Containers[i])
+	}
+	return next
 }
 
 // hasRun reports whether the pod's status shows it ran before: such a pod

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -22,7 +24,9 @@ import (
 // process of its own against a kubelite server and measures, for N nodes
 // (KUBELITE_SIM_NODES, default 5000): the time from its start until every
 // node is Ready, then, once idle for a minute of heartbeats, its resident
-// memory and CPU per 1,000 nodes.
+// memory and CPU per 1,000 nodes. Then it creates KUBELITE_SIM_PODS_PER_NODE
+// pods (default 10) on each node, bound by spec.nodeName, and measures how
+// fast they become Running and Ready and what they add to the agent's memory.
 //
 // No upstream component hosts simulated nodes (an upstream kubelet is one
 // node with real containers), so there is no ratio to report here.
@@ -32,6 +36,13 @@ func BenchmarkSimulatedNodes(b *testing.B) {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil {
 			b.Fatalf("KUBELITE_SIM_NODES: %v", err)
+		}
+	}
+	perNode := 10
+	if v := os.Getenv("KUBELITE_SIM_PODS_PER_NODE"); v != "" {
+		var err error
+		if perNode, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("KUBELITE_SIM_PODS_PER_NODE: %v", err)
 		}
 	}
 	bin := kubeliteBin(b)
@@ -67,7 +78,86 @@ func BenchmarkSimulatedNodes(b *testing.B) {
 		b.ReportMetric(100*cpu/window.Seconds()/per, "CPU%-idle-per-1000-nodes")
 		b.ReportMetric(100*serverCPU/window.Seconds(), "server-CPU%-idle")
 		b.ReportMetric(0, "ns/op")
+
+		if perNode > 0 {
+			pods := n * perNode
+			took := createReadyPods(b, server.config, n, perNode, "kubelite-sim-%04d")
+			withPods, withPodsAnon := agent.rssMiB(b)
+			b.Logf("%d pods Running and Ready %v after the first create", pods, took)
+			b.ReportMetric(float64(pods)/took.Seconds(), "pods/s-to-Ready")
+			b.ReportMetric((withPods-rss)/(float64(pods)/1000), "MiB-RSS-per-1000-pods")
+			b.ReportMetric((withPodsAnon-anon)/(float64(pods)/1000), "MiB-anon-per-1000-pods")
+		}
 	}
+}
+
+// createReadyPods creates perNode pods on each of n nodes (named by the
+// format nodeName), 64 at a time, and returns how long it took from the
+// first create until all were Running and Ready.
+func createReadyPods(b *testing.B, cfg *rest.Config, n, perNode int, nodeName string) time.Duration {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 5000, 10000
+	client := kubernetes.NewForConfigOrDie(cfg)
+	total := n * perNode
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+
+	ready := 0
+	done := make(chan struct{})
+	seen := map[string]bool{}
+	count := func(obj any) {
+		pod, ok := obj.(*corev1.Pod)
+		if !ok || seen[pod.Name] {
+			return
+		}
+		for _, c := range pod.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				seen[pod.Name] = true
+				if ready++; ready == total {
+					close(done)
+				}
+			}
+		}
+	}
+	lw := cache.NewListWatchFromClient(client.CoreV1().RESTClient(), "pods", "default", fields.Everything())
+	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
+		ListerWatcher: lw, ObjectType: &corev1.Pod{},
+		Handler: cache.ResourceEventHandlerFuncs{AddFunc: count, UpdateFunc: func(_, obj any) { count(obj) }},
+	})
+	go ctrl.RunWithContext(ctx)
+
+	start := time.Now()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for i := range work {
+				pod := &corev1.Pod{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p-%07d", i)},
+					Spec: corev1.PodSpec{
+						NodeName:   fmt.Sprintf(nodeName, i%n),
+						Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+					},
+				}
+				if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+					b.Errorf("create pod: %v", err)
+				}
+			}
+		})
+	}
+	for i := range total {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	b.Logf("%d pods created in %v", total, time.Since(start))
+	select {
+	case <-done:
+		return time.Since(start)
+	case <-ctx.Done():
+		b.Fatalf("%d of %d pods Ready after %v", ready, total, time.Since(start))
+	}
+	return 0
 }
 
 // waitNodesReady watches nodes until n of them are Ready and returns how long

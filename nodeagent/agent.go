@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +19,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -85,7 +85,11 @@ type Agent struct {
 	restartBackoff time.Duration
 	node           *nodeStatus
 	pods           PodLister
-	queue          workqueue.TypedRateLimitingInterface[string]
+	// started is set once the node is registered: pods are synced from then.
+	started atomic.Bool
+	// queue is where the agent's pods wait for a sync: its own, or its
+	// host's shared one. Set by Run or by the host.
+	queue podQueue
 
 	mu sync.Mutex
 	// states and uids are the agent's memory of its pods, by key and by UID;
@@ -116,12 +120,9 @@ func New(cfg Config) (*Agent, error) {
 		clock:          cfg.Clock,
 		restartBackoff: cfg.RestartBackoff,
 		pods:           cfg.Pods,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodeagent-" + cfg.Node.Name, Clock: cfg.Clock}),
-		states: map[string]*podState{},
-		uids:   map[types.UID]string{},
-		stops:  map[types.UID]error{},
+		states:         map[string]*podState{},
+		uids:           map[types.UID]string{},
+		stops:          map[types.UID]error{},
 	}
 	ns, err := newNodeStatus(nodeStatusConfig{Client: cfg.Client, Node: cfg.Node, Runtime: cfg.Runtime, Clock: cfg.Clock})
 	if err != nil {
@@ -134,8 +135,14 @@ func New(cfg Config) (*Agent, error) {
 // Name is the node's name.
 func (a *Agent) Name() string { return a.cfg.Node.Name }
 
-// Enqueue asks for a sync of the pod with key ("namespace/name").
-func (a *Agent) Enqueue(key string) { a.queue.Add(key) }
+// Enqueue asks for a sync of the pod with key ("namespace/name"). Before
+// the agent registered its node it does nothing: the agent then queues
+// every pod it has.
+func (a *Agent) Enqueue(key string) {
+	if a.started.Load() {
+		a.queue.Add(key)
+	}
+}
 
 // ObserveNode tells the agent its Node as a watch saw it, so that pod
 // admission sees labels and taints others changed.
@@ -145,15 +152,39 @@ func (a *Agent) ObserveNode(node *corev1.Node) { a.node.observe(node) }
 // current until ctx ends. Containers keep running when it returns: a
 // restarted agent picks them up.
 func (a *Agent) Run(ctx context.Context) error {
+	own := newPodQueue[string](a.cfg.Node.Name, a.clock)
+	defer own.ShutDown()
+	a.queue = ownQueue{own}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if err := a.begin(ctx, &wg); err != nil {
+		return err
+	}
+	for range a.cfg.Workers {
+		wg.Go(func() {
+			for {
+				key, quit := own.Get()
+				if quit {
+					return
+				}
+				a.process(ctx, key, a.queue)
+				own.Done(key)
+			}
+		})
+	}
+	<-ctx.Done()
+	own.ShutDown()
+	return nil
+}
+
+// begin registers the node, starts its heartbeat (in wg) and its pod watch
+// if it has no lister, and queues its pods. a.queue must be set.
+func (a *Agent) begin(ctx context.Context, wg *sync.WaitGroup) error {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", a.cfg.Node.Name)
 	ctx = klog.NewContext(ctx, logger)
-	defer a.queue.ShutDown()
-
 	if err := a.node.register(ctx); err != nil {
 		return fmt.Errorf("register node %s: %w", a.cfg.Node.Name, err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	wg.Go(func() { a.node.run(ctx) })
 
 	if a.pods == nil {
@@ -174,18 +205,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.removeOrphans(ctx); err != nil {
 		logger.Error(err, "Clean up pods the runtime holds")
 	}
+	a.started.Store(true)
 	for _, pod := range a.pods.Pods() {
 		a.queue.Add(keyOf(pod))
 	}
-	for range a.cfg.Workers {
-		wg.Go(func() {
-			for a.processNext(ctx) {
-			}
-		})
-	}
-	logger.Info("Node agent running")
-	<-ctx.Done()
-	a.queue.ShutDown()
+	logger.V(2).Info("Node agent running")
 	return nil
 }
 
@@ -203,7 +227,7 @@ func (a *Agent) watchOwnPods(ctx context.Context) (PodLister, cache.InformerSync
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.cfg.Node.Name).String()
 		}))
 	pods := byNode.Core().V1().Pods().Informer()
-	_, _ = pods.AddEventHandler(podHandler(a.queue.Add))
+	_, _ = pods.AddEventHandler(podHandler(a.Enqueue))
 	_, _ = byName.Core().V1().Nodes().Informer().AddEventHandler(nodeHandler(func(n *corev1.Node) {
 		a.ObserveNode(n)
 	}))
@@ -254,26 +278,22 @@ func (l storeLister) Pod(key string) (*corev1.Pod, bool) {
 	return obj.(*corev1.Pod), true
 }
 
-func (a *Agent) processNext(ctx context.Context) bool {
-	key, quit := a.queue.Get()
-	if quit {
-		return false
-	}
-	defer a.queue.Done(key)
+// process syncs the pod with key once and queues it again as the outcome
+// asks: rate-limited after an error, after a delay for timed work.
+func (a *Agent) process(ctx context.Context, key string, q podQueue) {
 	requeue, err := a.sync(ctx, key)
 	switch {
 	case err != nil:
 		if !apierrors.IsConflict(err) {
-			klog.FromContext(ctx).V(2).Info("Sync pod failed; will retry", "pod", key, "err", err)
+			klog.FromContext(ctx).V(2).Info("Sync pod failed; will retry", "node", a.cfg.Node.Name, "pod", key, "err", err)
 		}
-		a.queue.AddRateLimited(key)
+		q.AddRateLimited(key)
 	default:
-		a.queue.Forget(key)
+		q.Forget(key)
 		if requeue > 0 {
-			a.queue.AddAfter(key, requeue)
+			q.AddAfter(key, requeue)
 		}
 	}
-	return true
 }
 
 // sync finds the pod's newest known version and its state, and syncs it; a

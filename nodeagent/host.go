@@ -14,7 +14,9 @@ import (
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 )
 
 // nodeIndex indexes pods by the node they are bound to.
@@ -27,12 +29,24 @@ type Host struct {
 	client kubernetes.Interface
 	agents map[string]*Agent
 	order  []*Agent
+	// queue holds the pods of every agent; workers sync them.
+	queue   workqueue.TypedRateLimitingInterface[hostKey]
+	workers int
 }
+
+// Host defaults: how many pods are synced at once, and how many nodes
+// register at once (so that thousands of nodes starting together do not
+// queue thousands of requests at the API server).
+const (
+	hostWorkers       = 32
+	hostRegistrations = 64
+)
 
 // NewHost builds the agents of cfgs, which must name distinct nodes; their
 // Pods field is the host's to set.
 func NewHost(client kubernetes.Interface, cfgs []Config) (*Host, error) {
-	h := &Host{client: client, agents: make(map[string]*Agent, len(cfgs))}
+	h := &Host{client: client, agents: make(map[string]*Agent, len(cfgs)), workers: hostWorkers}
+	h.queue = newPodQueue[hostKey]("host", clock.RealClock{})
 	for _, cfg := range cfgs {
 		if _, dup := h.agents[cfg.Node.Name]; dup {
 			return nil, fmt.Errorf("node %s twice", cfg.Node.Name)
@@ -42,6 +56,7 @@ func NewHost(client kubernetes.Interface, cfgs []Config) (*Host, error) {
 		if err != nil {
 			return nil, err
 		}
+		a.queue = sharedQueue{q: h.queue, agent: a}
 		h.agents[cfg.Node.Name] = a
 		h.order = append(h.order, a)
 	}
@@ -92,19 +107,41 @@ func (h *Host) Run(ctx context.Context) error {
 		return fmt.Errorf("pod cache: %w", context.Cause(ctx))
 	}
 	logger.Info("Running node agents", "nodes", len(h.order))
+	defer h.queue.ShutDown()
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range h.workers {
+		wg.Go(func() {
+			for {
+				item, quit := h.queue.Get()
+				if quit {
+					return
+				}
+				item.agent.process(ctx, item.key, item.agent.queue)
+				h.queue.Done(item)
+			}
+		})
+	}
+	// Register the nodes, a few at a time. An agent whose registration
+	// fails for good (ctx ended) is reported; the others go on.
 	var mu sync.Mutex
 	var errs []error
+	slots := make(chan struct{}, hostRegistrations)
+	var started sync.WaitGroup
 	for _, a := range h.order {
-		wg.Go(func() {
-			if err := a.Run(ctx); err != nil && ctx.Err() == nil {
+		slots <- struct{}{}
+		started.Go(func() {
+			defer func() { <-slots }()
+			if err := a.begin(ctx, &wg); err != nil && ctx.Err() == nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
 		})
 	}
-	wg.Wait()
+	started.Wait()
+	<-ctx.Done()
+	h.queue.ShutDown()
 	return errors.Join(errs...)
 }
 

@@ -21,6 +21,9 @@ import (
 // resources it serves when Config.DiscoveryInterval is zero.
 const DefaultDiscoveryInterval = 10 * time.Second
 
+// minRediscover is the least time between two discoveries.
+const minRediscover = 2 * time.Second
+
 // unobservedRecheck is how long a dependent whose owner exists but has not
 // been seen by an informer waits before its owners are looked up again.
 const unobservedRecheck = 5 * time.Minute
@@ -70,10 +73,13 @@ type Controller struct {
 	events    record.EventRecorder
 	interval  time.Duration
 
-	graph    *graph
-	kinds    *kindMap
-	monitors *monitors
-	loop     *loop.Loop
+	graph *graph
+	kinds *kindMap
+	// rediscover asks for a discovery before the interval is up: an owner
+	// reference named a kind not (yet) known.
+	rediscover chan struct{}
+	monitors   *monitors
+	loop       *loop.Loop
 }
 
 // New validates cfg and returns a collector. Nothing runs until Run.
@@ -88,6 +94,8 @@ func New(cfg Config) (*Controller, error) {
 		interval:  cfg.DiscoveryInterval,
 		graph:     newGraph(),
 		kinds:     &kindMap{},
+
+		rediscover: make(chan struct{}, 1),
 	}
 	if c.events == nil {
 		c.events = &record.FakeRecorder{}
@@ -132,14 +140,42 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	c.monitors.sync(ctx, first)
 	c.loop.WaitFor(c.monitors.synced)
 
-	go wait.UntilWithContext(ctx, func(ctx context.Context) {
+	go c.discoverEvery(ctx)
+	return c.loop.Run(ctx, workers)
+}
+
+// discoverEvery refreshes discovery every interval, and when asked to
+// through rediscover (at most every minRediscover), until ctx ends.
+func (c *Controller) discoverEvery(ctx context.Context) {
+	logger := klog.FromContext(ctx)
+	ticker := time.NewTicker(c.interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		case <-c.rediscover:
+		}
 		r, err := discover(ctx, c.discovery)
 		if err != nil {
 			logger.V(2).Info("Discovery failed", "err", err)
-			return
+		} else {
+			c.kinds.set(r)
+			c.monitors.sync(ctx, r)
 		}
-		c.kinds.set(r)
-		c.monitors.sync(ctx, r)
-	}, c.interval)
-	return c.loop.Run(ctx, workers)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(minRediscover):
+		}
+	}
+}
+
+// askRediscover asks for an early discovery; it never blocks.
+func (c *Controller) askRediscover() {
+	select {
+	case c.rediscover <- struct{}{}:
+	default:
+	}
 }

@@ -167,6 +167,9 @@ func (c *Controller) collect(ctx context.Context, n node) error {
 // NotFound, or an object with another uid, makes the reference dangling.
 func (c *Controller) classify(ctx context.Context, n node, ref metav1.OwnerReference) (ownerState, error) {
 	res, err := c.kinds.resolve(ref.APIVersion, ref.Kind)
+	if errors.Is(err, errUnknownKind) {
+		c.askRediscover()
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -40,7 +40,10 @@ func TestGraph(t *testing.T) {
 		}, []types.UID{"o"}, map[types.UID][]types.UID{"o": {"d"}}},
 		{"dependent gone", func() []types.UID { return g.forget("d") }, []types.UID{"o"},
 			map[types.UID][]types.UID{"o": nil}},
-		{"owner gone", func() []types.UID { g.observe(node{uid: "f", owners: []metav1.OwnerReference{ref("o", false)}}); return g.forget("o") },
+		{"owner gone", func() []types.UID {
+			g.observe(node{uid: "f", owners: []metav1.OwnerReference{ref("o", false)}})
+			return g.forget("o")
+		},
 			[]types.UID{"f"}, map[types.UID][]types.UID{"o": {"f"}}},
 		{"unknown uid forgotten", func() []types.UID { return g.forget("nope") }, nil, nil},
 	}

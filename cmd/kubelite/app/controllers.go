@@ -21,6 +21,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/disruption"
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/namespace"
+	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 )
@@ -115,6 +116,25 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
+	replicaSets, err := replicaset.New(replicaset.Config{
+		Client:      client,
+		Pods:        factory.Core().V1().Pods(),
+		ReplicaSets: factory.Apps().V1().ReplicaSets(),
+		Events:      recorder("replicaset-controller"),
+	})
+	if err != nil {
+		return err
+	}
+	replicationControllers, err := replicaset.New(replicaset.Config{
+		Client:                 client,
+		Pods:                   factory.Core().V1().Pods(),
+		ReplicationControllers: factory.Core().V1().ReplicationControllers(),
+		Events:                 recorder("replication-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -125,6 +145,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		{"root-ca-cert-publisher", func(ctx context.Context) error { return publisher.Run(ctx, 2) }},
 		{"disruption", func(ctx context.Context) error { return budgets.Run(ctx, 2) }},
 		{"garbage-collector", func(ctx context.Context) error { return gc.Run(ctx, 4) }},
+		{"replicaset", func(ctx context.Context) error { return replicaSets.Run(ctx, 4) }},
+		{"replicationcontroller", func(ctx context.Context) error { return replicationControllers.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

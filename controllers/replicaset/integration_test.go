@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -141,6 +142,27 @@ func TestReplicaSets(t *testing.T) {
 		waitRS(t, c, ns, "web", func(rs *appsv1.ReplicaSet) bool {
 			return rs.Status.Replicas == 3 && len(rs.Status.Conditions) == 0
 		})
+	})
+
+	t.Run("cascading deletion", func(t *testing.T) {
+		ns := "rs-delete"
+		s.CreateNamespace(t, ns)
+		for _, policy := range []metav1.DeletionPropagation{metav1.DeletePropagationBackground, metav1.DeletePropagationForeground} {
+			create(t, c, replicaSet(ns, "web", 2))
+			waitPods(t, c, ns, "app=web", 2)
+			err := c.AppsV1().ReplicaSets(ns).Delete(t.Context(), "web", metav1.DeleteOptions{PropagationPolicy: &policy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, string(policy)+" deletion of the pods and the set", func(ctx context.Context) (bool, error) {
+				pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return false, err
+				}
+				_, err = c.AppsV1().ReplicaSets(ns).Get(ctx, "web", metav1.GetOptions{})
+				return len(pods.Items) == 0 && apierrors.IsNotFound(err), nil
+			})
+		}
 	})
 
 	t.Run("replication controller", func(t *testing.T) {

@@ -112,6 +112,9 @@ func (c *Controller) orphanDependents(ctx context.Context, owner node) error {
 // deletes it when none of them remains, or drops the references to missing
 // owners when some do.
 func (c *Controller) collect(ctx context.Context, n node) error {
+	if c.ownersSeenAlive(n) {
+		return nil // the common case, decided without asking the server
+	}
 	latest, err := c.get(ctx, n)
 	if err != nil || latest == nil || latest.DeletionTimestamp != nil || len(latest.OwnerReferences) == 0 {
 		return err
@@ -162,6 +165,33 @@ func (c *Controller) collect(ctx context.Context, n node) error {
 	return c.delete(ctx, n, latest, policy)
 }
 
+// ownersSeenAlive reports whether the graph has seen every owner n names,
+// with the reference's kind, name and namespace, and none of them is
+// waiting for its dependents. Then there is nothing to collect. It only
+// ever answers "leave it", so a stale graph cannot make it delete.
+func (c *Controller) ownersSeenAlive(n node) bool {
+	for _, ref := range n.owners {
+		res, err := c.kinds.resolve(ref.APIVersion, ref.Kind)
+		if err != nil || (n.namespace == "" && res.namespaced) {
+			return false
+		}
+		owner, seen := c.graph.get(ref.UID)
+		if !seen || !sameObject(owner, res, ref, n.namespace) || owner.deletingDependents() {
+			return false
+		}
+	}
+	return true
+}
+
+// sameObject reports whether the observed owner is the object ref names
+// from a dependent in namespace ns.
+func sameObject(owner node, res apiResource, ref metav1.OwnerReference, ns string) bool {
+	if !res.namespaced {
+		ns = ""
+	}
+	return owner.kind == res.kind && owner.name == ref.Name && owner.namespace == ns
+}
+
 // classify looks up the owner a reference names. The graph answers when it
 // has seen that very owner alive; otherwise the server is asked. Only a
 // NotFound, or an object with another uid, makes the reference dangling.
@@ -185,7 +215,7 @@ func (c *Controller) classify(ctx context.Context, n node, ref metav1.OwnerRefer
 	}
 	owner, seen := c.graph.get(ref.UID)
 	if seen {
-		if owner.kind == res.kind && owner.name == ref.Name && owner.namespace == ns && !owner.deletingDependents() {
+		if sameObject(owner, res, ref, n.namespace) && !owner.deletingDependents() {
 			return solid, nil
 		}
 		if owner.namespace != "" && owner.namespace != n.namespace {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
+	"github.com/kubelite/kubelite/controllers/deployment"
 	"github.com/kubelite/kubelite/controllers/disruption"
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/namespace"
@@ -135,6 +136,17 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
+	deployments, err := deployment.New(deployment.Config{
+		Client:      client,
+		Deployments: factory.Apps().V1().Deployments(),
+		ReplicaSets: factory.Apps().V1().ReplicaSets(),
+		Pods:        factory.Core().V1().Pods(),
+		Events:      recorder("deployment-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -147,6 +159,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		{"garbage-collector", func(ctx context.Context) error { return gc.Run(ctx, 4) }},
 		{"replicaset", func(ctx context.Context) error { return replicaSets.Run(ctx, 4) }},
 		{"replicationcontroller", func(ctx context.Context) error { return replicationControllers.Run(ctx, 2) }},
+		{"deployment", func(ctx context.Context) error { return deployments.Run(ctx, 4) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

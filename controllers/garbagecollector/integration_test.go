@@ -2,6 +2,8 @@ package garbagecollector_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,6 +125,31 @@ func TestGarbageCollection(t *testing.T) {
 		}
 		waitGone(t, c, ns, "blocker")
 		waitGone(t, c, ns, owner.Name)
+	})
+
+	t.Run("foreground through a dependency cycle", func(t *testing.T) {
+		ns := "gc-cycle"
+		s.CreateNamespace(t, ns)
+		a, b, cm := configMap(t, c, ns, "a"), configMap(t, c, ns, "b"), configMap(t, c, ns, "c")
+		// a is owned by c, b by a, c by b; every reference blocks.
+		for _, pair := range [][2]*corev1.ConfigMap{{a, cm}, {b, a}, {cm, b}} {
+			refs, err := json.Marshal([]metav1.OwnerReference{ownerRef(pair[1], true)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			patch := fmt.Appendf(nil, `{"metadata":{"ownerReferences":%s}}`, refs)
+			if _, err := c.CoreV1().ConfigMaps(ns).Patch(t.Context(), pair[0].Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := c.CoreV1().ConfigMaps(ns).Delete(t.Context(), a.Name,
+			metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"a", "b", "c"} {
+			waitGone(t, c, ns, name)
+		}
 	})
 
 	t.Run("orphan", func(t *testing.T) {

@@ -157,6 +157,9 @@ func (c *Controller) collect(ctx context.Context, n node) error {
 	switch {
 	case waitingOwner && c.graph.hasDependents(n.uid):
 		policy = metav1.DeletePropagationForeground
+		if latest, err = c.breakCycle(ctx, n, latest); err != nil || latest == nil {
+			return err
+		}
 	case slices.Contains(latest.Finalizers, metav1.FinalizerOrphanDependents):
 		policy = metav1.DeletePropagationOrphan
 	case slices.Contains(latest.Finalizers, metav1.FinalizerDeleteDependents):
@@ -190,6 +193,26 @@ func sameObject(owner node, res apiResource, ref metav1.OwnerReference, ns strin
 		ns = ""
 	}
 	return owner.kind == res.kind && owner.name == ref.Name && owner.namespace == ns
+}
+
+// breakCycle handles an object about to be deleted in the foreground
+// because an owner waits for it, when one of its own dependents waits for
+// its dependents too: that may be a cycle of owners each waiting for the
+// next. Its references stop blocking their owners, so the owner it blocks
+// can go and the cycle unwinds. It returns the object as it is now (nil if
+// it is gone).
+func (c *Controller) breakCycle(ctx context.Context, n node, latest *metav1.PartialObjectMetadata) (*metav1.PartialObjectMetadata, error) {
+	waiting := slices.ContainsFunc(c.graph.dependentsOf(n.uid), func(d node) bool { return d.deletingDependents() })
+	blocking := slices.ContainsFunc(latest.OwnerReferences, func(r metav1.OwnerReference) bool { return blocks(&r) })
+	if !waiting || !blocking {
+		return latest, nil
+	}
+	refs := slices.Clone(latest.OwnerReferences)
+	for i := range refs {
+		refs[i].BlockOwnerDeletion = nil
+	}
+	klog.FromContext(ctx).V(2).Info("Unblocking owners to break a possible cycle", "object", refOf(n))
+	return c.patchMeta(ctx, n, latest, "ownerReferences", refs)
 }
 
 // classify looks up the owner a reference names. The graph answers when it
@@ -293,7 +316,7 @@ func (c *Controller) removeOwnerRefs(ctx context.Context, n node, latest *metav1
 	if len(kept) == len(latest.OwnerReferences) {
 		return nil
 	}
-	if err := c.patchMeta(ctx, n, latest, "ownerReferences", kept); err != nil {
+	if _, err := c.patchMeta(ctx, n, latest, "ownerReferences", kept); err != nil {
 		return err
 	}
 	klog.FromContext(ctx).V(2).Info("Removed owner references", "object", refOf(n), "owners", owners)
@@ -307,7 +330,7 @@ func (c *Controller) removeFinalizer(ctx context.Context, n node, finalizer stri
 		return err
 	}
 	kept := slices.DeleteFunc(slices.Clone(latest.Finalizers), func(f string) bool { return f == finalizer })
-	if err := c.patchMeta(ctx, n, latest, "finalizers", kept); err != nil {
+	if _, err := c.patchMeta(ctx, n, latest, "finalizers", kept); err != nil {
 		return err
 	}
 	klog.FromContext(ctx).V(2).Info("Removed finalizer", "object", refOf(n), "finalizer", finalizer)
@@ -317,24 +340,24 @@ func (c *Controller) removeFinalizer(ctx context.Context, n node, finalizer stri
 // patchMeta sets one metadata field of the object with a JSON merge patch
 // that carries latest's uid and resource version, so that it applies only
 // to the state it was computed from. It works for every resource, custom
-// ones included.
-func (c *Controller) patchMeta(ctx context.Context, n node, latest *metav1.PartialObjectMetadata, field string, value any) error {
+// ones included. It returns the patched object, or nil if it is gone.
+func (c *Controller) patchMeta(ctx context.Context, n node, latest *metav1.PartialObjectMetadata, field string, value any) (*metav1.PartialObjectMetadata, error) {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
 		field:             value,
 		"uid":             latest.UID,
 		"resourceVersion": latest.ResourceVersion,
 	}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = c.metadata.Resource(n.resource).Namespace(n.namespace).Patch(ctx, n.name, types.MergePatchType, patch, metav1.PatchOptions{})
+	saved, err := c.metadata.Resource(n.resource).Namespace(n.namespace).Patch(ctx, n.name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("patch %s of %s: %w", field, refOf(n), err)
+		return nil, fmt.Errorf("patch %s of %s: %w", field, refOf(n), err)
 	}
-	return nil
+	return saved, nil
 }
 
 // objectReference names n in events.

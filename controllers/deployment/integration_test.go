@@ -102,6 +102,47 @@ func TestDeployments(t *testing.T) {
 		}
 	})
 
+	t.Run("progress deadline", func(t *testing.T) {
+		ns := "deploy-deadline"
+		s.CreateNamespace(t, ns) // no readyPods: nothing ever becomes available
+		d := newDeployment(ns, "web", 1, "image:a")
+		d.Spec.ProgressDeadlineSeconds = ptr.To[int32](1)
+		if _, err := c.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitDeployment(t, c, ns, "web", func(d *appsv1.Deployment) bool {
+			cond := condition(d, appsv1.DeploymentProgressing)
+			return cond != nil && cond.Status == corev1.ConditionFalse && cond.Reason == deployment.ReasonTimedOut
+		})
+	})
+
+	t.Run("revision history limit", func(t *testing.T) {
+		ns := "deploy-history"
+		s.CreateNamespace(t, ns)
+		readyPods(t, c, ns)
+		d := newDeployment(ns, "web", 1, "image:a")
+		d.Spec.RevisionHistoryLimit = ptr.To[int32](1)
+		if _, err := c.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, image := range []string{"image:a", "image:b", "image:c", "image:d"} {
+			setImage(t, c, ns, "web", image)
+			waitComplete(t, c, ns, "web", 1, image)
+		}
+		waitFor(t, "old replica sets beyond the limit deleted", func(ctx context.Context) (bool, error) {
+			sets, err := c.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+			if err != nil || len(sets.Items) != 2 {
+				return false, err
+			}
+			var revs []string
+			for _, rs := range sets.Items {
+				revs = append(revs, rs.Annotations[deployment.RevisionAnnotation])
+			}
+			slices.Sort(revs)
+			return slices.Equal(revs, []string{"3", "4"}), nil
+		})
+	})
+
 	t.Run("recreate", func(t *testing.T) {
 		ns := "deploy-recreate"
 		s.CreateNamespace(t, ns)

@@ -116,7 +116,16 @@ func (c *Controller) ensureNewRS(ctx context.Context, r *rollout, create bool) e
 		return fmt.Errorf("replica set name %s is taken by another template", rs.Name)
 	}
 	if err != nil {
-		c.events.Eventf(d, corev1.EventTypeWarning, "FailedCreate", "Failed to create new replica set %q: %v", rs.Name, err)
+		msg := fmt.Sprintf("Failed to create new replica set %q: %v", rs.Name, err)
+		c.events.Eventf(d, corev1.EventTypeWarning, "FailedCreate", "%s", msg)
+		if d.Spec.ProgressDeadlineSeconds != nil {
+			updated := d.DeepCopy()
+			now := metav1.NewTime(c.clock.Now())
+			setCondition(&updated.Status, condition(appsv1.DeploymentProgressing, corev1.ConditionFalse, ReasonCreateError, msg, now))
+			if _, uerr := c.client.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); uerr != nil {
+				klog.FromContext(ctx).V(2).Info("Cannot record the failed create", "deployment", klog.KObj(d), "err", uerr)
+			}
+		}
 		return fmt.Errorf("create replica set %s: %w", rs.Name, err)
 	}
 	c.events.Eventf(d, corev1.EventTypeNormal, "ScalingReplicaSet", "Scaled up replica set %s from 0 to %d", saved.Name, n)

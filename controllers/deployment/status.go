@@ -16,10 +16,15 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// Reasons of the Deployment conditions, as upstream.
+// Reasons of the Deployment conditions, as upstream: ReplicaSetUpdated,
+// NewReplicaSetCreated, ReplicaSetCreateError, FoundNewReplicaSet,
+// NewReplicaSetAvailable, ProgressDeadlineExceeded, DeploymentPaused and
+// DeploymentResumed for Progressing; MinimumReplicasAvailable and
+// MinimumReplicasUnavailable for Available.
 const (
 	ReasonReplicaSetUpdated   = "ReplicaSetUpdated"
 	ReasonNewReplicaSet       = "NewReplicaSetCreated"
+	ReasonCreateError         = "ReplicaSetCreateError"
 	ReasonFoundNewReplicaSet  = "FoundNewReplicaSet"
 	ReasonNewRSAvailable      = "NewReplicaSetAvailable"
 	ReasonTimedOut            = "ProgressDeadlineExceeded"

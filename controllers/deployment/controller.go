@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -161,7 +162,7 @@ func (c *Controller) deploymentOfPod(obj any) []string {
 }
 
 func (c *Controller) keyOf(ns string, ref *metav1.OwnerReference) string {
-	if ref.Kind != "Deployment" {
+	if ref.Kind != "Deployment" || !strings.HasPrefix(ref.APIVersion, "apps/") {
 		return ""
 	}
 	d, err := c.deployments.Deployments(ns).Get(ref.Name)

@@ -118,7 +118,9 @@ func New(cfg Config) (*Controller, error) {
 // garbage with the given number of workers until ctx ends. Discovery is
 // refreshed every DiscoveryInterval. It returns nil after a clean shutdown.
 func (c *Controller) Run(ctx context.Context, workers int) error {
-	logger := klog.LoggerWithName(klog.FromContext(ctx), "garbage-collector")
+	// The loop names its own logger; discovery and the informers get this one.
+	logger := klog.LoggerWithName(klog.FromContext(ctx), "garbage-collector-discovery")
+	loopCtx := ctx
 	ctx = klog.NewContext(ctx, logger)
 	defer c.monitors.stopAll()
 
@@ -141,7 +143,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	c.loop.WaitFor(c.monitors.synced)
 
 	go c.discoverEvery(ctx)
-	return c.loop.Run(ctx, workers)
+	return c.loop.Run(loopCtx, workers)
 }
 
 // discoverEvery refreshes discovery every interval, and when asked to

@@ -46,6 +46,9 @@ func (m *monitors) sync(ctx context.Context, r resources) {
 			continue
 		}
 		informer := metadatainformer.NewFilteredMetadataInformer(m.client, gvr, metav1.NamespaceAll, m.resync, cache.Indexers{}, nil).Informer()
+		if err := informer.SetTransform(trim); err != nil {
+			logger.Error(err, "Cannot trim cached objects", "resource", gvr)
+		}
 		_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { m.observe(res, obj) },
 			UpdateFunc: func(_, obj any) { m.observe(res, obj) },
@@ -137,4 +140,13 @@ func (m *monitors) forget(obj any) {
 	for _, uid := range m.graph.forget(o.GetUID()) {
 		m.enqueue(uid)
 	}
+}
+
+// trim drops what the collector never reads from cached objects (labels,
+// annotations, managed fields), which is most of their size.
+func trim(obj any) (any, error) {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		m.Labels, m.Annotations, m.ManagedFields = nil, nil, nil
+	}
+	return obj, nil
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
 	"github.com/kubelite/kubelite/controllers/internal/loop"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	DiscoveryInterval time.Duration
 	// Resync is the informers' resync period. Zero value: none.
 	Resync time.Duration
+	// Clock times how long informers take to sync. Zero value: the real
+	// clock.
+	Clock clock.PassiveClock
 }
 
 // Validate reports whether the config can build a collector. It has no
@@ -103,12 +107,17 @@ func New(cfg Config) (*Controller, error) {
 	if c.interval == 0 {
 		c.interval = DefaultDiscoveryInterval
 	}
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
 	c.loop = loop.New("garbage-collector", c.sync)
 	c.monitors = &monitors{
 		client:  cfg.Metadata,
 		graph:   c.graph,
 		enqueue: func(uid types.UID) { c.loop.Add(string(uid)) },
 		resync:  cfg.Resync,
+		clock:   clk,
 		running: map[schema.GroupVersionResource]*monitor{},
 	}
 	return c, nil

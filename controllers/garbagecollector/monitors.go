@@ -13,12 +13,20 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 )
+
+// syncTimeout is how long an informer may take to list its resource before
+// the collector stops waiting for it: a resource whose list keeps failing
+// (a custom resource with a broken conversion webhook) must not hold back
+// the collection of every other.
+const syncTimeout = 30 * time.Second
 
 // monitor is the running metadata informer of one resource.
 type monitor struct {
 	informer cache.SharedIndexInformer
 	stop     context.CancelFunc
+	started  time.Time
 }
 
 // monitors runs one metadata informer per watched resource and feeds their
@@ -28,6 +36,7 @@ type monitors struct {
 	graph   *graph
 	enqueue func(types.UID)
 	resync  time.Duration
+	clock   clock.PassiveClock
 
 	mu      sync.Mutex
 	running map[schema.GroupVersionResource]*monitor
@@ -60,7 +69,7 @@ func (m *monitors) sync(ctx context.Context, r resources) {
 		}
 		mctx, cancel := context.WithCancel(ctx)
 		go informer.RunWithContext(mctx)
-		m.running[gvr] = &monitor{informer: informer, stop: cancel}
+		m.running[gvr] = &monitor{informer: informer, stop: cancel, started: m.clock.Now()}
 		logger.V(2).Info("Watching resource", "resource", gvr)
 	}
 	if !r.complete {
@@ -79,13 +88,14 @@ func (m *monitors) sync(ctx context.Context, r resources) {
 	}
 }
 
-// synced reports whether every running informer has listed its resource.
-// Until then the graph may miss dependents.
+// synced reports whether every running informer has listed its resource,
+// or has been trying for longer than syncTimeout. Until then the graph may
+// miss dependents.
 func (m *monitors) synced() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, mon := range m.running {
-		if !mon.informer.HasSynced() {
+		if !mon.informer.HasSynced() && m.clock.Since(mon.started) < syncTimeout {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -155,21 +156,51 @@ func TestGarbageCollection(t *testing.T) {
 	t.Run("orphan", func(t *testing.T) {
 		ns := "gc-orphan"
 		s.CreateNamespace(t, ns)
-		owner := configMap(t, c, ns, "owner")
+		// A finalizer of its own keeps the owner visible while it is orphaning.
+		owner, err := c.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "owner", Finalizers: []string{"example.com/hold"}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		other := configMap(t, c, ns, "other")
-		dep := configMap(t, c, ns, "dep", ownerRef(owner, true), ownerRef(other, false))
-		err := c.CoreV1().ConfigMaps(ns).Delete(t.Context(), owner.Name,
+		only := configMap(t, c, ns, "only", ownerRef(owner, true))
+		both := configMap(t, c, ns, "both", ownerRef(owner, true), ownerRef(other, false))
+		err = c.CoreV1().ConfigMaps(ns).Delete(t.Context(), owner.Name,
 			metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationOrphan)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitGone(t, c, ns, owner.Name)
-		got, err := c.CoreV1().ConfigMaps(ns).Get(t.Context(), dep.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("orphaned dependent: %v", err)
+		waitFor(t, "orphan finalizer removed", func(ctx context.Context) (bool, error) {
+			got, err := c.CoreV1().ConfigMaps(ns).Get(ctx, owner.Name, metav1.GetOptions{})
+			return err == nil && got.DeletionTimestamp != nil && slices.Equal(got.Finalizers, []string{"example.com/hold"}), nil
+		})
+		for _, want := range []struct {
+			name string
+			refs []types.UID
+		}{{only.Name, nil}, {both.Name, []types.UID{other.UID}}} {
+			got, err := c.CoreV1().ConfigMaps(ns).Get(t.Context(), want.name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("orphaned dependent %s: %v", want.name, err)
+			}
+			var refs []types.UID
+			for _, r := range got.OwnerReferences {
+				refs = append(refs, r.UID)
+			}
+			if !slices.Equal(refs, want.refs) {
+				t.Errorf("orphaned dependent %s has owners %v, want %v", want.name, refs, want.refs)
+			}
 		}
-		if len(got.OwnerReferences) != 1 || got.OwnerReferences[0].UID != other.UID {
-			t.Errorf("orphaned dependent's owner references = %+v, want only %s", got.OwnerReferences, other.Name)
+		patch := []byte(`{"metadata":{"finalizers":null}}`)
+		if _, err := c.CoreV1().ConfigMaps(ns).Patch(t.Context(), owner.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, c, ns, owner.Name)
+		time.Sleep(time.Second)
+		for _, name := range []string{only.Name, both.Name} {
+			if _, err := c.CoreV1().ConfigMaps(ns).Get(t.Context(), name, metav1.GetOptions{}); err != nil {
+				t.Errorf("orphaned dependent %s after the owner went: %v", name, err)
+			}
 		}
 	})
 

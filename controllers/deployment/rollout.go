@@ -224,9 +224,12 @@ func (c *Controller) scaleDownOld(ctx context.Context, r *rollout) error {
 		}
 		r.old[i], budget = saved, budget-down
 	}
+	// A set just scaled down still reports the available pods it is about
+	// to delete: count no more than its replicas, or a sync that sees the
+	// stale status would scale down again past maxUnavailable.
 	var available int32
 	for _, rs := range r.all() {
-		available += rs.Status.AvailableReplicas
+		available += min(rs.Status.AvailableReplicas, replicas(rs.Spec.Replicas))
 	}
 	excess := available - minAvailable
 	for i, rs := range r.old {

@@ -9,6 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2/ktesting"
+	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 )
 
@@ -152,5 +156,30 @@ func TestProgressing(t *testing.T) {
 		if cond == nil || cond.Reason != tc.reason || recheck != tc.recheck {
 			t.Errorf("%s: condition %+v, recheck %v; want reason %s, recheck %v", tc.name, cond, recheck, tc.reason, tc.recheck)
 		}
+	}
+}
+
+// TestScaleDownOldStaleStatus: an old set just scaled down whose status
+// still counts the pods it is deleting must not be scaled down past
+// maxUnavailable.
+func TestScaleDownOldStaleStatus(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	d := rolling(3, intstr.FromInt32(1), intstr.FromInt32(0))
+	old := rs("old", 2, 3, "") // scaled 3 -> 2, status not caught up
+	old.Namespace = "ns"
+	newRS := rs("new", 2, 2, "")
+	newRS.Namespace = "ns"
+	client := fake.NewClientset(old, newRS)
+	c := &Controller{client: client, events: &record.FakeRecorder{}, clock: testingclock.NewFakeClock(time.Now())}
+	r := &rollout{d: d, newRS: newRS, old: []*appsv1.ReplicaSet{old}}
+	if err := c.scaleDownOld(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.AppsV1().ReplicaSets("ns").Get(ctx, "old", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.Spec.Replicas != 1 {
+		t.Errorf("old set scaled to %d, want 1 (2 new + 1 old available = 3)", *got.Spec.Replicas)
 	}
 }

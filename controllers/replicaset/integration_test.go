@@ -86,6 +86,25 @@ func TestReplicaSets(t *testing.T) {
 		}
 	})
 
+	t.Run("minReadySeconds", func(t *testing.T) {
+		ns := "rs-minready"
+		s.CreateNamespace(t, ns)
+		rs := replicaSet(ns, "web", 2)
+		rs.Spec.MinReadySeconds = 4
+		create(t, c, rs)
+		for _, p := range waitPods(t, c, ns, "app=web", 2) {
+			setPod(t, c, &p, true, "0")
+		}
+		waitRS(t, c, ns, "web", func(rs *appsv1.ReplicaSet) bool {
+			return rs.Status.ReadyReplicas == 2 && rs.Status.AvailableReplicas == 0
+		})
+		// Nothing changes when the pods become available: the controller
+		// looks again by itself.
+		waitRS(t, c, ns, "web", func(rs *appsv1.ReplicaSet) bool {
+			return rs.Status.ReadyReplicas == 2 && rs.Status.AvailableReplicas == 2
+		})
+	})
+
 	t.Run("adopt and release", func(t *testing.T) {
 		ns := "rs-adopt"
 		s.CreateNamespace(t, ns)

@@ -76,6 +76,7 @@ type Controller struct {
 	discovery discovery.DiscoveryInterfaceWithContext
 	events    record.EventRecorder
 	interval  time.Duration
+	clock     clock.PassiveClock
 
 	graph *graph
 	kinds *kindMap
@@ -111,6 +112,7 @@ func New(cfg Config) (*Controller, error) {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
+	c.clock = clk
 	c.loop = loop.New("garbage-collector", c.sync)
 	c.monitors = &monitors{
 		client:  cfg.Metadata,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -100,6 +101,29 @@ func hasVerbs(verbs metav1.Verbs, want ...string) bool {
 type kindMap struct {
 	mu     sync.RWMutex
 	byKind map[schema.GroupKind]apiResource
+	// missed remembers when each unknown kind last asked for a discovery.
+	missed map[schema.GroupKind]time.Time
+}
+
+// firstMiss reports whether the unknown kind of apiVersion and kind has not
+// asked for a discovery within every, and records that it asks now: a kind
+// that stays unknown (a removed API) asks once per every, not per lookup.
+func (m *kindMap) firstMiss(apiVersion, kind string, now time.Time, every time.Duration) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return false
+	}
+	gk := schema.GroupKind{Group: gv.Group, Kind: kind}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if last, ok := m.missed[gk]; ok && now.Sub(last) < every {
+		return false
+	}
+	if m.missed == nil {
+		m.missed = map[schema.GroupKind]time.Time{}
+	}
+	m.missed[gk] = now
+	return true
 }
 
 // set replaces the map with the resources of r. After a partial discovery

@@ -19,6 +19,10 @@ import (
 	"github.com/kubelite/kubelite/controllers/internal/loop"
 )
 
+// unknownKindRediscover is how often one unknown owner kind may ask for an
+// early discovery.
+const unknownKindRediscover = time.Minute
+
 // notSyncedRecheck is how soon an owner waiting on its dependents is looked
 // at again while the informers are still listing.
 const notSyncedRecheck = time.Second
@@ -220,7 +224,7 @@ func (c *Controller) breakCycle(ctx context.Context, n node, latest *metav1.Part
 // NotFound, or an object with another uid, makes the reference dangling.
 func (c *Controller) classify(ctx context.Context, n node, ref metav1.OwnerReference) (ownerState, error) {
 	res, err := c.kinds.resolve(ref.APIVersion, ref.Kind)
-	if errors.Is(err, errUnknownKind) {
+	if errors.Is(err, errUnknownKind) && c.kinds.firstMiss(ref.APIVersion, ref.Kind, c.clock.Now(), unknownKindRediscover) {
 		c.askRediscover()
 	}
 	if err != nil {

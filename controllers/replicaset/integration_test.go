@@ -207,6 +207,26 @@ func TestReplicaSets(t *testing.T) {
 			rc, err := c.CoreV1().ReplicationControllers(ns).Get(ctx, "web", metav1.GetOptions{})
 			return err == nil && rc.Status.Replicas == 2 && rc.Status.ObservedGeneration == rc.Generation, nil
 		})
+
+		// A v1 ReplicationController deleted without a propagation policy
+		// orphans its pods, as upstream.
+		if err := c.CoreV1().ReplicationControllers(ns).Delete(t.Context(), "web", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "pods orphaned and the rc gone", func(ctx context.Context) (bool, error) {
+			_, err := c.CoreV1().ReplicationControllers(ns).Get(ctx, "web", metav1.GetOptions{})
+			pods, lerr := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if lerr != nil || !apierrors.IsNotFound(err) {
+				return false, lerr
+			}
+			orphans := 0
+			for _, p := range pods.Items {
+				if len(p.OwnerReferences) == 0 && p.DeletionTimestamp == nil {
+					orphans++
+				}
+			}
+			return orphans == 2, nil
+		})
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -113,7 +114,7 @@ func (k replicaSets) writeStatus(ctx context.Context, s *set, st status) error {
 	if equality.Semantic.DeepEqual(rs.Status, s.object.(*appsv1.ReplicaSet).Status) {
 		return nil
 	}
-	if _, err := k.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{}); err != nil {
+	if _, err := k.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("update status of replica set %s/%s: %w", rs.Namespace, rs.Name, err)
 	}
 	return nil
@@ -188,7 +189,7 @@ func (k replicationControllers) writeStatus(ctx context.Context, s *set, st stat
 	if equality.Semantic.DeepEqual(rc.Status, s.object.(*corev1.ReplicationController).Status) {
 		return nil
 	}
-	if _, err := k.client.CoreV1().ReplicationControllers(rc.Namespace).UpdateStatus(ctx, rc, metav1.UpdateOptions{}); err != nil {
+	if _, err := k.client.CoreV1().ReplicationControllers(rc.Namespace).UpdateStatus(ctx, rc, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("update status of replication controller %s/%s: %w", rc.Namespace, rc.Name, err)
 	}
 	return nil

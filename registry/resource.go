@@ -52,6 +52,12 @@ type Resource struct {
 	TrackGeneration bool
 	// AllowCreateOnUpdate lets PUT create a missing object.
 	AllowCreateOnUpdate bool
+	// OrphanByDefault makes a delete that names no propagation policy orphan
+	// the object's dependents (the API server adds the orphan finalizer and
+	// the garbage collector releases them) instead of deleting them in the
+	// background, as upstream keeps for v1 ReplicationControllers and
+	// batch/v1 Jobs.
+	OrphanByDefault bool
 
 	// PrepareForCreate and PrepareForUpdate run after the generic preparation.
 	PrepareForCreate func(ctx context.Context, obj runtime.Object)

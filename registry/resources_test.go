@@ -9,8 +9,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
@@ -157,6 +159,19 @@ func TestEveryResource(t *testing.T) {
 			case row.Kind == "Namespace":
 				if err != nil || got.Object["status"].(map[string]any)["phase"] != string(corev1.NamespaceTerminating) {
 					t.Errorf("deleted namespace should be Terminating: %v %v", got, err)
+				}
+			case row.OrphanByDefault:
+				// Deleted without a policy, its dependents are orphaned: it
+				// waits for the garbage collector to remove the orphan finalizer.
+				if err == nil && !slices.Contains(got.GetFinalizers(), metav1.FinalizerOrphanDependents) {
+					t.Errorf("deleted %s has finalizers %v, want %s", row.Kind, got.GetFinalizers(), metav1.FinalizerOrphanDependents)
+				}
+				err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+					_, err := rc.Get(ctx, obj.GetName(), metav1.GetOptions{})
+					return apierrors.IsNotFound(err), nil
+				})
+				if err != nil {
+					t.Errorf("deleted %s never went: %v", row.Kind, err)
 				}
 			case err == nil:
 				t.Errorf("deleted object still there: %v", got.Object["metadata"])

@@ -30,6 +30,8 @@ var (
 	_ rest.RESTDeleteStrategy         = strategy{}
 	_ rest.RESTGracefulDeleteStrategy = strategy{}
 	_ rest.ResetFieldsStrategy        = strategy{}
+
+	_ rest.GarbageCollectionDeleteStrategy = strategy{}
 )
 
 func newStrategy(typer runtime.ObjectTyper, authz authorizer.Authorizer, row *Resource) strategy {
@@ -37,6 +39,16 @@ func newStrategy(typer runtime.ObjectTyper, authz authorizer.Authorizer, row *Re
 }
 
 func (s strategy) NamespaceScoped() bool { return s.row.Namespaced }
+
+// DefaultGarbageCollectionPolicy is what happens to the dependents of an
+// object deleted without a propagation policy: deleted in the background,
+// or orphaned for rows with OrphanByDefault.
+func (s strategy) DefaultGarbageCollectionPolicy(ctx context.Context) rest.GarbageCollectionPolicy {
+	if s.row.OrphanByDefault {
+		return rest.OrphanDependents
+	}
+	return rest.DeleteDependents
+}
 
 func (s strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	if s.row.ValidateStatus != nil && !s.row.KeepStatusOnCreate {

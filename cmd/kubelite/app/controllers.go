@@ -5,17 +5,24 @@ import (
 	"fmt"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
+	"github.com/kubelite/kubelite/controllers/deployment"
 	"github.com/kubelite/kubelite/controllers/disruption"
+	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/namespace"
+	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 )
@@ -36,6 +43,14 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return fmt.Errorf("controller metadata client: %w", err)
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
+	// Controllers record events through one broadcaster, each under its own
+	// component name.
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := func(component string) record.EventRecorder {
+		return broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
+	}
 
 	ns, err := namespace.New(namespace.Config{
 		Client:    client,
@@ -93,6 +108,45 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
+	gc, err := garbagecollector.New(garbagecollector.Config{
+		Metadata:  meta,
+		Discovery: client.Discovery(),
+		Events:    recorder("garbage-collector-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
+	replicaSets, err := replicaset.New(replicaset.Config{
+		Client:      client,
+		Pods:        factory.Core().V1().Pods(),
+		ReplicaSets: factory.Apps().V1().ReplicaSets(),
+		Events:      recorder("replicaset-controller"),
+	})
+	if err != nil {
+		return err
+	}
+	replicationControllers, err := replicaset.New(replicaset.Config{
+		Client:                 client,
+		Pods:                   factory.Core().V1().Pods(),
+		ReplicationControllers: factory.Core().V1().ReplicationControllers(),
+		Events:                 recorder("replication-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
+	deployments, err := deployment.New(deployment.Config{
+		Client:      client,
+		Deployments: factory.Apps().V1().Deployments(),
+		ReplicaSets: factory.Apps().V1().ReplicaSets(),
+		Pods:        factory.Core().V1().Pods(),
+		Events:      recorder("deployment-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -102,6 +156,10 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		{"serviceaccount", func(ctx context.Context) error { return accounts.Run(ctx, 2) }},
 		{"root-ca-cert-publisher", func(ctx context.Context) error { return publisher.Run(ctx, 2) }},
 		{"disruption", func(ctx context.Context) error { return budgets.Run(ctx, 2) }},
+		{"garbage-collector", func(ctx context.Context) error { return gc.Run(ctx, 4) }},
+		{"replicaset", func(ctx context.Context) error { return replicaSets.Run(ctx, 4) }},
+		{"replicationcontroller", func(ctx context.Context) error { return replicationControllers.Run(ctx, 2) }},
+		{"deployment", func(ctx context.Context) error { return deployments.Run(ctx, 4) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

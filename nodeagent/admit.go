@@ -3,6 +3,7 @@ package nodeagent
 import (
 	"fmt"
 	"net"
+	"slices"
 	goruntime "runtime"
 
 	corev1 "k8s.io/api/core/v1"
@@ -78,11 +79,14 @@ func fitResources(pod *corev1.Pod, node *corev1.Node, admitted []*corev1.Pod) *r
 	}
 	// Upstream checks these in a fixed order and reports the first.
 	order := []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage}
+	var extended []corev1.ResourceName
 	for name := range want {
 		if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage {
-			order = append(order, name)
+			extended = append(extended, name)
 		}
 	}
+	slices.Sort(extended)
+	order = append(order, extended...)
 	for _, name := range order {
 		w, ok := want[name]
 		if !ok || w.IsZero() {

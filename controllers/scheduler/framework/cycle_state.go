@@ -1,0 +1,78 @@
+package framework
+
+import (
+	"fmt"
+)
+
+// StateKey names one plugin's entry in a CycleState.
+type StateKey string
+
+// StateData is a plugin's scratch data for one cycle. Clone returns a copy
+// that preemption may change without changing the original; data that is
+// never changed after PreFilter may return itself.
+type StateData interface {
+	Clone() StateData
+}
+
+// CycleState holds plugins' data for one scheduling cycle of one pod. It is
+// written in the sequential phases (PreFilter, PreScore) and only read in
+// the parallel ones (Filter, Score), so it needs no lock.
+type CycleState struct {
+	data          map[StateKey]StateData
+	nodes         []*NodeInfo
+	skipFilter    map[string]bool
+	skipScore     map[string]bool
+}
+
+// NewCycleState returns an empty state for a cycle over nodes, every node
+// of the snapshot the cycle runs on.
+func NewCycleState(nodes []*NodeInfo) *CycleState {
+	return &CycleState{data: map[StateKey]StateData{}, nodes: nodes}
+}
+
+// Nodes is every node of the cycle's snapshot, whether or not it passes
+// the filters. Plugins must not change them.
+func (c *CycleState) Nodes() []*NodeInfo { return c.nodes }
+
+// Write stores d under key.
+func (c *CycleState) Write(key StateKey, d StateData) { c.data[key] = d }
+
+// Read returns the data under key, or an error if there is none.
+func (c *CycleState) Read(key StateKey) (StateData, error) {
+	if d, ok := c.data[key]; ok {
+		return d, nil
+	}
+	return nil, fmt.Errorf("no state %q in the cycle", key)
+}
+
+// Clone copies the state and clones every entry.
+func (c *CycleState) Clone() *CycleState {
+	out := &CycleState{data: make(map[StateKey]StateData, len(c.data)), nodes: c.nodes,
+		skipFilter: c.skipFilter, skipScore: c.skipScore}
+	for k, v := range c.data {
+		out.data[k] = v.Clone()
+	}
+	return out
+}
+
+// SkipFilter marks plugin's Filter as not needed in this cycle.
+func (c *CycleState) SkipFilter(plugin string) {
+	if c.skipFilter == nil {
+		c.skipFilter = map[string]bool{}
+	}
+	c.skipFilter[plugin] = true
+}
+
+// FilterSkipped reports whether plugin's Filter is skipped in this cycle.
+func (c *CycleState) FilterSkipped(plugin string) bool { return c.skipFilter[plugin] }
+
+// SkipScore marks plugin's Score as not needed in this cycle.
+func (c *CycleState) SkipScore(plugin string) {
+	if c.skipScore == nil {
+		c.skipScore = map[string]bool{}
+	}
+	c.skipScore[plugin] = true
+}
+
+// ScoreSkipped reports whether plugin's Score is skipped in this cycle.
+func (c *CycleState) ScoreSkipped(plugin string) bool { return c.skipScore[plugin] }

@@ -19,20 +19,23 @@ type StateData interface {
 // the parallel ones (Filter, Score), so it needs no lock.
 type CycleState struct {
 	data          map[StateKey]StateData
-	nodes         []*NodeInfo
+	snapshot   *Snapshot
 	skipFilter    map[string]bool
 	skipScore     map[string]bool
 }
 
-// NewCycleState returns an empty state for a cycle over nodes, every node
-// of the snapshot the cycle runs on.
-func NewCycleState(nodes []*NodeInfo) *CycleState {
-	return &CycleState{data: map[StateKey]StateData{}, nodes: nodes}
+// NewCycleState returns an empty state for a cycle on snapshot; a nil
+// snapshot stands for an empty cluster.
+func NewCycleState(snapshot *Snapshot) *CycleState {
+	if snapshot == nil {
+		snapshot = NewSnapshot()
+	}
+	return &CycleState{data: map[StateKey]StateData{}, snapshot: snapshot}
 }
 
-// Nodes is every node of the cycle's snapshot, whether or not it passes
-// the filters. Plugins must not change them.
-func (c *CycleState) Nodes() []*NodeInfo { return c.nodes }
+// Snapshot is the cluster the cycle runs on: every node, whether or not it
+// passes the filters. Plugins must not change it.
+func (c *CycleState) Snapshot() *Snapshot { return c.snapshot }
 
 // Write stores d under key.
 func (c *CycleState) Write(key StateKey, d StateData) { c.data[key] = d }
@@ -47,7 +50,7 @@ func (c *CycleState) Read(key StateKey) (StateData, error) {
 
 // Clone copies the state and clones every entry.
 func (c *CycleState) Clone() *CycleState {
-	out := &CycleState{data: make(map[StateKey]StateData, len(c.data)), nodes: c.nodes,
+	out := &CycleState{data: make(map[StateKey]StateData, len(c.data)), snapshot: c.snapshot,
 		skipFilter: c.skipFilter, skipScore: c.skipScore}
 	for k, v := range c.data {
 		out.data[k] = v.Clone()

@@ -27,13 +27,6 @@ func NewPodInfo(pod *corev1.Pod) *PodInfo {
 	}
 }
 
-// ImageState is what the scheduler knows of an image on a node: its size,
-// and on how many nodes of the cluster it is present.
-type ImageState struct {
-	Size     int64
-	NumNodes int
-}
-
 // NodeInfo is a node with the pods assigned to it (bound or assumed) and
 // their totals. The scheduler's cache owns NodeInfos; plugins get clones
 // from a snapshot and must not change them.
@@ -50,8 +43,9 @@ type NodeInfo struct {
 	Requested, NonZeroRequested, Allocatable Resource
 	// UsedPorts are the host ports the Pods use.
 	UsedPorts HostPorts
-	// Images are the node's images by normalized name (NormalizeImageName).
-	Images map[string]ImageState
+	// Images are the sizes of the node's images by normalized name
+	// (NormalizeImageName). The map is replaced, never changed in place.
+	Images map[string]int64
 	// Generation increases with every change; a snapshot uses it to copy
 	// only the nodes that changed.
 	Generation int64
@@ -71,6 +65,12 @@ func (n *NodeInfo) Node() *corev1.Node { return n.node }
 func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.node = node
 	n.Allocatable = NewResource(node.Status.Allocatable)
+	n.Images = map[string]int64{}
+	for _, image := range node.Status.Images {
+		for _, name := range image.Names {
+			n.Images[NormalizeImageName(name)] = image.SizeBytes
+		}
+	}
 }
 
 // AddPod counts pi as assigned to the node.

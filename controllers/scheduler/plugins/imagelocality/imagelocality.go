@@ -38,17 +38,20 @@ func (*ImageLocality) Name() string { return Name }
 // have it, and maps the sum from [23 MiB, 1000 MiB per image] onto
 // 0..MaxNodeScore.
 func (*ImageLocality) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) (int64, *framework.Status) {
-	return Score(pod, node, len(state.Nodes())), nil
+	snap := state.Snapshot()
+	return Score(pod, node, snap.ImageNodes, len(snap.Nodes)), nil
 }
 
-// Score is the plugin's score for pod on node in a cluster of totalNodes.
-func Score(pod *corev1.Pod, node *framework.NodeInfo, totalNodes int) int64 {
+// Score is the plugin's score for pod on node in a cluster of totalNodes,
+// where imageNodes counts the nodes that have each image.
+func Score(pod *corev1.Pod, node *framework.NodeInfo, imageNodes map[string]int, totalNodes int) int64 {
 	var sum int64
 	count := 0
 	add := func(image string) {
 		count++
-		if s, ok := node.Images[framework.NormalizeImageName(image)]; ok && totalNodes > 0 {
-			sum += int64(float64(s.Size) * float64(s.NumNodes) / float64(totalNodes))
+		name := framework.NormalizeImageName(image)
+		if size, ok := node.Images[name]; ok && totalNodes > 0 {
+			sum += int64(float64(size) * float64(imageNodes[name]) / float64(totalNodes))
 		}
 	}
 	for _, c := range pod.Spec.InitContainers {

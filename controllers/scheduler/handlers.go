@@ -1,0 +1,144 @@
+package scheduler
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
+)
+
+// The cluster events that retry unschedulable pods, and the plugins whose
+// rejections each may undo (nil: any).
+var (
+	// A new or changed node may fit any pod.
+	nodeAdded   = clusterEvent{name: "NodeAdd"}
+	nodeChanged = clusterEvent{name: "NodeUpdate"}
+	// A pod leaving a node frees its resources and ports.
+	assignedPodDeleted = clusterEvent{name: "AssignedPodDelete", plugins: []string{
+		noderesources.FitName, nodeports.Name, interPodAffinityName, podTopologySpreadName,
+	}}
+	// A pod arriving on or relabelled on a node matters to the pod
+	// affinity and spread of others.
+	assignedPodChanged = clusterEvent{name: "AssignedPodUpdate", plugins: []string{
+		interPodAffinityName, podTopologySpreadName,
+	}}
+)
+
+// Names of plugins that may come after this list was written; an event
+// naming a plugin that is not wired is harmless.
+const (
+	interPodAffinityName  = "InterPodAffinity"
+	podTopologySpreadName = "PodTopologySpread"
+)
+
+func (s *Scheduler) addHandlers(cfg Config) error {
+	podReg, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.onPod(nil, obj.(*corev1.Pod)) },
+		UpdateFunc: func(old, cur any) { s.onPod(old.(*corev1.Pod), cur.(*corev1.Pod)) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				s.onPodDelete(pod)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("scheduler: add pod handler: %w", err)
+	}
+	nodeReg, err := cfg.Nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			s.cache.setNode(obj.(*corev1.Node))
+			s.queue.move(nodeAdded)
+		},
+		UpdateFunc: func(old, cur any) {
+			o, n := old.(*corev1.Node), cur.(*corev1.Node)
+			s.cache.setNode(n)
+			if nodeChangeMatters(o, n) {
+				s.queue.move(nodeChanged)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if n, ok := obj.(*corev1.Node); ok {
+				s.cache.removeNode(n)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("scheduler: add node handler: %w", err)
+	}
+	s.synced = append(s.synced, cfg.Pods.Informer().HasSynced, podReg.HasSynced, cfg.Nodes.Informer().HasSynced, nodeReg.HasSynced)
+	return nil
+}
+
+func finished(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+// onPod handles a pod added (old nil) or changed: an assigned pod is
+// counted on its node, a pending one of ours is queued.
+func (s *Scheduler) onPod(old, pod *corev1.Pod) {
+	switch {
+	case pod.Spec.NodeName != "":
+		if old != nil && old.Spec.NodeName == "" {
+			s.queue.remove(pod.UID)
+		}
+		if finished(pod) {
+			// A finished pod frees its node as a deleted one does.
+			if old != nil && !finished(old) {
+				s.cache.removePod(pod)
+				s.queue.move(assignedPodDeleted)
+			}
+			return
+		}
+		s.cache.setPod(pod)
+		if old == nil || old.Spec.NodeName == "" || !maps.Equal(old.Labels, pod.Labels) {
+			s.queue.move(assignedPodChanged)
+		}
+	case pod.Spec.SchedulerName != s.name || len(pod.Spec.SchedulingGates) > 0 || finished(pod):
+		s.queue.remove(pod.UID)
+	case old == nil || pendingChangeMatters(old, pod):
+		s.queue.add(pod)
+	}
+}
+
+func (s *Scheduler) onPodDelete(pod *corev1.Pod) {
+	if pod.Spec.NodeName == "" {
+		s.queue.remove(pod.UID)
+		return
+	}
+	s.cache.removePod(pod)
+	s.queue.move(assignedPodDeleted)
+}
+
+// pendingChangeMatters reports whether a pending pod changed in a way that
+// can change where it fits: its spec, labels or nominated node. The
+// scheduler's own condition updates do not count.
+func pendingChangeMatters(old, cur *corev1.Pod) bool {
+	return !maps.Equal(old.Labels, cur.Labels) ||
+		old.Status.NominatedNodeName != cur.Status.NominatedNodeName ||
+		(old.DeletionTimestamp == nil) != (cur.DeletionTimestamp == nil) ||
+		!equality.Semantic.DeepEqual(old.Spec, cur.Spec)
+}
+
+// nodeChangeMatters reports whether a node update can let more pods fit:
+// its allocatable, labels, taints, cordon or images changed. Heartbeats do
+// not count.
+func nodeChangeMatters(old, cur *corev1.Node) bool {
+	return old.Spec.Unschedulable != cur.Spec.Unschedulable ||
+		!maps.Equal(old.Labels, cur.Labels) ||
+		!slices.EqualFunc(old.Spec.Taints, cur.Spec.Taints, func(a, b corev1.Taint) bool { return a.MatchTaint(&b) && a.Value == b.Value }) ||
+		!maps.EqualFunc(old.Status.Allocatable, cur.Status.Allocatable, func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 }) ||
+		len(old.Status.Images) != len(cur.Status.Images)
+}

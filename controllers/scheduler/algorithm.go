@@ -54,6 +54,8 @@ type fitError struct {
 	statuses      map[string]*framework.Status
 	preFilter     *framework.Status
 	postFilterMsg string
+	// nominated is the node preemption made room on, if it did.
+	nominated string
 }
 
 // Error is upstream's FailedScheduling message: "0/3 nodes are available:

@@ -93,6 +93,7 @@ func (s *Scheduler) onPod(old, pod *corev1.Pod) {
 	case pod.Spec.NodeName != "":
 		if old != nil && old.Spec.NodeName == "" {
 			s.queue.remove(pod.UID)
+			s.nominator.set(pod, "")
 		}
 		if finished(pod) {
 			// A finished pod frees its node as a deleted one does.
@@ -108,7 +109,9 @@ func (s *Scheduler) onPod(old, pod *corev1.Pod) {
 		}
 	case pod.Spec.SchedulerName != s.name || len(pod.Spec.SchedulingGates) > 0 || finished(pod):
 		s.queue.remove(pod.UID)
+		s.nominator.set(pod, "")
 	case old == nil || pendingChangeMatters(old, pod):
+		s.nominator.set(pod, pod.Status.NominatedNodeName)
 		s.queue.add(pod)
 	}
 }
@@ -116,6 +119,7 @@ func (s *Scheduler) onPod(old, pod *corev1.Pod) {
 func (s *Scheduler) onPodDelete(pod *corev1.Pod) {
 	if pod.Spec.NodeName == "" {
 		s.queue.remove(pod.UID)
+		s.nominator.set(pod, "")
 		return
 	}
 	s.cache.removePod(pod)

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
 )
@@ -146,10 +147,12 @@ func TestScheduling(t *testing.T) {
 	}
 
 	// big has 2 cpus left, small 0.9: 3 fits nowhere but the tainted node.
+	// Preemption cannot help: small is too small even empty, the taint
+	// stays, and big has no pod of lower priority.
 	createPod(t, s, "needs-3", "3")
 	msg := unschedulable(t, s, "needs-3")
 	want := "0/3 nodes are available: 1 node(s) had untolerated taint(s), 2 Insufficient cpu. " +
-		"preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
+		"preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
 	if msg != want {
 		t.Errorf("condition message = %q\nwant %q", msg, want)
 	}
@@ -170,5 +173,51 @@ func TestScheduling(t *testing.T) {
 	}
 	if p.Spec.NodeName != "" || strings.Contains(p.Status.String(), "Unschedulable") {
 		t.Errorf("pod for another scheduler was touched: node %q, status %v", p.Spec.NodeName, p.Status)
+	}
+}
+
+// TestPreemption: a pod of higher priority that fits nowhere evicts a
+// lower-priority pod, is nominated to its node and bound there once the
+// victim is gone; the victim gets the DisruptionTarget condition first.
+func TestPreemption(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := t.Context()
+	// kubelite's API server has no Priority admission plugin yet, which
+	// would resolve priorityClassName into spec.priority; set it directly.
+	priority := func(v int32) func(*corev1.Pod) { return func(p *corev1.Pod) { p.Spec.Priority = &v } }
+	createNode(t, s, "only", "2", "4Gi", nil)
+	createPod(t, s, "victim", "1500m", priority(10))
+	boundTo(t, s, "victim")
+	createPod(t, s, "never", "1", priority(1000), func(p *corev1.Pod) {
+		never := corev1.PreemptNever
+		p.Spec.PreemptionPolicy = &never
+	})
+	if msg, want := unschedulable(t, s, "never"), "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."; msg != want {
+		t.Errorf("message = %q, want %q", msg, want)
+	}
+	if err := s.Client.CoreV1().Pods("default").Delete(ctx, "never", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	createPod(t, s, "preemptor", "1", priority(1000))
+	waitPod(t, s, "preemptor", "nominated", func(p *corev1.Pod) bool { return p.Status.NominatedNodeName == "only" })
+	victim := waitPod(t, s, "victim", "terminating", func(p *corev1.Pod) bool { return p.DeletionTimestamp != nil })
+	hasTarget := false
+	for _, c := range victim.Status.Conditions {
+		hasTarget = hasTarget || c.Type == corev1.DisruptionTarget && c.Reason == corev1.PodReasonPreemptionByScheduler
+	}
+	if !hasTarget {
+		t.Errorf("victim conditions = %+v, want DisruptionTarget", victim.Status.Conditions)
+	}
+	// Until the victim is gone its room is taken, as upstream: the node
+	// agent would finish the graceful deletion; do it in its place.
+	if err := s.Client.CoreV1().Pods("default").Delete(ctx, "victim", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := boundTo(t, s, "preemptor"); got != "only" {
+		t.Errorf("preemptor bound to %s", got)
+	}
+	if notes := eventNotes(t, s, "victim", "Preempted"); len(notes) == 0 || !strings.HasPrefix(notes[0], "Preempted by pod ") {
+		t.Errorf("Preempted events = %q", notes)
 	}
 }

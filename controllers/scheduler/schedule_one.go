@@ -89,10 +89,12 @@ func (s *Scheduler) failed(ctx context.Context, qp *queuedPod, err error) {
 	reason := corev1.PodReasonSchedulerError
 	var fit *fitError
 	var rejectedBy sets.Set[string]
+	nominated := ""
 	switch {
 	case errors.As(err, &fit):
 		reason = corev1.PodReasonUnschedulable
 		rejectedBy = fit.rejectedBy()
+		nominated = fit.nominated
 		logger.V(2).Info("Unable to schedule pod; no fit; waiting", "pod", klog.KObj(pod), "err", err.Error())
 	case errors.Is(err, errNoNodes):
 		reason = corev1.PodReasonUnschedulable
@@ -112,7 +114,7 @@ func (s *Scheduler) failed(ctx context.Context, qp *queuedPod, err error) {
 		msg = msg[:maxMessageLength-4] + " ..."
 	}
 	s.events.Eventf(cur, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", "%s", msg)
-	if err := s.setUnschedulable(ctx, cur, reason, err.Error(), ""); err != nil {
+	if err := s.setUnschedulable(ctx, cur, reason, err.Error(), nominated); err != nil {
 		logger.Error(err, "Error updating pod", "pod", klog.KObj(pod))
 	}
 }

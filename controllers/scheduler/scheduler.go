@@ -10,10 +10,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	policyinformers "k8s.io/client-go/informers/policy/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
-	coreinformers "k8s.io/client-go/informers/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -32,6 +34,9 @@ type Config struct {
 	Client kubernetes.Interface
 	Pods   coreinformers.PodInformer
 	Nodes  coreinformers.NodeInformer
+	// PodDisruptionBudgets, when set, lets preemption prefer victims whose
+	// eviction breaks no budget.
+	PodDisruptionBudgets policyinformers.PodDisruptionBudgetInformer
 	// Name is the scheduler's name: it takes only pods whose
 	// spec.schedulerName is Name. Default: DefaultName.
 	Name string
@@ -69,16 +74,18 @@ func (c Config) Validate() error {
 
 // Scheduler is a running scheduler's state. Build it with New.
 type Scheduler struct {
-	client  kubernetes.Interface
-	name    string
-	pods    corelisters.PodLister
-	events  events.EventRecorder
-	clock   clock.WithTicker
-	cache   *nodeCache
-	queue   *queue
-	algo    *algorithm
-	synced  []cache.InformerSynced
-	binding sync.WaitGroup
+	client    kubernetes.Interface
+	name      string
+	pods      corelisters.PodLister
+	pdbs      policylisters.PodDisruptionBudgetLister
+	nominator *nominator
+	events    events.EventRecorder
+	clock     clock.WithTicker
+	cache     *nodeCache
+	queue     *queue
+	algo      *algorithm
+	synced    []cache.InformerSynced
+	binding   sync.WaitGroup
 }
 
 // New checks cfg, fills in its defaults and registers the scheduler's
@@ -101,19 +108,25 @@ func New(cfg Config) (*Scheduler, error) {
 		cfg.Rand = rand.New(rand.NewPCG(seed, seed>>1))
 	}
 	s := &Scheduler{
-		client: cfg.Client,
-		name:   cfg.Name,
-		pods:   cfg.Pods.Lister(),
-		events: cfg.Events,
-		clock:  cfg.Clock,
-		cache:  newNodeCache(),
-		queue:  newQueue(cfg.Clock),
+		client:    cfg.Client,
+		name:      cfg.Name,
+		pods:      cfg.Pods.Lister(),
+		events:    cfg.Events,
+		clock:     cfg.Clock,
+		cache:     newNodeCache(),
+		queue:     newQueue(cfg.Clock),
+		nominator: newNominator(),
+	}
+	if cfg.PodDisruptionBudgets != nil {
+		s.pdbs = cfg.PodDisruptionBudgets.Lister()
+		s.synced = append(s.synced, cfg.PodDisruptionBudgets.Informer().HasSynced)
 	}
 	s.algo = &algorithm{
 		profile:     newProfile(defaultPlugins()),
 		parallelism: cfg.Parallelism,
 		percentage:  cfg.PercentageOfNodesToScore,
 		rand:        cfg.Rand,
+		nominated:   s.nominator.on,
 	}
 	if err := s.addHandlers(cfg); err != nil {
 		return nil, err

@@ -28,9 +28,10 @@ func runScheduler(ctx context.Context, cfg *rest.Config) error {
 			o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
 		}))
 	s, err := scheduler.New(scheduler.Config{
-		Client: client,
-		Pods:   podFactory.Core().V1().Pods(),
-		Nodes:  factory.Core().V1().Nodes(),
+		Client:               client,
+		Pods:                 podFactory.Core().V1().Pods(),
+		Nodes:                factory.Core().V1().Nodes(),
+		PodDisruptionBudgets: factory.Policy().V1().PodDisruptionBudgets(),
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/interpodaffinity"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
 )
@@ -22,21 +23,18 @@ var (
 	nodeChanged = clusterEvent{name: "NodeUpdate"}
 	// A pod leaving a node frees its resources and ports.
 	assignedPodDeleted = clusterEvent{name: "AssignedPodDelete", plugins: []string{
-		noderesources.FitName, nodeports.Name, interPodAffinityName, podTopologySpreadName,
+		noderesources.FitName, nodeports.Name, interpodaffinity.Name, podTopologySpreadName,
 	}}
 	// A pod arriving on or relabelled on a node matters to the pod
 	// affinity and spread of others.
 	assignedPodChanged = clusterEvent{name: "AssignedPodUpdate", plugins: []string{
-		interPodAffinityName, podTopologySpreadName,
+		interpodaffinity.Name, podTopologySpreadName,
 	}}
 )
 
-// Names of plugins that may come after this list was written; an event
-// naming a plugin that is not wired is harmless.
-const (
-	interPodAffinityName  = "InterPodAffinity"
-	podTopologySpreadName = "PodTopologySpread"
-)
+// podTopologySpreadName names a plugin that may come after this list was
+// written; an event naming a plugin that is not wired is harmless.
+const podTopologySpreadName = "PodTopologySpread"
 
 func (s *Scheduler) addHandlers(cfg Config) error {
 	podReg, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

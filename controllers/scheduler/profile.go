@@ -1,8 +1,11 @@
 package scheduler
 
 import (
+	corelisters "k8s.io/client-go/listers/core/v1"
+
 	"github.com/kubelite/kubelite/controllers/scheduler/framework"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/imagelocality"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/interpodaffinity"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeaffinity"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodename"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
@@ -17,10 +20,16 @@ type entry struct {
 	weight int64
 }
 
+// listers are what plugins read besides the snapshot; a nil lister turns
+// off what needs it (see each plugin's New).
+type listers struct {
+	namespaces corelisters.NamespaceLister
+}
+
 // defaultPlugins is every plugin the scheduler runs, in upstream's order,
 // with upstream's default score weights. This list is the one place
 // plugins are wired.
-func defaultPlugins() []entry {
+func defaultPlugins(l listers) []entry {
 	return []entry{
 		{plugin: nodename.New()},
 		{plugin: nodeunschedulable.New()},
@@ -28,6 +37,7 @@ func defaultPlugins() []entry {
 		{plugin: nodeaffinity.New(), weight: 2},
 		{plugin: nodeports.New()},
 		{plugin: noderesources.NewFit(), weight: 1},
+		{plugin: interpodaffinity.New(l.namespaces), weight: 2},
 		{plugin: noderesources.NewBalanced(), weight: 1},
 		{plugin: imagelocality.New(), weight: 1},
 	}

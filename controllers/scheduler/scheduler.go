@@ -34,6 +34,9 @@ type Config struct {
 	Client kubernetes.Interface
 	Pods   coreinformers.PodInformer
 	Nodes  coreinformers.NodeInformer
+	// Namespaces, when set, resolves the namespace selectors of pod
+	// affinity terms; without it such a selector selects no namespace.
+	Namespaces coreinformers.NamespaceInformer
 	// PodDisruptionBudgets, when set, lets preemption prefer victims whose
 	// eviction breaks no budget.
 	PodDisruptionBudgets policyinformers.PodDisruptionBudgetInformer
@@ -121,8 +124,13 @@ func New(cfg Config) (*Scheduler, error) {
 		s.pdbs = cfg.PodDisruptionBudgets.Lister()
 		s.synced = append(s.synced, cfg.PodDisruptionBudgets.Informer().HasSynced)
 	}
+	var l listers
+	if cfg.Namespaces != nil {
+		l.namespaces = cfg.Namespaces.Lister()
+		s.synced = append(s.synced, cfg.Namespaces.Informer().HasSynced)
+	}
 	s.algo = &algorithm{
-		profile:     newProfile(defaultPlugins()),
+		profile:     newProfile(defaultPlugins(l)),
 		parallelism: cfg.Parallelism,
 		percentage:  cfg.PercentageOfNodesToScore,
 		rand:        cfg.Rand,

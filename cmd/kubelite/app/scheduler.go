@@ -31,6 +31,7 @@ func runScheduler(ctx context.Context, cfg *rest.Config) error {
 		Client:               client,
 		Pods:                 podFactory.Core().V1().Pods(),
 		Nodes:                factory.Core().V1().Nodes(),
+		Namespaces:           factory.Core().V1().Namespaces(),
 		PodDisruptionBudgets: factory.Policy().V1().PodDisruptionBudgets(),
 	})
 	if err != nil {

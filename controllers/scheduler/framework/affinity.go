@@ -13,8 +13,8 @@ import (
 type AffinityTerm struct {
 	// Namespaces and NamespaceSelector pick the namespaces of the pods the
 	// term selects: a pod counts when its namespace is listed or its
-	// namespace's labels match. A term with neither means the owning pod's
-	// namespace.
+	// namespace's labels match (nil: no selector). A term with neither
+	// means the owning pod's namespace.
 	Namespaces        sets.Set[string]
 	NamespaceSelector labels.Selector
 	// Selector selects pods by label, including the owning pod's
@@ -38,7 +38,7 @@ type PodAffinity struct {
 // Matches reports whether the term selects pod, whose namespace has the
 // labels nsLabels.
 func (t *AffinityTerm) Matches(pod *corev1.Pod, nsLabels labels.Set) bool {
-	if !t.Namespaces.Has(pod.Namespace) && !t.NamespaceSelector.Matches(nsLabels) {
+	if !t.Namespaces.Has(pod.Namespace) && (t.NamespaceSelector == nil || !t.NamespaceSelector.Matches(nsLabels)) {
 		return false
 	}
 	return t.Selector.Matches(labels.Set(pod.Labels))
@@ -91,7 +91,9 @@ func parseTerm(pod *corev1.Pod, term *corev1.PodAffinityTerm) AffinityTerm {
 	if len(term.Namespaces) == 0 && term.NamespaceSelector == nil {
 		t.Namespaces.Insert(pod.Namespace)
 	}
-	t.NamespaceSelector = selectorOrNothing(term.NamespaceSelector)
+	if term.NamespaceSelector != nil {
+		t.NamespaceSelector = selectorOrNothing(term.NamespaceSelector)
+	}
 	t.Selector = selectorOrNothing(term.LabelSelector)
 	if term.LabelSelector == nil {
 		return t

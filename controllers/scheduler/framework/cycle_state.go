@@ -18,10 +18,10 @@ type StateData interface {
 // written in the sequential phases (PreFilter, PreScore) and only read in
 // the parallel ones (Filter, Score), so it needs no lock.
 type CycleState struct {
-	data          map[StateKey]StateData
+	data       map[StateKey]StateData
 	snapshot   *Snapshot
-	skipFilter    map[string]bool
-	skipScore     map[string]bool
+	skipFilter map[string]bool
+	skipScore  map[string]bool
 }
 
 // NewCycleState returns an empty state for a cycle on snapshot; a nil

@@ -116,7 +116,6 @@ func PodRequests(pod *corev1.Pod) Resource {
 	return NewResource(resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}))
 }
 
-
 // PodNonZeroRequests is PodRequests with DefaultMilliCPURequest and
 // DefaultMemoryRequest standing in for a container's missing cpu and
 // memory requests. Spreading scores use it.

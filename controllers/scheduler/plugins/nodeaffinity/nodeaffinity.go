@@ -41,11 +41,15 @@ const (
 	scoreKey  framework.StateKey = Name + "/score"
 )
 
-type required struct{ nodeaffinity.RequiredNodeAffinity }
+type required struct {
+	nodeaffinity.RequiredNodeAffinity
+}
 
 func (r *required) Clone() framework.StateData { return r }
 
-type preferred struct{ *nodeaffinity.PreferredSchedulingTerms }
+type preferred struct {
+	*nodeaffinity.PreferredSchedulingTerms
+}
 
 func (p *preferred) Clone() framework.StateData { return p }
 

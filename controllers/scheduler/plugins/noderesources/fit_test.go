@@ -90,7 +90,7 @@ func TestLeastAllocated(t *testing.T) {
 		{name: "empty node", pod: ft.MakePod("p").Req("cpu", "3", "memory", "5000").Obj(),
 			node: ft.MakeNode("n").Capacity("cpu", "4", "memory", "10000").Obj(), want: 37},
 		{name: "with an existing pod", pod: ft.MakePod("p").Req("cpu", "1", "memory", "2000").Obj(),
-			node: ft.MakeNode("n").Capacity("cpu", "4", "memory", "10000").Obj(),
+			node:     ft.MakeNode("n").Capacity("cpu", "4", "memory", "10000").Obj(),
 			existing: []*corev1.Pod{ft.MakePod("e").Req("cpu", "1", "memory", "3000").Obj()}, want: 50},
 		{name: "no requests count as defaults", pod: ft.MakePod("p").Obj(),
 			node: ft.MakeNode("n").Capacity("cpu", "1", "memory", "400Mi").Obj(), want: 70},

@@ -13,6 +13,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/interpodaffinity"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
 )
 
 // The cluster events that retry unschedulable pods, and the plugins whose
@@ -23,18 +24,14 @@ var (
 	nodeChanged = clusterEvent{name: "NodeUpdate"}
 	// A pod leaving a node frees its resources and ports.
 	assignedPodDeleted = clusterEvent{name: "AssignedPodDelete", plugins: []string{
-		noderesources.FitName, nodeports.Name, interpodaffinity.Name, podTopologySpreadName,
+		noderesources.FitName, nodeports.Name, interpodaffinity.Name, podtopologyspread.Name,
 	}}
 	// A pod arriving on or relabelled on a node matters to the pod
 	// affinity and spread of others.
 	assignedPodChanged = clusterEvent{name: "AssignedPodUpdate", plugins: []string{
-		interpodaffinity.Name, podTopologySpreadName,
+		interpodaffinity.Name, podtopologyspread.Name,
 	}}
 )
-
-// podTopologySpreadName names a plugin that may come after this list was
-// written; an event naming a plugin that is not wired is harmless.
-const podTopologySpreadName = "PodTopologySpread"
 
 func (s *Scheduler) addHandlers(cfg Config) error {
 	podReg, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -11,6 +11,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeunschedulable"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/tainttoleration"
 )
 
@@ -24,6 +25,7 @@ type entry struct {
 // off what needs it (see each plugin's New).
 type listers struct {
 	namespaces corelisters.NamespaceLister
+	spread     podtopologyspread.Listers
 }
 
 // defaultPlugins is every plugin the scheduler runs, in upstream's order,
@@ -37,6 +39,7 @@ func defaultPlugins(l listers) []entry {
 		{plugin: nodeaffinity.New(), weight: 2},
 		{plugin: nodeports.New()},
 		{plugin: noderesources.NewFit(), weight: 1},
+		{plugin: podtopologyspread.New(l.spread), weight: 2},
 		{plugin: interpodaffinity.New(l.namespaces), weight: 2},
 		{plugin: noderesources.NewBalanced(), weight: 1},
 		{plugin: imagelocality.New(), weight: 1},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	policyinformers "k8s.io/client-go/informers/policy/v1"
 	"k8s.io/client-go/kubernetes"
@@ -37,6 +38,13 @@ type Config struct {
 	// Namespaces, when set, resolves the namespace selectors of pod
 	// affinity terms; without it such a selector selects no namespace.
 	Namespaces coreinformers.NamespaceInformer
+	// Services, ReplicationControllers, ReplicaSets and StatefulSets, when
+	// set, give pods without topology spread constraints upstream's
+	// default spreading over the pods of the same owner or Service.
+	Services               coreinformers.ServiceInformer
+	ReplicationControllers coreinformers.ReplicationControllerInformer
+	ReplicaSets            appsinformers.ReplicaSetInformer
+	StatefulSets           appsinformers.StatefulSetInformer
 	// PodDisruptionBudgets, when set, lets preemption prefer victims whose
 	// eviction breaks no budget.
 	PodDisruptionBudgets policyinformers.PodDisruptionBudgetInformer
@@ -128,6 +136,22 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Namespaces != nil {
 		l.namespaces = cfg.Namespaces.Lister()
 		s.synced = append(s.synced, cfg.Namespaces.Informer().HasSynced)
+	}
+	if cfg.Services != nil {
+		l.spread.Services = cfg.Services.Lister()
+		s.synced = append(s.synced, cfg.Services.Informer().HasSynced)
+	}
+	if cfg.ReplicationControllers != nil {
+		l.spread.ReplicationControllers = cfg.ReplicationControllers.Lister()
+		s.synced = append(s.synced, cfg.ReplicationControllers.Informer().HasSynced)
+	}
+	if cfg.ReplicaSets != nil {
+		l.spread.ReplicaSets = cfg.ReplicaSets.Lister()
+		s.synced = append(s.synced, cfg.ReplicaSets.Informer().HasSynced)
+	}
+	if cfg.StatefulSets != nil {
+		l.spread.StatefulSets = cfg.StatefulSets.Lister()
+		s.synced = append(s.synced, cfg.StatefulSets.Informer().HasSynced)
 	}
 	s.algo = &algorithm{
 		profile:     newProfile(defaultPlugins(l)),

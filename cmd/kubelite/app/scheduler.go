@@ -28,11 +28,15 @@ func runScheduler(ctx context.Context, cfg *rest.Config) error {
 			o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
 		}))
 	s, err := scheduler.New(scheduler.Config{
-		Client:               client,
-		Pods:                 podFactory.Core().V1().Pods(),
-		Nodes:                factory.Core().V1().Nodes(),
-		Namespaces:           factory.Core().V1().Namespaces(),
-		PodDisruptionBudgets: factory.Policy().V1().PodDisruptionBudgets(),
+		Client:                 client,
+		Pods:                   podFactory.Core().V1().Pods(),
+		Nodes:                  factory.Core().V1().Nodes(),
+		Namespaces:             factory.Core().V1().Namespaces(),
+		Services:               factory.Core().V1().Services(),
+		ReplicationControllers: factory.Core().V1().ReplicationControllers(),
+		ReplicaSets:            factory.Apps().V1().ReplicaSets(),
+		StatefulSets:           factory.Apps().V1().StatefulSets(),
+		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
 	})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumebinding"
 )
 
 // The cluster events that retry unschedulable pods, and the plugins whose
@@ -31,6 +32,9 @@ var (
 	assignedPodChanged = clusterEvent{name: "AssignedPodUpdate", plugins: []string{
 		interpodaffinity.Name, podtopologyspread.Name,
 	}}
+	// A claim or volume appearing, binding or changing may fix a pod's
+	// volumes.
+	volumeChanged = clusterEvent{name: "VolumeChange", plugins: []string{volumebinding.Name}}
 )
 
 func (s *Scheduler) addHandlers(cfg Config) error {
@@ -140,4 +144,35 @@ func nodeChangeMatters(old, cur *corev1.Node) bool {
 		!slices.EqualFunc(old.Spec.Taints, cur.Spec.Taints, func(a, b corev1.Taint) bool { return a.MatchTaint(&b) && a.Value == b.Value }) ||
 		!maps.EqualFunc(old.Status.Allocatable, cur.Status.Allocatable, func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 }) ||
 		len(old.Status.Images) != len(cur.Status.Images)
+}
+
+// watchVolumes fills in the volume listers that cfg provides, and retries
+// pods rejected for their volumes when claims, volumes or classes change.
+func (s *Scheduler) watchVolumes(cfg Config, l *listers) error {
+	retry := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.queue.move(volumeChanged) },
+		UpdateFunc: func(any, any) { s.queue.move(volumeChanged) },
+	}
+	for _, inf := range []interface {
+		Informer() cache.SharedIndexInformer
+	}{cfg.PersistentVolumeClaims, cfg.PersistentVolumes, cfg.StorageClasses} {
+		if inf == nil {
+			continue
+		}
+		reg, err := inf.Informer().AddEventHandler(retry)
+		if err != nil {
+			return fmt.Errorf("scheduler: add volume handler: %w", err)
+		}
+		s.synced = append(s.synced, inf.Informer().HasSynced, reg.HasSynced)
+	}
+	if cfg.PersistentVolumeClaims != nil {
+		l.volumes.Claims = cfg.PersistentVolumeClaims.Lister()
+	}
+	if cfg.PersistentVolumes != nil {
+		l.volumes.Volumes = cfg.PersistentVolumes.Lister()
+	}
+	if cfg.StorageClasses != nil {
+		l.volumes.Classes = cfg.StorageClasses.Lister()
+	}
+	return nil
 }

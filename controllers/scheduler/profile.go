@@ -13,6 +13,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeunschedulable"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/tainttoleration"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumebinding"
 )
 
 // entry is one plugin of a profile and, if it scores, its weight.
@@ -26,6 +27,7 @@ type entry struct {
 type listers struct {
 	namespaces corelisters.NamespaceLister
 	spread     podtopologyspread.Listers
+	volumes    volumebinding.Listers
 }
 
 // defaultPlugins is every plugin the scheduler runs, in upstream's order,
@@ -39,6 +41,7 @@ func defaultPlugins(l listers) []entry {
 		{plugin: nodeaffinity.New(), weight: 2},
 		{plugin: nodeports.New()},
 		{plugin: noderesources.NewFit(), weight: 1},
+		{plugin: volumebinding.New(l.volumes)},
 		{plugin: podtopologyspread.New(l.spread), weight: 2},
 		{plugin: interpodaffinity.New(l.namespaces), weight: 2},
 		{plugin: noderesources.NewBalanced(), weight: 1},

@@ -13,6 +13,7 @@ import (
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	policyinformers "k8s.io/client-go/informers/policy/v1"
+	storageinformers "k8s.io/client-go/informers/storage/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -45,6 +46,12 @@ type Config struct {
 	ReplicationControllers coreinformers.ReplicationControllerInformer
 	ReplicaSets            appsinformers.ReplicaSetInformer
 	StatefulSets           appsinformers.StatefulSetInformer
+	// PersistentVolumeClaims and PersistentVolumes, when set, keep pods
+	// with bound claims on nodes their volumes' node affinity admits;
+	// StorageClasses tells which unbound claims wait for their first pod.
+	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
+	PersistentVolumes      coreinformers.PersistentVolumeInformer
+	StorageClasses         storageinformers.StorageClassInformer
 	// PodDisruptionBudgets, when set, lets preemption prefer victims whose
 	// eviction breaks no budget.
 	PodDisruptionBudgets policyinformers.PodDisruptionBudgetInformer
@@ -136,6 +143,9 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Namespaces != nil {
 		l.namespaces = cfg.Namespaces.Lister()
 		s.synced = append(s.synced, cfg.Namespaces.Informer().HasSynced)
+	}
+	if err := s.watchVolumes(cfg, &l); err != nil {
+		return nil, err
 	}
 	if cfg.Services != nil {
 		l.spread.Services = cfg.Services.Lister()

@@ -36,6 +36,9 @@ func runScheduler(ctx context.Context, cfg *rest.Config) error {
 		ReplicationControllers: factory.Core().V1().ReplicationControllers(),
 		ReplicaSets:            factory.Apps().V1().ReplicaSets(),
 		StatefulSets:           factory.Apps().V1().StatefulSets(),
+		PersistentVolumeClaims: factory.Core().V1().PersistentVolumeClaims(),
+		PersistentVolumes:      factory.Core().V1().PersistentVolumes(),
+		StorageClasses:         factory.Storage().V1().StorageClasses(),
 		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
 	})
 	if err != nil {

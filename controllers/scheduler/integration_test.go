@@ -309,3 +309,24 @@ func TestConstraints(t *testing.T) {
 	createPod(t, s, "after-cordon", "100m")
 	waitPod(t, s, "after-cordon", "bound to n2", func(p *corev1.Pod) bool { return p.Spec.NodeName == "n2" })
 }
+
+// TestLeaseAfterRestart: the scheduler holds the kube-system/kube-scheduler
+// Lease, and a restarted server on the same data takes it over and
+// schedules (the old holder released it on its clean stop).
+func TestLeaseAfterRestart(t *testing.T) {
+	s := testserver.Start(t)
+	createNode(t, s, "n1", "1", "1Gi", nil)
+	createPod(t, s, "before", "100m")
+	boundTo(t, s, "before")
+	lease, err := s.Client.CoordinationV1().Leases("kube-system").Get(t.Context(), "kube-scheduler", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		t.Fatalf("scheduler lease = %+v, %v", lease, err)
+	}
+	s = s.Restart(t)
+	start := time.Now()
+	createPod(t, s, "after", "100m")
+	boundTo(t, s, "after")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("scheduling after restart took %v: the lease was not released", d)
+	}
+}

@@ -115,14 +115,17 @@ func (s *Scheduler) onPod(old, pod *corev1.Pod) {
 	}
 }
 
+// onPodDelete forgets a deleted pod: from the queue if it was pending,
+// from the cache if it was assigned or assumed (a pod deleted while its
+// binding was under way is only assumed).
 func (s *Scheduler) onPodDelete(pod *corev1.Pod) {
-	if pod.Spec.NodeName == "" {
-		s.queue.remove(pod.UID)
-		s.nominator.set(pod, "")
-		return
-	}
+	wasCounted := pod.Spec.NodeName != "" || s.cache.isAssumed(pod.UID)
+	s.queue.remove(pod.UID)
+	s.nominator.set(pod, "")
 	s.cache.removePod(pod)
-	s.queue.move(assignedPodDeleted)
+	if wasCounted {
+		s.queue.move(assignedPodDeleted)
+	}
 }
 
 // pendingChangeMatters reports whether a pending pod changed in a way that

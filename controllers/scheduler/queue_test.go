@@ -63,7 +63,7 @@ func TestQueueUnschedulable(t *testing.T) {
 	q.move(assignedPodChanged) // helps only affinity and spread
 	popNone(t, q)
 	q.move(assignedPodDeleted) // frees resources
-	popNone(t, q)               // still backing off
+	popNone(t, q)              // still backing off
 	clk.Step(initialBackoff)
 	if got := popNow(t, q); got != qp {
 		t.Fatalf("popped %v", got.pod.Name)

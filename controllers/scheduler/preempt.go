@@ -45,7 +45,7 @@ func (s *Scheduler) preempt(ctx context.Context, state *framework.CycleState, po
 	if state == nil {
 		return
 	}
-	if msg := s.preemptionIneligible(pod, fit); msg != "" {
+	if msg := s.preemptionIneligible(state.Snapshot(), pod, fit); msg != "" {
 		fit.postFilterMsg = "preemption: " + msg
 		return
 	}
@@ -94,7 +94,7 @@ func (s *Scheduler) preempt(ctx context.Context, state *framework.CycleState, po
 // preemptionIneligible says why pod may not preempt, as upstream: its
 // policy says Never, or a victim of its earlier preemption is still
 // leaving its nominated node.
-func (s *Scheduler) preemptionIneligible(pod *corev1.Pod, fit *fitError) string {
+func (s *Scheduler) preemptionIneligible(snap *framework.Snapshot, pod *corev1.Pod, fit *fitError) string {
 	if p := pod.Spec.PreemptionPolicy; p != nil && *p == corev1.PreemptNever {
 		return "not eligible due to preemptionPolicy=Never."
 	}
@@ -102,7 +102,7 @@ func (s *Scheduler) preemptionIneligible(pod *corev1.Pod, fit *fitError) string 
 	if nn == "" || fit.statuses[nn].Code() == framework.UnschedulableAndUnresolvable {
 		return ""
 	}
-	if node, ok := s.cache.snapshot().ByName[nn]; ok {
+	if node, ok := snap.ByName[nn]; ok {
 		prio := corev1helpers.PodPriority(pod)
 		for _, pi := range node.Pods {
 			if pi.Pod.DeletionTimestamp != nil && corev1helpers.PodPriority(pi.Pod) < prio {

@@ -68,18 +68,19 @@ type queue struct {
 	backoff       podHeap
 	moveCycle     int64
 	lastFlush     time.Time
-	unschedulable int
+	unschedulable map[types.UID]*queuedPod
 	notify        chan struct{}
 }
 
 func newQueue(clk clock.Clock) *queue {
 	return &queue{
-		clock:     clk,
-		pods:      map[types.UID]*queuedPod{},
-		active:    podHeap{less: activeLess},
-		backoff:   podHeap{less: func(a, b *queuedPod) bool { return a.backoffUntil.Before(b.backoffUntil) }},
-		notify:    make(chan struct{}, 1),
-		lastFlush: clk.Now(),
+		clock:         clk,
+		pods:          map[types.UID]*queuedPod{},
+		unschedulable: map[types.UID]*queuedPod{},
+		active:        podHeap{less: activeLess},
+		backoff:       podHeap{less: func(a, b *queuedPod) bool { return a.backoffUntil.Before(b.backoffUntil) }},
+		notify:        make(chan struct{}, 1),
+		lastFlush:     clk.Now(),
 	}
 }
 
@@ -119,7 +120,7 @@ func (q *queue) add(pod *corev1.Pod) {
 	case inFlight:
 		qp.updated = true
 	case inUnschedulable:
-		q.unschedulable--
+		delete(q.unschedulable, qp.pod.UID)
 		q.toActiveOrBackoffLocked(qp)
 	}
 }
@@ -139,7 +140,7 @@ func (q *queue) remove(uid types.UID) {
 	case inBackoff:
 		heap.Remove(&q.backoff, qp.index)
 	case inUnschedulable:
-		q.unschedulable--
+		delete(q.unschedulable, uid)
 	}
 }
 
@@ -177,7 +178,7 @@ func (q *queue) pop(ctx context.Context) (*queuedPod, error) {
 		if q.backoff.Len() > 0 {
 			wait = q.backoff.items[0].backoffUntil.Sub(now)
 		}
-		if q.unschedulable > 0 {
+		if len(q.unschedulable) > 0 {
 			if w := q.lastFlush.Add(flushInterval).Sub(now); wait == 0 || w < wait {
 				wait = w
 			}
@@ -210,13 +211,13 @@ func (q *queue) flushLocked(now time.Time) {
 		qp := heap.Pop(&q.backoff).(*queuedPod)
 		q.toActiveLocked(qp)
 	}
-	if q.unschedulable == 0 || now.Sub(q.lastFlush) < flushInterval {
+	if len(q.unschedulable) == 0 || now.Sub(q.lastFlush) < flushInterval {
 		return
 	}
 	q.lastFlush = now
-	for _, qp := range q.pods {
-		if qp.where == inUnschedulable && now.Sub(qp.since) >= maxUnschedulable {
-			q.unschedulable--
+	for uid, qp := range q.unschedulable {
+		if now.Sub(qp.since) >= maxUnschedulable {
+			delete(q.unschedulable, uid)
 			q.toActiveOrBackoffLocked(qp)
 		}
 	}
@@ -257,7 +258,7 @@ func (q *queue) requeue(qp *queuedPod, rejectedBy sets.Set[string], failedErr bo
 		return
 	}
 	qp.where, qp.since = inUnschedulable, now
-	q.unschedulable++
+	q.unschedulable[qp.pod.UID] = qp
 }
 
 // clusterEvent is a change that may make unschedulable pods fit: plugins
@@ -272,15 +273,11 @@ func (q *queue) move(ev clusterEvent) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.moveCycle++
-	if q.unschedulable == 0 {
-		return
-	}
-	for _, qp := range q.pods {
-		if qp.where != inUnschedulable || !ev.helps(qp) {
-			continue
+	for uid, qp := range q.unschedulable {
+		if ev.helps(qp) {
+			delete(q.unschedulable, uid)
+			q.toActiveOrBackoffLocked(qp)
 		}
-		q.unschedulable--
-		q.toActiveOrBackoffLocked(qp)
 	}
 }
 

@@ -66,8 +66,8 @@ type Config struct {
 	// adaptive value (50% less 1% per 125 nodes, at least 5%).
 	PercentageOfNodesToScore int
 	// Events records the Scheduled and FailedScheduling events. Default: a
-	// recorder writing events.k8s.io/v1 Events through Client, as
-	// "default-scheduler".
+	// recorder writing events.k8s.io/v1 Events through Client, reported
+	// by Name.
 	Events events.EventRecorder
 	// Clock defaults to the real clock; Rand, which breaks ties between
 	// nodes, to a source seeded from it.
@@ -188,7 +188,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return fmt.Errorf("scheduler: start event recording: %w", err)
 		}
 		defer b.Shutdown()
-		s.events = b.NewRecorder(scheme.Scheme, DefaultName)
+		s.events = b.NewRecorder(scheme.Scheme, s.name)
 	}
 	logger.Info("Starting scheduler", "name", s.name)
 	defer logger.Info("Stopped scheduler")

@@ -228,7 +228,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go func() {
-		if err := runScheduler(runCtx, api.loopbackConfig, schedulerIdentity(cfg.DataDir)); err != nil {
+		if err := runScheduler(runCtx, api.loopbackConfig, schedulerIdentity(cfg.DataDir), ""); err != nil {
 			logger.Error(err, "scheduler failed")
 			cancel()
 		}

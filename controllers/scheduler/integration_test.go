@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -328,5 +329,84 @@ func TestLeaseAfterRestart(t *testing.T) {
 	boundTo(t, s, "after")
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("scheduling after restart took %v: the lease was not released", d)
+	}
+}
+
+// TestRetries: an unschedulable pod is retried when an assigned pod is
+// deleted and frees room; a gated pod waits untouched until its gates are
+// removed; topology spread and pod affinity place pods as required.
+func TestRetries(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := t.Context()
+	pods := s.Client.CoreV1().Pods("default")
+	createNode(t, s, "a1", "1", "2Gi", map[string]string{"topology.kubernetes.io/zone": "a"})
+
+	createPod(t, s, "hog", "800m")
+	boundTo(t, s, "hog")
+	createPod(t, s, "waits", "500m")
+	want := "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+	if msg := unschedulable(t, s, "waits"); msg != want {
+		t.Errorf("message = %q\nwant %q", msg, want)
+	}
+	if err := pods.Delete(ctx, "hog", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := boundTo(t, s, "waits"); got != "a1" {
+		t.Errorf("waits bound to %s", got)
+	}
+
+	createPod(t, s, "gated", "100m", func(p *corev1.Pod) {
+		p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}}
+	})
+	time.Sleep(300 * time.Millisecond)
+	p, err := pods.Get(ctx, "gated", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Spec.NodeName != "" {
+		t.Fatalf("gated pod bound to %s", p.Spec.NodeName)
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Reason == corev1.PodReasonUnschedulable {
+			t.Errorf("gated pod marked unschedulable: %q", c.Message)
+		}
+	}
+	p.Spec.SchedulingGates = nil
+	if _, err := pods.Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	boundTo(t, s, "gated")
+
+	// Two more zones; spread with maxSkew 1 fills b and c before a again.
+	createNode(t, s, "b1", "4", "4Gi", map[string]string{"topology.kubernetes.io/zone": "b"})
+	createNode(t, s, "c1", "4", "4Gi", map[string]string{"topology.kubernetes.io/zone": "c"})
+	spread := func(p *corev1.Pod) {
+		p.Labels = map[string]string{"app": "spread"}
+		p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+			MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.DoNotSchedule,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "spread"}},
+		}}
+	}
+	zones := map[string]int{}
+	for i := range 3 {
+		name := fmt.Sprintf("spread-%d", i)
+		createPod(t, s, name, "10m", spread)
+		zones[boundTo(t, s, name)]++
+	}
+	if len(zones) != 3 {
+		t.Errorf("spread pods per node = %v, want one in each zone", zones)
+	}
+
+	createPod(t, s, "follower", "10m", func(p *corev1.Pod) {
+		p.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "spread"}},
+				TopologyKey:   "topology.kubernetes.io/zone",
+			}},
+		}}
+		p.Spec.NodeSelector = map[string]string{"topology.kubernetes.io/zone": "c"}
+	})
+	if got := boundTo(t, s, "follower"); got != "c1" {
+		t.Errorf("follower bound to %s", got)
 	}
 }

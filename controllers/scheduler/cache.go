@@ -29,6 +29,8 @@ type nodeCache struct {
 	dirty         map[string]bool
 	imagesChanged bool
 	snap          *framework.Snapshot
+	// position is each node's index in snap.Nodes.
+	position map[string]int
 }
 
 type podState struct {
@@ -38,10 +40,11 @@ type podState struct {
 
 func newNodeCache() *nodeCache {
 	return &nodeCache{
-		nodes: map[string]*framework.NodeInfo{},
-		pods:  map[types.UID]*podState{},
-		dirty: map[string]bool{},
-		snap:  framework.NewSnapshot(),
+		nodes:    map[string]*framework.NodeInfo{},
+		pods:     map[types.UID]*podState{},
+		dirty:    map[string]bool{},
+		snap:     framework.NewSnapshot(),
+		position: map[string]int{},
 	}
 }
 
@@ -178,15 +181,19 @@ func (c *nodeCache) snapshot() *framework.Snapshot {
 	if len(c.dirty) == 0 && !c.imagesChanged {
 		return s
 	}
-	membership := false
+	membership, reindex := false, false
 	for name := range c.dirty {
 		n, ok := c.nodes[name]
-		_, had := s.ByName[name]
+		old, had := s.ByName[name]
+		if had && len(old.PodsWithAffinity) > 0 {
+			reindex = true
+		}
 		switch {
 		case ok && n.Node() != nil:
 			clone := n.Clone()
 			s.ByName[name] = clone
 			membership = membership || !had
+			reindex = reindex || len(clone.PodsWithAffinity) > 0
 		case had:
 			delete(s.ByName, name)
 			membership = true
@@ -200,10 +207,14 @@ func (c *nodeCache) snapshot() *framework.Snapshot {
 		slices.SortFunc(s.Nodes, func(a, b *framework.NodeInfo) int {
 			return strings.Compare(a.Node().Name, b.Node().Name)
 		})
-	} else {
+		clear(c.position)
 		for i, n := range s.Nodes {
-			if c.dirty[n.Node().Name] {
-				s.Nodes[i] = s.ByName[n.Node().Name]
+			c.position[n.Node().Name] = i
+		}
+	} else {
+		for name := range c.dirty {
+			if i, ok := c.position[name]; ok {
+				s.Nodes[i] = s.ByName[name]
 			}
 		}
 	}
@@ -215,7 +226,9 @@ func (c *nodeCache) snapshot() *framework.Snapshot {
 			}
 		}
 	}
-	s.Index()
+	if membership || reindex {
+		s.Index()
+	}
 	clear(c.dirty)
 	c.imagesChanged = false
 	return s

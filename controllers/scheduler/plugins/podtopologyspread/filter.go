@@ -20,8 +20,9 @@ type filterState struct {
 	constraints []constraint
 	required    nodeaffinity.RequiredNodeAffinity
 	counts      []map[string]int
-	// mins is each constraint's smallest domain count.
-	mins []int
+	// mins is each constraint's smallest domain count; self is 1 where the
+	// constraint's selector matches the pod itself.
+	mins, self []int
 }
 
 func (s *filterState) Clone() framework.StateData {
@@ -50,9 +51,12 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 		return framework.NewStatus(framework.Skip)
 	}
 	s := &filterState{constraints: cs, required: nodeaffinity.GetRequiredNodeAffinity(pod),
-		counts: make([]map[string]int, len(cs)), mins: make([]int, len(cs))}
+		counts: make([]map[string]int, len(cs)), mins: make([]int, len(cs)), self: make([]int, len(cs))}
 	for i := range cs {
 		s.counts[i] = map[string]int{}
+		if cs[i].selector.Matches(labels.Set(pod.Labels)) {
+			s.self[i] = 1
+		}
 	}
 	for _, n := range state.Snapshot().Nodes {
 		node := n.Node()
@@ -123,11 +127,7 @@ func (pl *PodTopologySpread) Filter(_ context.Context, state *framework.CycleSta
 		if len(s.counts[i]) < int(c.minDomains) || len(s.counts[i]) == 0 {
 			minimum = 0
 		}
-		self := 0
-		if c.selector.Matches(labels.Set(pod.Labels)) {
-			self = 1
-		}
-		if s.counts[i][value]+self-minimum > int(c.maxSkew) {
+		if s.counts[i][value]+s.self[i]-minimum > int(c.maxSkew) {
 			return framework.NewStatus(framework.Unschedulable, ErrReasonConstraintsNotMatch)
 		}
 	}

@@ -242,4 +242,3 @@ func TestLeaseAfterRestart(t *testing.T) {
 		t.Errorf("scheduling after restart took %v: the lease was not released", d)
 	}
 }
-

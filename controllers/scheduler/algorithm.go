@@ -54,8 +54,10 @@ type fitError struct {
 	statuses      map[string]*framework.Status
 	preFilter     *framework.Status
 	postFilterMsg string
-	// nominated is the node preemption made room on, if it did.
-	nominated string
+	// nominate is what preemption decided for status.nominatedNodeName:
+	// nil leaves it, "" clears it, a name sets it to the node it made room
+	// on.
+	nominate *string
 }
 
 // Error is upstream's FailedScheduling message: "0/3 nodes are available:

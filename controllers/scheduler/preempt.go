@@ -76,6 +76,9 @@ func (s *Scheduler) preempt(ctx context.Context, state *framework.CycleState, po
 			}
 		}
 		fit.postFilterMsg = "preemption: " + (&fitError{numAllNodes: len(snap.Nodes), statuses: statuses}).Error()
+		// A nomination from an earlier preemption no longer holds.
+		fit.nominate = new(string)
+		s.nominator.set(pod, "")
 		return
 	}
 	best := pickCandidate(candidates)
@@ -87,8 +90,27 @@ func (s *Scheduler) preempt(ctx context.Context, state *framework.CycleState, po
 		}
 	}
 	logger.V(2).Info("Preempted pods to make room", "pod", klog.KObj(pod), "node", best.node, "victims", len(best.victims))
-	fit.nominated = best.node
+	fit.nominate = &best.node
 	s.nominator.set(pod, best.node)
+	s.clearLowerNominations(ctx, pod, best.node)
+}
+
+// clearLowerNominations takes back, as upstream, the nominations to node of
+// pods with lower priority than pod: the room made there is pod's now.
+func (s *Scheduler) clearLowerNominations(ctx context.Context, pod *corev1.Pod, node string) {
+	prio := corev1helpers.PodPriority(pod)
+	for _, pi := range slices.Clone(s.nominator.on(node)) {
+		p := pi.Pod
+		if p.UID == pod.UID || corev1helpers.PodPriority(p) >= prio {
+			continue
+		}
+		s.nominator.set(p, "")
+		body := []byte(`{"status":{"nominatedNodeName":null}}`)
+		_, err := s.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{}, "status")
+		if err != nil && !apierrors.IsNotFound(err) {
+			klog.FromContext(ctx).Error(err, "Clearing a lower-priority nomination failed", "pod", klog.KObj(p), "node", node)
+		}
+	}
 }
 
 // preemptionIneligible says why pod may not preempt, as upstream: its

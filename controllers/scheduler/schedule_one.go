@@ -89,12 +89,12 @@ func (s *Scheduler) failed(ctx context.Context, qp *queuedPod, err error) {
 	reason := corev1.PodReasonSchedulerError
 	var fit *fitError
 	var rejectedBy sets.Set[string]
-	nominated := ""
+	var nominate *string
 	switch {
 	case errors.As(err, &fit):
 		reason = corev1.PodReasonUnschedulable
 		rejectedBy = fit.rejectedBy()
-		nominated = fit.nominated
+		nominate = fit.nominate
 		logger.V(2).Info("Unable to schedule pod; no fit; waiting", "pod", klog.KObj(pod), "err", err.Error())
 	case errors.Is(err, errNoNodes):
 		reason = corev1.PodReasonUnschedulable
@@ -114,15 +114,15 @@ func (s *Scheduler) failed(ctx context.Context, qp *queuedPod, err error) {
 		msg = msg[:maxMessageLength-4] + " ..."
 	}
 	s.events.Eventf(cur, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", "%s", msg)
-	if err := s.setUnschedulable(ctx, cur, reason, err.Error(), nominated); err != nil {
+	if err := s.setUnschedulable(ctx, cur, reason, err.Error(), nominate); err != nil {
 		logger.Error(err, "Error updating pod", "pod", klog.KObj(pod))
 	}
 }
 
 // setUnschedulable sets the pod's PodScheduled condition to False with
-// reason and message, and nominatedNodeName to nominated when set, unless
-// they are already so.
-func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reason, message, nominated string) error {
+// reason and message, and nominatedNodeName as nominate says (nil: leave
+// it; "": clear it), unless they are already so.
+func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reason, message string, nominate *string) error {
 	cond := corev1.PodCondition{
 		Type:               corev1.PodScheduled,
 		Status:             corev1.ConditionFalse,
@@ -132,7 +132,7 @@ func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reaso
 		LastProbeTime:      metav1.Time{},
 	}
 	status := &pod.Status
-	changed := nominated != "" && status.NominatedNodeName != nominated
+	changed := nominate != nil && status.NominatedNodeName != *nominate
 	found := false
 	for _, c := range status.Conditions {
 		if c.Type != corev1.PodScheduled {
@@ -153,8 +153,12 @@ func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reaso
 	// A strategic merge patch (conditions merge by type) needs no
 	// resourceVersion, so it cannot conflict with the pod's other writers.
 	patch := map[string]any{"status": map[string]any{"conditions": []corev1.PodCondition{cond}}}
-	if nominated != "" {
-		patch["status"].(map[string]any)["nominatedNodeName"] = nominated
+	switch {
+	case nominate == nil || *nominate == status.NominatedNodeName:
+	case *nominate == "":
+		patch["status"].(map[string]any)["nominatedNodeName"] = nil
+	default:
+		patch["status"].(map[string]any)["nominatedNodeName"] = *nominate
 	}
 	body, err := json.Marshal(patch)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumebinding"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumerestrictions"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumezone"
 )
 
 // The cluster events that retry unschedulable pods, and the plugins whose
@@ -25,7 +27,7 @@ var (
 	nodeChanged = clusterEvent{name: "NodeUpdate"}
 	// A pod leaving a node frees its resources and ports.
 	assignedPodDeleted = clusterEvent{name: "AssignedPodDelete", plugins: []string{
-		noderesources.FitName, nodeports.Name, interpodaffinity.Name, podtopologyspread.Name,
+		noderesources.FitName, nodeports.Name, interpodaffinity.Name, podtopologyspread.Name, volumerestrictions.Name,
 	}}
 	// A pod arriving on or relabelled on a node matters to the pod
 	// affinity and spread of others.
@@ -34,7 +36,7 @@ var (
 	}}
 	// A claim or volume appearing, binding or changing may fix a pod's
 	// volumes.
-	volumeChanged = clusterEvent{name: "VolumeChange", plugins: []string{volumebinding.Name}}
+	volumeChanged = clusterEvent{name: "VolumeChange", plugins: []string{volumebinding.Name, volumezone.Name, volumerestrictions.Name}}
 )
 
 func (s *Scheduler) addHandlers(cfg Config) error {

@@ -14,6 +14,8 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/tainttoleration"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumebinding"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumerestrictions"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumezone"
 )
 
 // entry is one plugin of a profile and, if it scores, its weight.
@@ -41,7 +43,9 @@ func defaultPlugins(l listers) []entry {
 		{plugin: nodeaffinity.New(), weight: 2},
 		{plugin: nodeports.New()},
 		{plugin: noderesources.NewFit(), weight: 1},
+		{plugin: volumerestrictions.New(l.volumes.Claims)},
 		{plugin: volumebinding.New(l.volumes)},
+		{plugin: volumezone.New(volumezone.Listers{Claims: l.volumes.Claims, Volumes: l.volumes.Volumes})},
 		{plugin: podtopologyspread.New(l.spread), weight: 2},
 		{plugin: interpodaffinity.New(l.namespaces), weight: 2},
 		{plugin: noderesources.NewBalanced(), weight: 1},

@@ -123,17 +123,22 @@ func (a *algorithm) schedule(ctx context.Context, snap *framework.Snapshot, pod 
 		return "", nil, errNoNodes
 	}
 	state := framework.NewCycleState(snap)
-	for _, pl := range a.profile.preFilter {
-		st := pl.PreFilter(ctx, state, pod)
-		switch {
-		case st.IsSkip():
-			state.SkipFilter(pl.Name())
-		case st.Code() == framework.Error:
-			return "", state, fmt.Errorf("prefilter %s: %w", pl.Name(), st.AsError())
-		case !st.IsSuccess():
-			st.WithPlugin(pl.Name())
-			return "", state, &fitError{numAllNodes: len(snap.Nodes), preFilter: st}
+	if st, err := a.preFilter(ctx, state, pod); err != nil {
+		return "", state, err
+	} else if st != nil {
+		return "", state, &fitError{numAllNodes: len(snap.Nodes), preFilter: st}
+	}
+	nodes := snap.Nodes
+	var absent *framework.Status
+	if only, plugins, ok := state.Restriction(); ok {
+		nodes = make([]*framework.NodeInfo, 0, only.Len())
+		for _, name := range sets.List(only) {
+			if n, ok := snap.ByName[name]; ok {
+				nodes = append(nodes, n)
+			}
 		}
+		absent = framework.NewStatus(framework.UnschedulableAndUnresolvable,
+			fmt.Sprintf("node(s) didn't satisfy plugin(s) %v", plugins)).WithPlugin(plugins[0])
 	}
 
 	if nn := pod.Status.NominatedNodeName; nn != "" {
@@ -142,11 +147,22 @@ func (a *algorithm) schedule(ctx context.Context, snap *framework.Snapshot, pod 
 		}
 	}
 
-	feasible, statuses, err := a.findFeasible(ctx, state, pod, snap.Nodes)
-	if err != nil {
-		return "", state, err
+	var feasible []*framework.NodeInfo
+	statuses := map[string]*framework.Status{}
+	if len(nodes) > 0 {
+		var err error
+		if feasible, statuses, err = a.findFeasible(ctx, state, pod, nodes); err != nil {
+			return "", state, err
+		}
 	}
 	if len(feasible) == 0 {
+		if absent != nil {
+			for _, n := range snap.Nodes {
+				if _, ok := statuses[n.Node().Name]; !ok {
+					statuses[n.Node().Name] = absent
+				}
+			}
+		}
 		return "", state, &fitError{numAllNodes: len(snap.Nodes), statuses: statuses}
 	}
 	if len(feasible) == 1 {
@@ -157,6 +173,35 @@ func (a *algorithm) schedule(ctx context.Context, snap *framework.Snapshot, pod 
 		return "", state, err
 	}
 	return a.pick(scores), state, nil
+}
+
+// preFilter runs the PreFilters as upstream: an UnschedulableAndUnresolvable
+// rejection ends the cycle at once; an Unschedulable one is returned after
+// the remaining PreFilters ran (preemption may need their state);
+// restrictions that leave no node reject the pod too.
+func (a *algorithm) preFilter(ctx context.Context, state *framework.CycleState, pod *corev1.Pod) (*framework.Status, error) {
+	var rejected *framework.Status
+	for _, pl := range a.profile.preFilter {
+		st := pl.PreFilter(ctx, state, pod)
+		switch {
+		case st.IsSkip():
+			state.SkipFilter(pl.Name())
+		case st.Code() == framework.Error:
+			return nil, fmt.Errorf("prefilter %s: %w", pl.Name(), st.AsError())
+		case st.Code() == framework.UnschedulableAndUnresolvable:
+			return st.WithPlugin(pl.Name()), nil
+		case !st.IsSuccess():
+			rejected = st.WithPlugin(pl.Name())
+		}
+		if only, plugins, ok := state.Restriction(); ok && only.Len() == 0 {
+			msg := fmt.Sprintf("node(s) didn't satisfy plugin(s) %v simultaneously", plugins)
+			if len(plugins) == 1 {
+				msg = fmt.Sprintf("node(s) didn't satisfy plugin %v", plugins[0])
+			}
+			return framework.NewStatus(framework.UnschedulableAndUnresolvable, msg).WithPlugin(plugins[0]), nil
+		}
+	}
+	return rejected, nil
 }
 
 // filter runs the filters on one node, counting the pods nominated to it

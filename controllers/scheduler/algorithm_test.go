@@ -115,3 +115,32 @@ func TestNumFeasibleToFind(t *testing.T) {
 		t.Errorf("at 100%%: %d", got)
 	}
 }
+
+// TestNamedNodes: a pod whose required affinity names its node by
+// metadata.name (as DaemonSet pods do) is filtered on that node only, and
+// upstream counts the others as not satisfying NodeAffinity.
+func TestNamedNodes(t *testing.T) {
+	byName := func(names ...string) *corev1.Affinity {
+		return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{
+				{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: names}}}}}}}
+	}
+	nodes := []*corev1.Node{
+		ft.MakeNode("a").Capacity("cpu", "1").Obj(), ft.MakeNode("b").Capacity("cpu", "4").Obj(), ft.MakeNode("c").Capacity("cpu", "4").Obj(),
+	}
+	snap := snapshotOf(nodes)
+	a := newTestAlgorithm(nil)
+	if got, _, err := a.schedule(t.Context(), snap, ft.MakePod("p").Req("cpu", "500m").Affinity(byName("a")).Obj()); err != nil || got != "a" {
+		t.Errorf("fits -> %q, %v", got, err)
+	}
+	_, _, err := a.schedule(t.Context(), snap, ft.MakePod("p").Req("cpu", "2").Affinity(byName("a")).Obj())
+	want := "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	_, _, err = a.schedule(t.Context(), snap, ft.MakePod("p").Affinity(byName("gone")).Obj())
+	want = "0/3 nodes are available: 3 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}

@@ -2,6 +2,9 @@ package framework
 
 import (
 	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/util/sets"
 )
 
 // StateKey names one plugin's entry in a CycleState.
@@ -22,6 +25,10 @@ type CycleState struct {
 	snapshot   *Snapshot
 	skipFilter map[string]bool
 	skipScore  map[string]bool
+	// only, when restricted, names the nodes PreFilters left; restrictedBy
+	// the plugins that restricted them.
+	only         sets.Set[string]
+	restrictedBy []string
 }
 
 // NewCycleState returns an empty state for a cycle on snapshot; a nil
@@ -51,7 +58,7 @@ func (c *CycleState) Read(key StateKey) (StateData, error) {
 // Clone copies the state and clones every entry.
 func (c *CycleState) Clone() *CycleState {
 	out := &CycleState{data: make(map[StateKey]StateData, len(c.data)), snapshot: c.snapshot,
-		skipFilter: c.skipFilter, skipScore: c.skipScore}
+		skipFilter: c.skipFilter, skipScore: c.skipScore, only: c.only, restrictedBy: c.restrictedBy}
 	for k, v := range c.data {
 		out.data[k] = v.Clone()
 	}
@@ -79,3 +86,25 @@ func (c *CycleState) SkipScore(plugin string) {
 
 // ScoreSkipped reports whether plugin's Score is skipped in this cycle.
 func (c *CycleState) ScoreSkipped(plugin string) bool { return c.skipScore[plugin] }
+
+// RestrictNodes records, from plugin's PreFilter, that only the nodes
+// named can fit the pod (upstream's PreFilterResult): the scheduler
+// filters only those, and counts the others as rejected by the plugins
+// that restricted them. Restrictions from several plugins intersect.
+func (c *CycleState) RestrictNodes(plugin string, names sets.Set[string]) {
+	if c.only == nil {
+		c.only = names.Clone()
+	} else {
+		c.only = c.only.Intersection(names)
+	}
+	if !slices.Contains(c.restrictedBy, plugin) {
+		c.restrictedBy = append(c.restrictedBy, plugin)
+		slices.Sort(c.restrictedBy)
+	}
+}
+
+// Restriction returns the nodes PreFilters restricted the pod to and the
+// plugins that did; ok is false when no plugin restricted it.
+func (c *CycleState) Restriction() (names sets.Set[string], plugins []string, ok bool) {
+	return c.only, c.restrictedBy, c.only != nil
+}

@@ -8,6 +8,8 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/kubelite/kubelite/controllers/scheduler/framework"
@@ -16,8 +18,12 @@ import (
 // Name is the plugin's name.
 const Name = "NodeAffinity"
 
-// ErrReason is upstream's reason for a node that does not match.
-const ErrReason = "node(s) didn't match Pod's node affinity/selector"
+// Upstream's reasons: for a node that does not match, and for required
+// terms that name nodes but no node in common.
+const (
+	ErrReason         = "node(s) didn't match Pod's node affinity/selector"
+	ErrReasonConflict = "pod affinity terms conflict"
+)
 
 // NodeAffinity is the plugin.
 type NodeAffinity struct{}
@@ -61,13 +67,52 @@ func requiredAffinity(pod *corev1.Pod) *corev1.NodeSelector {
 }
 
 // PreFilter compiles the pod's nodeSelector and required affinity once,
-// and skips the filter for a pod that has neither.
+// and skips the filter for a pod that has neither. When every required
+// term names nodes (matchFields metadata.name In, as DaemonSet pods'
+// terms do), it restricts the cycle to those nodes.
 func (*NodeAffinity) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod) *framework.Status {
-	if len(pod.Spec.NodeSelector) == 0 && requiredAffinity(pod) == nil {
+	req := requiredAffinity(pod)
+	if len(pod.Spec.NodeSelector) == 0 && req == nil {
 		return framework.NewStatus(framework.Skip)
 	}
 	state.Write(filterKey, &required{nodeaffinity.GetRequiredNodeAffinity(pod)})
+	if req == nil || len(req.NodeSelectorTerms) == 0 {
+		return nil
+	}
+	names, restricted := NamedNodes(req.NodeSelectorTerms)
+	switch {
+	case !restricted:
+	case names.Len() == 0:
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonConflict)
+	default:
+		state.RestrictNodes(Name, names)
+	}
 	return nil
+}
+
+// NamedNodes returns the nodes that terms name by metadata.name, when
+// every term names some (terms are ORed, a term's requirements ANDed);
+// restricted is false when a term does not name nodes.
+func NamedNodes(terms []corev1.NodeSelectorTerm) (names sets.Set[string], restricted bool) {
+	names = sets.New[string]()
+	for _, t := range terms {
+		var term sets.Set[string]
+		for _, r := range t.MatchFields {
+			if r.Key != metav1.ObjectNameField || r.Operator != corev1.NodeSelectorOpIn {
+				continue
+			}
+			if term == nil {
+				term = sets.New(r.Values...)
+			} else {
+				term = term.Intersection(sets.New(r.Values...))
+			}
+		}
+		if term == nil {
+			return nil, false
+		}
+		names = names.Union(term)
+	}
+	return names, true
 }
 
 // Filter rejects a node that the pod's nodeSelector or required affinity

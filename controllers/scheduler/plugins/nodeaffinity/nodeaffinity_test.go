@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/kubelite/kubelite/controllers/scheduler/framework"
 	ft "github.com/kubelite/kubelite/controllers/scheduler/framework/frameworktest"
@@ -95,5 +96,38 @@ func TestScore(t *testing.T) {
 	}
 	if st := p.PreScore(t.Context(), state, ft.MakePod("q").Obj(), nil); !st.IsSkip() {
 		t.Errorf("PreScore without preferences = %v, want Skip", st.Code())
+	}
+}
+
+// TestNamedNodes: upstream's PreFilterResult rule: only when every term
+// names nodes; a term's names intersect, the terms' names unite.
+func TestNamedNodes(t *testing.T) {
+	name := func(values ...string) corev1.NodeSelectorRequirement {
+		return corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: values}
+	}
+	tests := []struct {
+		name  string
+		terms []corev1.NodeSelectorTerm
+		want  []string
+		ok    bool
+	}{
+		{"one term", []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{name("a", "b")}}}, []string{"a", "b"}, true},
+		{"ANDed within a term", []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{name("a", "b"), name("b", "c")}}}, []string{"b"}, true},
+		{"ORed terms", []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{name("a")}}, {MatchFields: []corev1.NodeSelectorRequirement{name("c")}}}, []string{"a", "c"}, true},
+		{"a term without names", []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{name("a")}}, {}}, nil, false},
+		{"conflict", []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{name("a"), name("b")}}}, []string{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := NamedNodes(tt.terms)
+			if ok != tt.ok {
+				t.Fatalf("ok = %v", ok)
+			}
+			if ok {
+				if diff := cmp.Diff(tt.want, sets.List(got)); diff != "" {
+					t.Errorf("names (-want +got):\n%s", diff)
+				}
+			}
+		})
 	}
 }

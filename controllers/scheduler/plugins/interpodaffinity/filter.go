@@ -11,6 +11,7 @@ package interpodaffinity
 import (
 	"context"
 	"maps"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -70,6 +71,12 @@ func (c counts) add(terms []framework.AffinityTerm, pod *corev1.Pod, nsLabels la
 				delete(c, p)
 			}
 		}
+	}
+}
+
+func (c counts) merge(o counts) {
+	for p, n := range o {
+		c[p] += n
 	}
 }
 
@@ -144,12 +151,20 @@ func (pl *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleS
 		return framework.NewStatus(framework.Skip)
 	}
 	if len(s.affinity)+len(s.antiAffinity) > 0 {
-		for _, n := range snap.Nodes {
-			for _, pi := range n.Pods {
-				s.affinityCounts.add(s.affinity, pi.Pod, nil, n.Node(), 1)
-				s.antiCounts.add(s.antiAffinity, pi.Pod, nil, n.Node(), 1)
+		var mu sync.Mutex
+		framework.Parallel(len(snap.Nodes), func(lo, hi int) {
+			aff, anti := counts{}, counts{}
+			for _, n := range snap.Nodes[lo:hi] {
+				for _, pi := range n.Pods {
+					aff.add(s.affinity, pi.Pod, nil, n.Node(), 1)
+					anti.add(s.antiAffinity, pi.Pod, nil, n.Node(), 1)
+				}
 			}
-		}
+			mu.Lock()
+			defer mu.Unlock()
+			s.affinityCounts.merge(aff)
+			s.antiCounts.merge(anti)
+		})
 	}
 	state.Write(filterKey, s)
 	return nil

@@ -3,8 +3,10 @@ package interpodaffinity
 import (
 	"context"
 	"math"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubelite/kubelite/controllers/scheduler/framework"
 )
@@ -49,6 +51,31 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, state *framework.CycleSt
 	}
 	nsLabels := pl.namespaceLabels(pod.Namespace)
 	s := &scoreState{domains: map[string]map[string]int64{}}
+	var mu sync.Mutex
+	framework.Parallel(len(nodes), func(lo, hi int) {
+		local := &scoreState{domains: map[string]map[string]int64{}}
+		local.count(nodes[lo:hi], own, pod, nsLabels, preferred, preferredAnti)
+		mu.Lock()
+		defer mu.Unlock()
+		for key, values := range local.domains {
+			if s.domains[key] == nil {
+				s.domains[key] = map[string]int64{}
+			}
+			for v, w := range values {
+				s.domains[key][v] += w
+			}
+		}
+	})
+	if len(s.domains) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	state.Write(scoreKey, s)
+	return nil
+}
+
+// count adds the weights the pods of nodes give to their domains.
+func (s *scoreState) count(nodes []*framework.NodeInfo, own bool, pod *corev1.Pod, nsLabels labels.Set,
+	preferred, preferredAnti []framework.WeightedAffinityTerm) {
 	for _, n := range nodes {
 		pods := n.PodsWithAffinity
 		if own {
@@ -85,11 +112,6 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, state *framework.CycleSt
 			}
 		}
 	}
-	if len(s.domains) == 0 {
-		return framework.NewStatus(framework.Skip)
-	}
-	state.Write(scoreKey, s)
-	return nil
 }
 
 func (pl *InterPodAffinity) resolveWeighted(terms []framework.WeightedAffinityTerm) []framework.WeightedAffinityTerm {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"math"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -58,17 +59,32 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 			s.self[i] = 1
 		}
 	}
-	for _, n := range state.Snapshot().Nodes {
-		node := n.Node()
-		if !hasKeys(node, cs) {
-			continue
-		}
+	nodes := state.Snapshot().Nodes
+	var mu sync.Mutex
+	framework.Parallel(len(nodes), func(lo, hi int) {
+		local := make([]map[string]int, len(cs))
 		for i := range cs {
-			if cs[i].includes(ctx, pod, node, s.required) {
-				s.counts[i][node.Labels[cs[i].key]] += cs[i].countAll(n.Pods, pod.Namespace)
+			local[i] = map[string]int{}
+		}
+		for _, n := range nodes[lo:hi] {
+			node := n.Node()
+			if !hasKeys(node, cs) {
+				continue
+			}
+			for i := range cs {
+				if cs[i].includes(ctx, pod, node, s.required) {
+					local[i][node.Labels[cs[i].key]] += cs[i].countAll(n.Pods, pod.Namespace)
+				}
 			}
 		}
-	}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range cs {
+			for v, n := range local[i] {
+				s.counts[i][v] += n
+			}
+		}
+	})
 	for i := range cs {
 		s.updateMin(i)
 	}

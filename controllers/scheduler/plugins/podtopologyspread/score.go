@@ -3,6 +3,7 @@ package podtopologyspread
 import (
 	"context"
 	"math"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,22 +79,37 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, state *framework.Cycl
 		s.weights[i] = math.Log(float64(size + 2))
 	}
 	required := nodeaffinity.GetRequiredNodeAffinity(pod)
-	for _, n := range state.Snapshot().Nodes {
-		node := n.Node()
-		if requireAll && !hasKeys(node, cs) {
-			continue
-		}
+	nodes := state.Snapshot().Nodes
+	var mu sync.Mutex
+	framework.Parallel(len(nodes), func(lo, hi int) {
+		local := make([]map[string]int64, len(cs))
 		for i := range cs {
-			c := &cs[i]
-			if c.key == corev1.LabelHostname || !c.includes(ctx, pod, node, required) {
+			local[i] = map[string]int64{}
+		}
+		for _, n := range nodes[lo:hi] {
+			node := n.Node()
+			if requireAll && !hasKeys(node, cs) {
 				continue
 			}
-			v, ok := node.Labels[c.key]
-			if _, counted := s.counts[i][v]; ok && counted {
-				s.counts[i][v] += int64(c.countAll(n.Pods, pod.Namespace))
+			for i := range cs {
+				c := &cs[i]
+				if c.key == corev1.LabelHostname || !c.includes(ctx, pod, node, required) {
+					continue
+				}
+				v, ok := node.Labels[c.key]
+				if _, counted := s.counts[i][v]; ok && counted {
+					local[i][v] += int64(c.countAll(n.Pods, pod.Namespace))
+				}
 			}
 		}
-	}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range cs {
+			for v, n := range local[i] {
+				s.counts[i][v] += n
+			}
+		}
+	})
 	state.Write(scoreKey, s)
 	return nil
 }

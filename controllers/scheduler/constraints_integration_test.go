@@ -125,6 +125,27 @@ func TestRetries(t *testing.T) {
 		t.Errorf("waits bound to %s", got)
 	}
 
+	// Extended resources count like cpu.
+	gpu, err := s.Client.CoreV1().Nodes().Get(ctx, "a1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpu.Status.Allocatable["example.com/gpu"] = resource.MustParse("1")
+	gpu.Status.Capacity["example.com/gpu"] = resource.MustParse("1")
+	if _, err := s.Client.CoreV1().Nodes().UpdateStatus(ctx, gpu, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	withGPU := func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Requests["example.com/gpu"] = resource.MustParse("1")
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"example.com/gpu": resource.MustParse("1")}
+	}
+	createPod(t, s, "gpu-1", "10m", withGPU)
+	boundTo(t, s, "gpu-1")
+	createPod(t, s, "gpu-2", "10m", withGPU)
+	if msg := unschedulable(t, s, "gpu-2"); !strings.HasPrefix(msg, "0/1 nodes are available: 1 Insufficient example.com/gpu.") {
+		t.Errorf("gpu-2: %q", msg)
+	}
+
 	createPod(t, s, "gated", "100m", func(p *corev1.Pod) {
 		p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}}
 	})

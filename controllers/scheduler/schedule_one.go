@@ -125,6 +125,7 @@ func (s *Scheduler) failed(ctx context.Context, qp *queuedPod, err error) {
 func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reason, message string, nominate *string) error {
 	cond := corev1.PodCondition{
 		Type:               corev1.PodScheduled,
+		ObservedGeneration: pod.Generation,
 		Status:             corev1.ConditionFalse,
 		Reason:             reason,
 		Message:            message,
@@ -139,7 +140,7 @@ func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reaso
 			continue
 		}
 		found = true
-		if c.Status != cond.Status || c.Reason != cond.Reason || c.Message != cond.Message {
+		if c.Status != cond.Status || c.Reason != cond.Reason || c.Message != cond.Message || c.ObservedGeneration != cond.ObservedGeneration {
 			changed = true
 		}
 		if c.Status == cond.Status {

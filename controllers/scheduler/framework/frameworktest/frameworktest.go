@@ -64,11 +64,13 @@ func (w *NodeWrapper) Obj() *corev1.Node { return w.n }
 type PodWrapper struct{ p *corev1.Pod }
 
 // MakePod starts a pod called name in namespace "default" with one
-// container, "c", running image "busybox".
+// container, "c", running image "busybox", for the default scheduler (the
+// API server's default).
 func MakePod(name string) *PodWrapper {
 	return &PodWrapper{p: &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("pod-" + name)},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+		Spec: corev1.PodSpec{SchedulerName: corev1.DefaultSchedulerName,
+			Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
 	}}
 }
 

@@ -19,25 +19,33 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumezone"
 )
 
-// The cluster events that retry unschedulable pods, and the plugins whose
-// rejections each may undo (nil: any).
-var (
+// The cluster events that retry unschedulable pods.
+const (
 	// A new or changed node may fit any pod.
-	nodeAdded   = clusterEvent{name: "NodeAdd"}
-	nodeChanged = clusterEvent{name: "NodeUpdate"}
-	// A pod leaving a node frees its resources and ports.
-	assignedPodDeleted = clusterEvent{name: "AssignedPodDelete", plugins: []string{
-		noderesources.FitName, nodeports.Name, interpodaffinity.Name, podtopologyspread.Name, volumerestrictions.Name,
-	}}
+	nodeAdded clusterEvent = iota
+	nodeChanged
+	// A pod leaving a node frees its resources, ports and claims.
+	assignedPodDeleted
 	// A pod arriving on or relabelled on a node matters to the pod
 	// affinity and spread of others.
-	assignedPodChanged = clusterEvent{name: "AssignedPodUpdate", plugins: []string{
-		interpodaffinity.Name, podtopologyspread.Name,
-	}}
-	// A claim or volume appearing, binding or changing may fix a pod's
+	assignedPodChanged
+	// A claim, volume or class appearing or changing may fix a pod's
 	// volumes.
-	volumeChanged = clusterEvent{name: "VolumeChange", plugins: []string{volumebinding.Name, volumezone.Name, volumerestrictions.Name}}
+	volumeChanged
 )
+
+// plugins names the plugins whose rejections ev may undo; nil means any.
+func (ev clusterEvent) plugins() []string {
+	switch ev {
+	case assignedPodDeleted:
+		return []string{noderesources.FitName, nodeports.Name, interpodaffinity.Name, podtopologyspread.Name, volumerestrictions.Name}
+	case assignedPodChanged:
+		return []string{interpodaffinity.Name, podtopologyspread.Name}
+	case volumeChanged:
+		return []string{volumebinding.Name, volumezone.Name, volumerestrictions.Name}
+	}
+	return nil
+}
 
 func (s *Scheduler) addHandlers(cfg Config) error {
 	podReg, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

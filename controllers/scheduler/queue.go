@@ -261,12 +261,9 @@ func (q *queue) requeue(qp *queuedPod, rejectedBy sets.Set[string], failedErr bo
 	q.unschedulable[qp.pod.UID] = qp
 }
 
-// clusterEvent is a change that may make unschedulable pods fit: plugins
-// names the plugins whose rejections it may undo; nil means any.
-type clusterEvent struct {
-	name    string
-	plugins []string
-}
+// clusterEvent is a change that may make unschedulable pods fit (the
+// kinds are listed in handlers.go).
+type clusterEvent int
 
 // move retries the unschedulable pods that ev may help.
 func (q *queue) move(ev clusterEvent) {
@@ -282,10 +279,11 @@ func (q *queue) move(ev clusterEvent) {
 }
 
 func (ev clusterEvent) helps(qp *queuedPod) bool {
-	if ev.plugins == nil || len(qp.rejectedBy) == 0 {
+	plugins := ev.plugins()
+	if plugins == nil || len(qp.rejectedBy) == 0 {
 		return true
 	}
-	for _, p := range ev.plugins {
+	for _, p := range plugins {
 		if qp.rejectedBy.Has(p) {
 			return true
 		}

@@ -98,6 +98,9 @@ func TestConstraints(t *testing.T) {
 	if _, err := s.Client.CoreV1().Nodes().Update(ctx, n1, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The scheduler learns of the cordon through its node watch, the pod
+	// through its pod watch; give the first a head start.
+	time.Sleep(300 * time.Millisecond)
 	createPod(t, s, "after-cordon", "100m")
 	waitPod(t, s, "after-cordon", "bound to n2", func(p *corev1.Pod) bool { return p.Spec.NodeName == "n2" })
 }
@@ -199,5 +202,35 @@ func TestRetries(t *testing.T) {
 	})
 	if got := boundTo(t, s, "follower"); got != "c1" {
 		t.Errorf("follower bound to %s", got)
+	}
+}
+
+// TestNotReadyNode: a NotReady node counts as tainted not-ready, as
+// upstream's node lifecycle controller would make it, so pods wait; when
+// it turns Ready they are placed.
+func TestNotReadyNode(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := t.Context()
+	createNode(t, s, "flaky", "4", "4Gi", nil)
+	node, err := s.Client.CoreV1().Nodes().Get(ctx, "flaky", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status.Conditions[0].Status = corev1.ConditionFalse
+	if node, err = s.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the scheduler's node watch
+	createPod(t, s, "waits-for-ready", "100m")
+	want := "0/1 nodes are available: 1 node(s) had untolerated taint(s). preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+	if msg := unschedulable(t, s, "waits-for-ready"); msg != want {
+		t.Errorf("message = %q\nwant %q", msg, want)
+	}
+	node.Status.Conditions[0].Status = corev1.ConditionTrue
+	if _, err := s.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := boundTo(t, s, "waits-for-ready"); got != "flaky" {
+		t.Errorf("bound to %s", got)
 	}
 }

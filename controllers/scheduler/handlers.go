@@ -149,14 +149,25 @@ func pendingChangeMatters(old, cur *corev1.Pod) bool {
 }
 
 // nodeChangeMatters reports whether a node update can let more pods fit:
-// its allocatable, labels, taints, cordon or images changed. Heartbeats do
-// not count.
+// its allocatable, labels, taints, cordon, images or condition statuses
+// changed. Heartbeats do not count.
 func nodeChangeMatters(old, cur *corev1.Node) bool {
 	return old.Spec.Unschedulable != cur.Spec.Unschedulable ||
 		!maps.Equal(old.Labels, cur.Labels) ||
 		!slices.EqualFunc(old.Spec.Taints, cur.Spec.Taints, func(a, b corev1.Taint) bool { return a.MatchTaint(&b) && a.Value == b.Value }) ||
 		!maps.EqualFunc(old.Status.Allocatable, cur.Status.Allocatable, func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 }) ||
-		len(old.Status.Images) != len(cur.Status.Images)
+		len(old.Status.Images) != len(cur.Status.Images) ||
+		!slices.Equal(conditionStatuses(old), conditionStatuses(cur))
+}
+
+// conditionStatuses lists a node's condition types and statuses, which
+// decide its condition taints (heartbeat times do not).
+func conditionStatuses(n *corev1.Node) []string {
+	out := make([]string, 0, len(n.Status.Conditions))
+	for _, c := range n.Status.Conditions {
+		out = append(out, string(c.Type)+"="+string(c.Status))
+	}
+	return out
 }
 
 // watchVolumes fills in the volume listers that cfg provides, and retries

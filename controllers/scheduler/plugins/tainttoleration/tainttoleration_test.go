@@ -72,3 +72,41 @@ func TestScore(t *testing.T) {
 		t.Errorf("scores (-want +got):\n%s", diff)
 	}
 }
+
+// TestConditionTaints: a NotReady or pressured node counts as carrying the
+// taint upstream's node lifecycle controller would give it, so only pods
+// that tolerate it fit; a node already tainted is not tainted twice.
+func TestConditionTaints(t *testing.T) {
+	withCondition := func(ct corev1.NodeConditionType, st corev1.ConditionStatus) *corev1.Node {
+		n := ft.MakeNode("n").Obj()
+		n.Status.Conditions = []corev1.NodeCondition{{Type: ct, Status: st}}
+		return n
+	}
+	tolerateNotReady := ft.MakePod("ds").Toleration(corev1.TaintNodeNotReady, corev1.TolerationOpExists, "", corev1.TaintEffectNoSchedule).Obj()
+	tests := []struct {
+		name string
+		pod  *corev1.Pod
+		node *corev1.Node
+		want framework.Code
+	}{
+		{"ready", ft.MakePod("p").Obj(), withCondition(corev1.NodeReady, corev1.ConditionTrue), framework.Success},
+		{"not ready", ft.MakePod("p").Obj(), withCondition(corev1.NodeReady, corev1.ConditionFalse), framework.UnschedulableAndUnresolvable},
+		{"not ready, tolerated", tolerateNotReady, withCondition(corev1.NodeReady, corev1.ConditionFalse), framework.Success},
+		{"unreachable", tolerateNotReady, withCondition(corev1.NodeReady, corev1.ConditionUnknown), framework.UnschedulableAndUnresolvable},
+		{"memory pressure", ft.MakePod("p").Obj(), withCondition(corev1.NodeMemoryPressure, corev1.ConditionTrue), framework.UnschedulableAndUnresolvable},
+		{"no memory pressure", ft.MakePod("p").Obj(), withCondition(corev1.NodeMemoryPressure, corev1.ConditionFalse), framework.Success},
+		{"no conditions", ft.MakePod("p").Obj(), &corev1.Node{}, framework.Success},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := New().Filter(t.Context(), nil, tt.pod, ft.NodeInfo(tt.node)); got.Code() != tt.want {
+				t.Errorf("code = %v, want %v", got.Code(), tt.want)
+			}
+		})
+	}
+	tainted := withCondition(corev1.NodeReady, corev1.ConditionFalse)
+	tainted.Spec.Taints = []corev1.Taint{{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoExecute}}
+	if got := Taints(tainted); len(got) != 1 {
+		t.Errorf("Taints = %v, want the node's own only", got)
+	}
+}

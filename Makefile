@@ -44,6 +44,7 @@ bench: build
 	$(GO) test -run '^$$' -bench API -benchtime 5000x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench SimulatedNodes -benchtime 1x -timeout 30m ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench . -benchmem ./nodeagent/...
+	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.

@@ -571,7 +571,11 @@ func TestAPIServer(t *testing.T) {
 	})
 
 	t.Run("status subresource changes only status", func(t *testing.T) {
-		p, err := c.CoreV1().Pods("default").Create(ctx, pod("status"), metav1.CreateOptions{})
+		// A pod no scheduler serves: the server's scheduler would otherwise
+		// write its PodScheduled condition between these writes.
+		unscheduled := pod("status")
+		unscheduled.Spec.SchedulerName = "no-scheduler"
+		p, err := c.CoreV1().Pods("default").Create(ctx, unscheduled, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

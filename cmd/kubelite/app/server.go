@@ -227,6 +227,12 @@ func (s *Server) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
+	go func() {
+		if err := runScheduler(runCtx, api.loopbackConfig, schedulerIdentity(cfg.DataDir), ""); err != nil {
+			logger.Error(err, "scheduler failed")
+			cancel()
+		}
+	}()
 	logger.Info("kubelite is ready", "kubeconfig", s.kubeconfig, "server", serverURL)
 	close(s.ready)
 	// Start-up builds much that it then drops (OpenAPI specs, discovery); give

@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/controllers/scheduler"
+)
+
+// Upstream kube-scheduler's leader election: one Lease, kube-system/
+// kube-scheduler, held for 15 s, renewed within 10 s, retried every 2 s.
+const (
+	schedulerLease         = "kube-scheduler"
+	schedulerLeaseDuration = 15 * time.Second
+	schedulerRenewDeadline = 10 * time.Second
+	schedulerRetryPeriod   = 2 * time.Second
+)
+
+// SchedulerConfig configures `kubelite scheduler`, the scheduler as a
+// process of its own. Zero values take the defaults in the comments.
+type SchedulerConfig struct {
+	// Kubeconfig reaches the API server. Required.
+	Kubeconfig string
+	// LeaderElect runs the scheduler only while it holds the Lease
+	// kube-system/kube-scheduler.
+	LeaderElect bool
+	// QPS and Burst limit the scheduler's requests, as kube-scheduler's
+	// --kube-api-qps and --kube-api-burst. Default: 50 and 100.
+	QPS   float32
+	Burst int
+	// Name is the schedulerName of the pods it places. Default:
+	// default-scheduler.
+	Name string
+}
+
+// Validate reports bad settings without side effects.
+func (c SchedulerConfig) Validate() error {
+	if c.Kubeconfig == "" {
+		return errors.New("--kubeconfig is required")
+	}
+	if c.QPS < 0 || c.Burst < 0 {
+		return errors.New("--kube-api-qps and --kube-api-burst must not be negative")
+	}
+	return nil
+}
+
+func newSchedulerCommand() *cobra.Command {
+	cfg := SchedulerConfig{LeaderElect: true, QPS: 50, Burst: 100}
+	cmd := &cobra.Command{
+		Use:   "scheduler",
+		Short: "Run kubelite's scheduler against an API server",
+		Long: `Run kubelite's scheduler as a process of its own: it places the pending pods whose
+spec.schedulerName is its name on nodes, as kube-scheduler's default profile does.
+` + "`kubelite server`" + ` runs the same scheduler in-process.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+			if err != nil {
+				return fmt.Errorf("load kubeconfig: %w", err)
+			}
+			rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
+			ctx, cancel := signalContext()
+			defer cancel()
+			if !cfg.LeaderElect {
+				return runSchedulerOnce(ctx, rc, cfg.Name)
+			}
+			host, _ := os.Hostname()
+			return runScheduler(ctx, rc, host+"_"+string(uuid.NewUUID()), cfg.Name)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig that reaches the API server.")
+	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Schedule only while holding the kube-system/kube-scheduler Lease, so that of several schedulers one is active.")
+	fs.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "QPS to use while talking with the API server.")
+	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst to use while talking with the API server.")
+	fs.StringVar(&cfg.Name, "scheduler-name", scheduler.DefaultName, "Place only pods whose spec.schedulerName is this.")
+	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
+	return cmd
+}
+
+// runScheduler runs the scheduler against the API server that cfg
+// reaches, until ctx ends, while it holds the scheduler's Lease: of
+// several servers on one etcd, one schedules. Losing the Lease stops that
+// scheduler, and the election starts again. identity names this process
+// in the Lease; `kubelite server` keeps it the same across restarts on
+// the same data dir, so that a restarted server takes its Lease back at
+// once rather than waiting for it to expire (the Lease is also released
+// on a clean stop, when the API server still answers).
+func runScheduler(ctx context.Context, cfg *rest.Config, identity, name string) error {
+	client, err := schedulerClient(cfg)
+	if err != nil {
+		return err
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: metav1.NamespaceSystem, Name: schedulerLease},
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
+	}
+	logger := klog.FromContext(ctx)
+	for ctx.Err() == nil {
+		elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock:            lock,
+			LeaseDuration:   schedulerLeaseDuration,
+			RenewDeadline:   schedulerRenewDeadline,
+			RetryPeriod:     schedulerRetryPeriod,
+			ReleaseOnCancel: true,
+			Name:            schedulerLease,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(ctx context.Context) {
+					if err := schedule(ctx, client, name); err != nil {
+						logger.Error(err, "Scheduler stopped")
+					}
+				},
+				OnStoppedLeading: func() { logger.Info("Scheduler lease lost or released") },
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("scheduler leader election: %w", err)
+		}
+		elector.Run(ctx)
+	}
+	return nil
+}
+
+// runSchedulerOnce runs the scheduler without leader election.
+func runSchedulerOnce(ctx context.Context, cfg *rest.Config, name string) error {
+	client, err := schedulerClient(cfg)
+	if err != nil {
+		return err
+	}
+	return schedule(ctx, client, name)
+}
+
+func schedulerClient(cfg *rest.Config) (kubernetes.Interface, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "kubelite-scheduler"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler client: %w", err)
+	}
+	return client, nil
+}
+
+// schedule runs one scheduler, with informers of its own, until ctx ends.
+// Its pod informer leaves out finished pods, as upstream's does.
+func schedule(ctx context.Context, client kubernetes.Interface, name string) error {
+	factory := informers.NewSharedInformerFactory(client, 0)
+	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
+		}))
+	s, err := scheduler.New(scheduler.Config{
+		Client:                 client,
+		Name:                   name,
+		Pods:                   podFactory.Core().V1().Pods(),
+		Nodes:                  factory.Core().V1().Nodes(),
+		Namespaces:             factory.Core().V1().Namespaces(),
+		Services:               factory.Core().V1().Services(),
+		ReplicationControllers: factory.Core().V1().ReplicationControllers(),
+		ReplicaSets:            factory.Apps().V1().ReplicaSets(),
+		StatefulSets:           factory.Apps().V1().StatefulSets(),
+		PersistentVolumeClaims: factory.Core().V1().PersistentVolumeClaims(),
+		PersistentVolumes:      factory.Core().V1().PersistentVolumes(),
+		StorageClasses:         factory.Storage().V1().StorageClasses(),
+		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
+	})
+	if err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	podFactory.Start(ctx.Done())
+	defer podFactory.Shutdown()
+	defer factory.Shutdown()
+	return s.Run(ctx)
+}
+
+// schedulerIdentity is a server's name in the scheduler's Lease: the host
+// name and a hash of the data dir, the same across restarts.
+func schedulerIdentity(dataDir string) string {
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(dataDir))
+	return fmt.Sprintf("%s_%x", host, sum[:6])
+}

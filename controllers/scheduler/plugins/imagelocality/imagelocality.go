@@ -1,0 +1,74 @@
+// Package imagelocality is the ImageLocality score: it prefers nodes that
+// already have the pod's images, weighting each image by its size and by
+// how few nodes have it (an image on every node does not tell nodes apart).
+package imagelocality
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubelite/kubelite/controllers/scheduler/framework"
+)
+
+// Name is the plugin's name.
+const Name = "ImageLocality"
+
+// Upstream's thresholds: below minThreshold of present image bytes a node
+// scores 0, at maxContainerThreshold per image it scores MaxNodeScore.
+const (
+	mb                    int64 = 1024 * 1024
+	minThreshold          int64 = 23 * mb
+	maxContainerThreshold int64 = 1000 * mb
+)
+
+// ImageLocality is the plugin.
+type ImageLocality struct{}
+
+var _ framework.ScorePlugin = (*ImageLocality)(nil)
+
+// New returns the plugin.
+func New() *ImageLocality { return &ImageLocality{} }
+
+// Name returns Name.
+func (*ImageLocality) Name() string { return Name }
+
+// Score sums, over the pod's init and app containers and image volumes,
+// the size of each image the node has times the fraction of nodes that
+// have it, and maps the sum from [23 MiB, 1000 MiB per image] onto
+// 0..MaxNodeScore.
+func (*ImageLocality) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) (int64, *framework.Status) {
+	snap := state.Snapshot()
+	return Score(pod, node, snap.ImageNodes, len(snap.Nodes)), nil
+}
+
+// Score is the plugin's score for pod on node in a cluster of totalNodes,
+// where imageNodes counts the nodes that have each image.
+func Score(pod *corev1.Pod, node *framework.NodeInfo, imageNodes map[string]int, totalNodes int) int64 {
+	var sum int64
+	count := 0
+	add := func(image string) {
+		count++
+		name := framework.NormalizeImageName(image)
+		if size, ok := node.Images[name]; ok && totalNodes > 0 {
+			sum += int64(float64(size) * float64(imageNodes[name]) / float64(totalNodes))
+		}
+	}
+	for _, c := range pod.Spec.InitContainers {
+		add(c.Image)
+	}
+	for _, c := range pod.Spec.Containers {
+		add(c.Image)
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.Image != nil {
+			add(v.Image.Reference)
+		}
+	}
+	maxThreshold := maxContainerThreshold * int64(count)
+	sum = min(max(sum, minThreshold), maxThreshold)
+	if maxThreshold <= minThreshold {
+		return 0
+	}
+	return framework.MaxNodeScore * (sum - minThreshold) / (maxThreshold - minThreshold)
+}

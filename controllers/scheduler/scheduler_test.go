@@ -1,0 +1,138 @@
+package scheduler
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2/ktesting"
+
+	ft "github.com/kubelite/kubelite/controllers/scheduler/framework/frameworktest"
+)
+
+// TestSchedulerFake runs the whole scheduler on a fake clientset whose
+// pods/binding sets the pod's node, as the API server does: pods are
+// bound where they fit, one that fits nowhere gets FailedScheduling and
+// the condition, and is bound once a node with room is added; a pod for
+// another scheduler is left alone.
+func TestSchedulerFake(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client := fake.NewClientset(
+		ft.MakeNode("n1").Capacity("cpu", "2").Obj(),
+		ft.MakeNode("n2").Capacity("cpu", "1").Obj(),
+	)
+	var mu sync.Mutex
+	bound := map[string]string{}
+	client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if action.GetSubresource() != "binding" {
+			return false, nil, nil
+		}
+		b := action.(k8stesting.CreateAction).GetObject().(*corev1.Binding)
+		obj, err := client.Tracker().Get(corev1.SchemeGroupVersion.WithResource("pods"), b.Namespace, b.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		pod := obj.(*corev1.Pod).DeepCopy()
+		pod.Spec.NodeName = b.Target.Name
+		mu.Lock()
+		bound[b.Name] = b.Target.Name
+		mu.Unlock()
+		return true, nil, client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), pod, b.Namespace)
+	})
+	factory := informers.NewSharedInformerFactory(client, 0)
+	recorder := events.NewFakeRecorder(100)
+	s, err := New(Config{Client: client, Pods: factory.Core().V1().Pods(), Nodes: factory.Core().V1().Nodes(), Events: recorder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	create := func(p *corev1.Pod) {
+		t.Helper()
+		if _, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitBound := func(name, node string) {
+		t.Helper()
+		err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return bound[name] == node, nil
+		})
+		if err != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("%s bound to %q, want %q", name, bound[name], node)
+		}
+	}
+	create(ft.MakePod("a").Req("cpu", "1500m").Obj())
+	waitBound("a", "n1")
+	create(ft.MakePod("b").Req("cpu", "800m").Obj())
+	waitBound("b", "n2")
+	other := ft.MakePod("other").Obj()
+	other.Spec.SchedulerName = "someone-else"
+	create(other)
+	create(ft.MakePod("c").Req("cpu", "1").Obj())
+
+	want := "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
+	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		p, err := client.CoreV1().Pods("default").Get(ctx, "c", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Reason == corev1.PodReasonUnschedulable {
+				if c.Message != want {
+					t.Errorf("message = %q\nwant %q", c.Message, want)
+				}
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no PodScheduled condition on c: %v", err)
+	}
+	if _, err := client.CoreV1().Nodes().Create(ctx, ft.MakeNode("n3").Capacity("cpu", "4").Obj(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitBound("c", "n3")
+
+	mu.Lock()
+	if node, ok := bound["other"]; ok {
+		t.Errorf("pod of another scheduler bound to %s", node)
+	}
+	mu.Unlock()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	var scheduled, failed int
+	for len(recorder.Events) > 0 {
+		e := <-recorder.Events
+		switch {
+		case strings.HasPrefix(e, "Normal Scheduled Successfully assigned default/"):
+			scheduled++
+		case strings.HasPrefix(e, "Warning FailedScheduling 0/2 nodes are available"):
+			failed++
+		}
+	}
+	if scheduled != 3 || failed < 1 {
+		t.Errorf("events: %d Scheduled, %d FailedScheduling", scheduled, failed)
+	}
+}

@@ -85,13 +85,7 @@ func New(cfg Config) (*Controller, error) {
 		c.clock = clock.RealClock{}
 	}
 	c.loop = loop.New("deployment-controller", c.sync)
-	if err := loop.Watch(c.loop, cfg.Deployments.Informer(), func(obj any) []string {
-		key, err := cache.MetaNamespaceKeyFunc(obj)
-		if err != nil {
-			return nil
-		}
-		return []string{key}
-	}, true); err != nil {
+	if err := loop.Watch(c.loop, cfg.Deployments.Informer(), loop.OwnKey, true); err != nil {
 		return nil, err
 	}
 	if err := loop.Watch(c.loop, cfg.ReplicaSets.Informer(), c.deploymentsOfReplicaSet, true); err != nil {

@@ -108,13 +108,7 @@ func New(cfg Config) (*Controller, error) {
 		c.clock = clock.RealClock{}
 	}
 	c.loop = loop.New("disruption-controller", c.sync)
-	if err := loop.Watch(c.loop, cfg.PodDisruptionBudgets.Informer(), func(obj any) []string {
-		key, err := cache.MetaNamespaceKeyFunc(obj)
-		if err != nil {
-			return nil
-		}
-		return []string{key}
-	}, true); err != nil {
+	if err := loop.Watch(c.loop, cfg.PodDisruptionBudgets.Informer(), loop.OwnKey, true); err != nil {
 		return nil, err
 	}
 	if err := loop.Watch(c.loop, cfg.Pods.Informer(), c.budgetsOf, true); err != nil {

@@ -122,13 +122,7 @@ func New(cfg Config) (*Controller, error) {
 		}
 	}
 	c.pods = pods.GetIndexer()
-	if err := loop.Watch(c.loop, c.kind.informer(), func(obj any) []string {
-		key, err := cache.MetaNamespaceKeyFunc(obj)
-		if err != nil {
-			return nil
-		}
-		return []string{key}
-	}, true); err != nil {
+	if err := loop.Watch(c.loop, c.kind.informer(), loop.OwnKey, true); err != nil {
 		return nil, err
 	}
 	reg, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{

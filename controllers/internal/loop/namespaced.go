@@ -53,6 +53,16 @@ func PerNamespace(name string, namespaces coreinformers.NamespaceInformer, objec
 	return l, nil
 }
 
+// OwnKey is a keys function for Watch that queues the object itself, by its
+// "namespace/name" key.
+func OwnKey(obj any) []string {
+	key, err := cache.MetaNamespaceKeyFunc(obj)
+	if err != nil {
+		return nil
+	}
+	return []string{key}
+}
+
 // Watch queues the keys that keys returns for each object informer adds or
 // changes, and, with deletes, deletes (a tombstone's last known object is
 // passed on). Run waits for the informer's cache and this handler.

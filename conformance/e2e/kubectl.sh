@@ -98,6 +98,10 @@ kind: Node
 metadata:
   name: $node
   labels: {node-role.kubernetes.io/worker: ""}
+spec:
+  # No agent runs this node: keep the scheduler from binding the test's pods
+  # to it (they could then never be deleted).
+  taints: [{key: e2e.kubelite.io/no-agent, value: "true", effect: NoSchedule}]
 status:
   capacity: {cpu: "4", memory: 8Gi, pods: "110"}
   conditions:

@@ -20,6 +20,8 @@ import (
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/deployment"
 	"github.com/kubelite/kubelite/controllers/disruption"
+	"github.com/kubelite/kubelite/controllers/endpoints"
+	"github.com/kubelite/kubelite/controllers/endpointslice"
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/namespace"
 	"github.com/kubelite/kubelite/controllers/replicaset"
@@ -147,6 +149,30 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
+	// Neither touches Services without a selector, such as kubernetes in
+	// default, whose Endpoints and EndpointSlice the API server writes.
+	endpointsCtl, err := endpoints.New(endpoints.Config{
+		Client:    client,
+		Services:  factory.Core().V1().Services(),
+		Pods:      factory.Core().V1().Pods(),
+		Endpoints: factory.Core().V1().Endpoints(),
+		Events:    recorder("endpoint-controller"),
+	})
+	if err != nil {
+		return err
+	}
+	slicesCtl, err := endpointslice.New(endpointslice.Config{
+		Client:         client,
+		Services:       factory.Core().V1().Services(),
+		Pods:           factory.Core().V1().Pods(),
+		Nodes:          factory.Core().V1().Nodes(),
+		EndpointSlices: factory.Discovery().V1().EndpointSlices(),
+		Events:         recorder("endpointslice-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -160,6 +186,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		{"replicaset", func(ctx context.Context) error { return replicaSets.Run(ctx, 4) }},
 		{"replicationcontroller", func(ctx context.Context) error { return replicationControllers.Run(ctx, 2) }},
 		{"deployment", func(ctx context.Context) error { return deployments.Run(ctx, 4) }},
+		{"endpoint", func(ctx context.Context) error { return endpointsCtl.Run(ctx, 2) }},
+		{"endpointslice", func(ctx context.Context) error { return slicesCtl.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

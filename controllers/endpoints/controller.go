@@ -166,12 +166,6 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	// Computed on every sync, so that what it remembers stays current even
-	// when nothing is written.
-	trigger := c.triggers.Compute(svc, pods)
-	want := subsets(logger, svc, pods)
-	truncated := truncate(want, MaxAddresses)
-
 	cur, err := c.endpoints.Endpoints(ns).Get(name)
 	switch {
 	case apierrors.IsNotFound(err):
@@ -181,6 +175,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	case c.isReplaced(key, cur.ResourceVersion):
 		return fmt.Errorf("endpoints %s: cache is behind, resourceVersion %s was already replaced", key, cur.ResourceVersion)
 	}
+	// Computed on every sync that gets this far, so that what it remembers
+	// stays current even when nothing is written.
+	trigger := c.triggers.Compute(svc, pods)
+	want := subsets(logger, svc, pods)
+	truncated := truncate(want, MaxAddresses)
 	wantLabels := endpointsLabels(svc)
 	if cur != nil && equality.Semantic.DeepEqual(cur.Subsets, want) && equality.Semantic.DeepEqual(cur.Labels, wantLabels) &&
 		(cur.Annotations[corev1.EndpointsOverCapacity] != "") == truncated {

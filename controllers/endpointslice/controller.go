@@ -218,7 +218,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if d == nil {
 		return podErr
 	}
-	p := newPlan(svc, d, existing, c.max)
+	p := newPlan(serviceTemplate(svc), d, existing, c.max)
 	if err := c.apply(ctx, key, svc, p, trigger); err != nil {
 		c.events.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpointSlices",
 			"Error updating Endpoint Slices for Service %s: %v", key, err)

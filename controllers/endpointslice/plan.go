@@ -18,29 +18,74 @@ type plan struct {
 	create, update, delete []*discoveryv1.EndpointSlice
 }
 
-// newPlan compares the existing slices of svc with what it should have and
-// returns the writes that get there with little churn: endpoints stay in the
-// slice they are in, new ones fill slices with room before new slices are
-// made, a slice is replaced only when its address type or ports no longer
-// exist, and each address type keeps an empty placeholder slice when it has
-// no endpoints at all.
-func newPlan(svc *corev1.Service, d desired, existing []*discoveryv1.EndpointSlice, max int) plan {
+// template is what every slice of one owner has in common.
+type template struct {
+	namespace, prefix string
+	owner             metav1.OwnerReference // a controller reference
+	labels            map[string]string
+	// annotations, when mirrored is set, are kept equal on every slice;
+	// otherwise a slice's annotations are left as they are.
+	annotations map[string]string
+	mirrored    bool
+	// placeholders are the address types that keep an empty slice when
+	// they have no endpoints.
+	placeholders []discoveryv1.AddressType
+}
+
+// serviceTemplate is the template of the slices of svc.
+func serviceTemplate(svc *corev1.Service) template {
+	return template{
+		namespace:    svc.Namespace,
+		prefix:       slicePrefix(svc.Name),
+		owner:        *metav1.NewControllerRef(svc, corev1.SchemeGroupVersion.WithKind("Service")),
+		labels:       sliceLabels(svc),
+		placeholders: addressTypes(svc),
+	}
+}
+
+// owns reports whether the template's owner is the slice's controller.
+func (t template) owns(s *discoveryv1.EndpointSlice) bool {
+	ref := metav1.GetControllerOf(s)
+	return ref != nil && ref.UID == t.owner.UID
+}
+
+// differs reports whether a slice's labels or mirrored annotations differ
+// from the template's.
+func (t template) differs(s *discoveryv1.EndpointSlice) bool {
+	return !equality.Semantic.DeepEqual(s.Labels, t.labels) ||
+		(t.mirrored && !equality.Semantic.DeepEqual(s.Annotations, t.annotations))
+}
+
+// stamp gives a slice copy the template's labels (and mirrored annotations).
+func (t template) stamp(s *discoveryv1.EndpointSlice) {
+	s.Labels = t.labels
+	if t.mirrored {
+		s.Annotations = t.annotations
+	}
+}
+
+// newPlan compares the existing slices of one owner with what it should
+// have and returns the writes that get there with little churn: endpoints
+// stay in the slice they are in, new ones fill slices with room before new
+// slices are made, a slice is replaced only when its address type or ports
+// no longer exist, and each placeholder address type keeps an empty slice
+// when it has no endpoints at all.
+func newPlan(tpl template, d desired, existing []*discoveryv1.EndpointSlice, max int) plan {
 	var p plan
-	labels := sliceLabels(svc)
 	byGroup := map[string][]*discoveryv1.EndpointSlice{}
 	for _, s := range existing {
-		if !ownedBy(s, svc) {
+		if !tpl.owns(s) {
 			p.delete = append(p.delete, s)
 			continue
 		}
 		k := string(s.AddressType) + "|" + portsKey(s.Ports)
 		byGroup[k] = append(byGroup[k], s)
 	}
-	for _, t := range addressTypes(svc) {
+	for _, t := range slices.Sorted(maps.Keys(d)) {
 		var kept, created int
 		for _, pk := range slices.Sorted(maps.Keys(d[t])) {
 			k := string(t) + "|" + pk
-			c, u, del, keep := fill(svc, d[t][pk], byGroup[k], labels, max)
+			c, u, del, keep := fill(tpl, d[t][pk], byGroup[k], max)
 			delete(byGroup, k)
 			p.create = append(p.create, c...)
 			p.update = append(p.update, u...)
@@ -48,34 +93,34 @@ func newPlan(svc *corev1.Service, d desired, existing []*discoveryv1.EndpointSli
 			kept += keep
 			created += len(c)
 		}
-		if kept > 0 || created > 0 {
+		if kept > 0 || created > 0 || !slices.Contains(tpl.placeholders, t) {
 			continue
 		}
 		// No endpoints of this type: one empty placeholder slice, kept if
 		// it exists.
 		k := string(t) + "|"
 		if ph := byGroup[k]; len(ph) > 0 && len(ph[0].Endpoints) == 0 {
-			if !equality.Semantic.DeepEqual(ph[0].Labels, labels) {
+			if tpl.differs(ph[0]) {
 				s := ph[0].DeepCopy()
-				s.Labels = labels
+				tpl.stamp(s)
 				p.update = append(p.update, s)
 			}
 			byGroup[k] = ph[1:]
 			continue
 		}
-		p.create = append(p.create, newSlice(svc, t, []discoveryv1.EndpointPort{}, labels))
+		p.create = append(p.create, tpl.newSlice(t, []discoveryv1.EndpointPort{}))
 	}
 	for _, k := range slices.Sorted(maps.Keys(byGroup)) {
 		p.delete = append(p.delete, byGroup[k]...)
 	}
-	p.reuse(svc)
+	p.reuse(tpl)
 	return p
 }
 
 // fill places one group's endpoints into its existing slices and new ones.
 // It returns the slices to create, update and delete, and how many existing
 // slices stay.
-func fill(svc *corev1.Service, g *group, existing []*discoveryv1.EndpointSlice, labels map[string]string, max int) (
+func fill(tpl template, g *group, existing []*discoveryv1.EndpointSlice, max int) (
 	create, update, del []*discoveryv1.EndpointSlice, kept int) {
 	slices.SortFunc(existing, func(a, b *discoveryv1.EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
 	placed := map[string]bool{}
@@ -86,7 +131,7 @@ func fill(svc *corev1.Service, g *group, existing []*discoveryv1.EndpointSlice, 
 	}
 	var targets []*target
 	for _, s := range existing {
-		tg := &target{slice: s, changed: !equality.Semantic.DeepEqual(s.Labels, labels)}
+		tg := &target{slice: s, changed: tpl.differs(s)}
 		for _, ep := range s.Endpoints {
 			k := endpointKey(ep)
 			want, ok := g.endpoints[k]
@@ -122,7 +167,8 @@ func fill(svc *corev1.Service, g *group, existing []*discoveryv1.EndpointSlice, 
 			del = append(del, tg.slice)
 		case tg.changed:
 			s := tg.slice.DeepCopy()
-			s.Labels, s.Endpoints = labels, tg.eps
+			tpl.stamp(s)
+			s.Endpoints = tg.eps
 			update = append(update, s)
 			kept++
 		default:
@@ -131,7 +177,7 @@ func fill(svc *corev1.Service, g *group, existing []*discoveryv1.EndpointSlice, 
 	}
 	for len(rest) > 0 {
 		n := min(len(rest), max)
-		s := newSlice(svc, g.addressType, g.ports, labels)
+		s := tpl.newSlice(g.addressType, g.ports)
 		for _, k := range rest[:n] {
 			s.Endpoints = append(s.Endpoints, g.endpoints[k])
 		}
@@ -143,43 +189,44 @@ func fill(svc *corev1.Service, g *group, existing []*discoveryv1.EndpointSlice, 
 
 // reuse turns pairs of a create and a delete of the same address type into
 // an update of the slice that would be deleted, as upstream does.
-func (p *plan) reuse(svc *corev1.Service) {
+func (p *plan) reuse(tpl template) {
 	for i := 0; i < len(p.delete) && len(p.create) > 0; {
 		old := p.delete[i]
 		j := slices.IndexFunc(p.create, func(s *discoveryv1.EndpointSlice) bool { return s.AddressType == old.AddressType })
-		if j < 0 || !ownedBy(old, svc) {
+		if j < 0 || !tpl.owns(old) {
 			i++
 			continue
 		}
 		s := old.DeepCopy()
-		s.Labels, s.Ports, s.Endpoints = p.create[j].Labels, p.create[j].Ports, p.create[j].Endpoints
+		tpl.stamp(s)
+		s.Ports, s.Endpoints = p.create[j].Ports, p.create[j].Endpoints
 		p.update = append(p.update, s)
 		p.create = slices.Delete(p.create, j, j+1)
 		p.delete = slices.Delete(p.delete, i, i+1)
 	}
 }
 
-// newSlice returns a slice to create for svc, owned by it.
-func newSlice(svc *corev1.Service, t discoveryv1.AddressType, ports []discoveryv1.EndpointPort, labels map[string]string) *discoveryv1.EndpointSlice {
-	prefix := svc.Name + "-"
-	if len(validation.IsDNS1123Subdomain(prefix+"xxxxx")) != 0 {
-		prefix = svc.Name
-	}
-	return &discoveryv1.EndpointSlice{
+// newSlice returns a new slice of the template.
+func (t template) newSlice(at discoveryv1.AddressType, ports []discoveryv1.EndpointPort) *discoveryv1.EndpointSlice {
+	s := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{
-			GenerateName:    prefix,
-			Namespace:       svc.Namespace,
-			Labels:          labels,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(svc, corev1.SchemeGroupVersion.WithKind("Service"))},
+			GenerateName:    t.prefix,
+			Namespace:       t.namespace,
+			OwnerReferences: []metav1.OwnerReference{t.owner},
 		},
-		AddressType: t,
+		AddressType: at,
 		Ports:       ports,
 		Endpoints:   []discoveryv1.Endpoint{},
 	}
+	t.stamp(s)
+	return s
 }
 
-// ownedBy reports whether svc is the slice's controller.
-func ownedBy(s *discoveryv1.EndpointSlice, svc *corev1.Service) bool {
-	ref := metav1.GetControllerOf(s)
-	return ref != nil && ref.UID == svc.UID
+// slicePrefix returns the generateName of the slices of a Service or
+// Endpoints called name.
+func slicePrefix(name string) string {
+	if len(validation.IsDNS1123Subdomain(name+"-xxxxx")) != 0 {
+		return name
+	}
+	return name + "-"
 }

@@ -84,7 +84,7 @@ func TestPlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return newPlan(svc, d, existing, 100)
+		return newPlan(serviceTemplate(svc), d, existing, 100)
 	}
 	next := 0
 

@@ -227,36 +227,44 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	return podErr
 }
 
-// apply writes a plan: creates first, then updates, then deletes, so that
-// no endpoint is missing in between.
+// apply writes a plan for svc, each written slice with the trigger time.
 func (c *Controller) apply(ctx context.Context, key string, svc *corev1.Service, p plan, trigger time.Time) error {
-	logger := klog.FromContext(ctx)
-	api := c.client.DiscoveryV1().EndpointSlices(svc.Namespace)
 	// A Service being deleted gets no new slices: the garbage collector
 	// would race them.
-	if svc.DeletionTimestamp == nil {
-		for _, s := range p.create {
-			annotate(s, trigger)
-			created, err := api.Create(ctx, s, metav1.CreateOptions{})
-			if err != nil {
-				if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-					return nil
-				}
-				return fmt.Errorf("create endpoint slice for %s: %w", key, err)
+	if svc.DeletionTimestamp != nil {
+		p.create = nil
+	}
+	return writePlan(ctx, c.client, c.tracker, key, svc.Namespace, p, func(s *discoveryv1.EndpointSlice) { annotate(s, trigger) })
+}
+
+// writePlan writes a plan of slices in namespace, prepared by prepare: creates
+// first, then updates, then deletes, so that no endpoint is missing in
+// between. Each write is recorded in t under key.
+func writePlan(ctx context.Context, client kubernetes.Interface, t *tracker, key, namespace string, p plan,
+	prepare func(*discoveryv1.EndpointSlice)) error {
+	logger := klog.FromContext(ctx)
+	api := client.DiscoveryV1().EndpointSlices(namespace)
+	for _, s := range p.create {
+		prepare(s)
+		created, err := api.Create(ctx, s, metav1.CreateOptions{})
+		if err != nil {
+			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+				return nil
 			}
-			c.tracker.created(key, created)
-			logger.V(2).Info("Created endpoint slice", "service", klog.KObj(svc), "slice", klog.KObj(created), "endpoints", len(created.Endpoints))
+			return fmt.Errorf("create endpoint slice for %s: %w", key, err)
 		}
+		t.created(key, created)
+		logger.V(2).Info("Created endpoint slice", "key", key, "slice", klog.KObj(created), "endpoints", len(created.Endpoints))
 	}
 	for _, s := range p.update {
-		annotate(s, trigger)
+		prepare(s)
 		old := s.ResourceVersion
 		updated, err := api.Update(ctx, s, metav1.UpdateOptions{})
 		if err != nil {
 			return fmt.Errorf("update endpoint slice %s/%s: %w", s.Namespace, s.Name, err)
 		}
-		c.tracker.updated(key, old, updated)
-		logger.V(2).Info("Updated endpoint slice", "service", klog.KObj(svc), "slice", klog.KObj(updated), "endpoints", len(updated.Endpoints))
+		t.updated(key, old, updated)
+		logger.V(2).Info("Updated endpoint slice", "key", key, "slice", klog.KObj(updated), "endpoints", len(updated.Endpoints))
 	}
 	for _, s := range p.delete {
 		err := api.Delete(ctx, s.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &s.UID}})
@@ -264,9 +272,9 @@ func (c *Controller) apply(ctx context.Context, key string, svc *corev1.Service,
 			return fmt.Errorf("delete endpoint slice %s/%s: %w", s.Namespace, s.Name, err)
 		}
 		if err == nil {
-			c.tracker.deleted(key, s)
+			t.deleted(key, s)
 		}
-		logger.V(2).Info("Deleted endpoint slice", "service", klog.KObj(svc), "slice", klog.KObj(s))
+		logger.V(2).Info("Deleted endpoint slice", "key", key, "slice", klog.KObj(s))
 	}
 	return nil
 }

@@ -45,8 +45,8 @@ func testPod(i int, port int32, ready bool) *corev1.Pod {
 	}
 }
 
-// applyPlan plays a plan onto the slices, as the API server would.
-func applyPlan(existing []*discoveryv1.EndpointSlice, p plan, next *int) []*discoveryv1.EndpointSlice {
+// play plays a plan onto the slices, as the API server would.
+func play(existing []*discoveryv1.EndpointSlice, p plan, next *int) []*discoveryv1.EndpointSlice {
 	byName := map[string]*discoveryv1.EndpointSlice{}
 	var order []string
 	for _, s := range existing {
@@ -126,7 +126,7 @@ func TestPlan(t *testing.T) {
 			}
 		}
 	}
-	slices := applyPlan(nil, p, &next)
+	slices := play(nil, p, &next)
 
 	// Settled: nothing to write.
 	if p := plan(pods, slices); len(p.create)+len(p.update)+len(p.delete) != 0 {
@@ -145,7 +145,7 @@ func TestPlan(t *testing.T) {
 			t.Errorf("terminating endpoint conditions %+v", e.Conditions)
 		}
 	}
-	slices = applyPlan(slices, p, &next)
+	slices = play(slices, p, &next)
 
 	// Every 9090 pod goes: its slice is deleted. All pods go: one
 	// placeholder remains, made from a reused slice.
@@ -153,12 +153,12 @@ func TestPlan(t *testing.T) {
 	if len(p.create) != 0 || len(p.update) != 0 || len(p.delete) != 1 {
 		t.Fatalf("plan without 9090 pods: %d creates, %d updates, %d deletes; want 0, 0, 1", len(p.create), len(p.update), len(p.delete))
 	}
-	slices = applyPlan(slices, p, &next)
+	slices = play(slices, p, &next)
 	p = plan(nil, slices)
 	if len(p.create) != 0 || len(p.update) != 1 || len(p.delete) != 1 || len(p.update[0].Endpoints) != 0 || len(p.update[0].Ports) != 0 {
 		t.Fatalf("plan without pods: %d creates, %d updates, %d deletes; want a placeholder update and a delete", len(p.create), len(p.update), len(p.delete))
 	}
-	slices = applyPlan(slices, p, &next)
+	slices = play(slices, p, &next)
 	if p := plan(nil, slices); len(p.create)+len(p.update)+len(p.delete) != 0 {
 		t.Errorf("placeholder not kept: %d creates, %d updates, %d deletes", len(p.create), len(p.update), len(p.delete))
 	}

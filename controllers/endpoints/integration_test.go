@@ -210,13 +210,32 @@ func TestServiceEndpoints(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		got, err := c.CoreV1().Endpoints(ns).Get(t.Context(), "external", metav1.GetOptions{})
 		if err != nil || got.ResourceVersion != created.ResourceVersion {
-			t.Errorf("user's endpoints changed or gone: %v, %+v", err, got)
+			t.Fatalf("user's endpoints changed or gone: %v, %+v", err, got)
 		}
 		list, err := c.DiscoveryV1().EndpointSlices(ns).List(t.Context(), metav1.ListOptions{
 			LabelSelector: discoveryv1.LabelServiceName + "=external," + discoveryv1.LabelManagedBy + "=" + endpointslice.ControllerName})
 		if err != nil || len(list.Items) != 0 {
 			t.Errorf("managed slices of a selectorless service: %v, %d", err, len(list.Items))
 		}
+		// The mirroring controller copies the user's Endpoints into a slice,
+		// and follows changes.
+		mirrored := discoveryv1.LabelServiceName + "=external," + discoveryv1.LabelManagedBy + "=" + endpointslice.MirroringControllerName
+		waitSlices(t, c, ns, mirrored, func(l []discoveryv1.EndpointSlice) bool {
+			return len(l) == 1 && slices.Equal(readyIPs(&l[0], true), []string{"192.0.2.10"}) &&
+				len(l[0].Ports) == 1 && *l[0].Ports[0].Port == 80
+		})
+		got.Subsets[0].NotReadyAddresses = []corev1.EndpointAddress{{IP: "192.0.2.11"}}
+		if _, err := c.CoreV1().Endpoints(ns).Update(t.Context(), got, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitSlices(t, c, ns, mirrored, func(l []discoveryv1.EndpointSlice) bool {
+			return len(l) == 1 && slices.Equal(readyIPs(&l[0], false), []string{"192.0.2.11"})
+		})
+		if err := c.CoreV1().Endpoints(ns).Delete(t.Context(), "external", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitSlices(t, c, ns, mirrored, func(l []discoveryv1.EndpointSlice) bool { return len(l) == 0 })
+
 		k, err := c.CoreV1().Endpoints("default").Get(t.Context(), "kubernetes", metav1.GetOptions{})
 		if err == nil && k.Labels[endpoints.LabelManagedBy] != "" {
 			t.Errorf("kubernetes endpoints taken over: %v", k.Labels)
@@ -329,6 +348,24 @@ func waitSlice(t *testing.T, c kubernetes.Interface, ns, svc string, ok func(*di
 		t.Fatalf("slices of %s never as expected; last: %+v", svc, last)
 	}
 	return &last[0]
+}
+
+// waitSlices waits until ok holds for the slices the label selector sel
+// selects.
+func waitSlices(t *testing.T, c kubernetes.Interface, ns, sel string, ok func([]discoveryv1.EndpointSlice) bool) {
+	t.Helper()
+	var last []discoveryv1.EndpointSlice
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		list, err := c.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return false, nil
+		}
+		last = list.Items
+		return ok(list.Items), nil
+	})
+	if err != nil {
+		t.Fatalf("slices %s never as expected; last: %+v", sel, last)
+	}
 }
 
 func ips(addrs []corev1.EndpointAddress) []string {

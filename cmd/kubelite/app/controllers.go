@@ -173,6 +173,17 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
+	mirroring, err := endpointslice.NewMirroring(endpointslice.MirroringConfig{
+		Client:         client,
+		Services:       factory.Core().V1().Services(),
+		Endpoints:      factory.Core().V1().Endpoints(),
+		EndpointSlices: factory.Discovery().V1().EndpointSlices(),
+		Events:         recorder("endpointslice-mirroring-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -188,6 +199,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		{"deployment", func(ctx context.Context) error { return deployments.Run(ctx, 4) }},
 		{"endpoint", func(ctx context.Context) error { return endpointsCtl.Run(ctx, 2) }},
 		{"endpointslice", func(ctx context.Context) error { return slicesCtl.Run(ctx, 2) }},
+		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

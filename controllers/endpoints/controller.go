@@ -93,6 +93,7 @@ type Controller struct {
 	events    record.EventRecorder
 	triggers  servicepods.TriggerTimes
 	loop      *loop.Loop
+	synced    []cache.InformerSynced
 
 	// replaced remembers, per key, the resourceVersion of the Endpoints this
 	// controller last replaced: seeing it again in the cache means the
@@ -134,11 +135,35 @@ func New(cfg Config) (*Controller, error) {
 		return nil, fmt.Errorf("endpoint-controller: add endpoints event handler: %w", err)
 	}
 	c.loop.WaitFor(cfg.Endpoints.Informer().HasSynced, reg.HasSynced)
+	c.synced = []cache.InformerSynced{cfg.Endpoints.Informer().HasSynced, cfg.Services.Informer().HasSynced}
 	return c, nil
 }
 
 // Run syncs Services with the given number of workers until ctx ends.
-func (c *Controller) Run(ctx context.Context, workers int) error { return c.loop.Run(ctx, workers) }
+func (c *Controller) Run(ctx context.Context, workers int) error {
+	go c.queueLeftovers(ctx)
+	return c.loop.Run(ctx, workers)
+}
+
+// queueLeftovers queues, once the caches are synced, the Endpoints this
+// controller wrote whose Service is gone: a Service deleted while the
+// controller was not running left them behind. (Upstream looks at every
+// Endpoints; only this controller's own are considered here, so that a
+// user's Endpoints written before their Service survive a restart.)
+func (c *Controller) queueLeftovers(ctx context.Context) {
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return
+	}
+	list, err := c.endpoints.List(labels.SelectorFromValidatedSet(labels.Set{LabelManagedBy: ControllerName}))
+	if err != nil {
+		return
+	}
+	for _, ep := range list {
+		if _, err := c.services.Services(ep.Namespace).Get(ep.Name); apierrors.IsNotFound(err) {
+			c.loop.Add(ep.Namespace + "/" + ep.Name)
+		}
+	}
+}
 
 func (c *Controller) sync(ctx context.Context, key string) error {
 	logger := klog.FromContext(ctx)

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -98,6 +99,20 @@ func TestServiceEndpoints(t *testing.T) {
 		waitSlice(t, c, ns, "web", func(s *discoveryv1.EndpointSlice) bool {
 			return len(s.Endpoints) == 1 && slices.Equal(readyIPs(s, true), []string{b.Status.PodIP})
 		})
+
+		// A deleted Service takes its Endpoints and (through the garbage
+		// collector) its slices along.
+		if err := c.CoreV1().Services(ns).Delete(t.Context(), "web", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := c.CoreV1().Endpoints(ns).Get(ctx, "web", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			t.Errorf("endpoints of a deleted service still there")
+		}
+		waitSlices(t, c, ns, discoveryv1.LabelServiceName+"=web", func(l []discoveryv1.EndpointSlice) bool { return len(l) == 0 })
 	})
 
 	t.Run("service without pods", func(t *testing.T) {

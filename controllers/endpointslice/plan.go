@@ -56,11 +56,12 @@ func (t template) differs(s *discoveryv1.EndpointSlice) bool {
 		(t.mirrored && !equality.Semantic.DeepEqual(s.Annotations, t.annotations))
 }
 
-// stamp gives a slice copy the template's labels (and mirrored annotations).
+// stamp gives a slice copy the template's labels (and mirrored
+// annotations), each slice its own maps.
 func (t template) stamp(s *discoveryv1.EndpointSlice) {
-	s.Labels = t.labels
+	s.Labels = maps.Clone(t.labels)
 	if t.mirrored {
-		s.Annotations = t.annotations
+		s.Annotations = maps.Clone(t.annotations)
 	}
 }
 

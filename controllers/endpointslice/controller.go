@@ -33,6 +33,11 @@
 //     does not yet show the controller's own last writes.
 //
 // Events: FailedToUpdateEndpointSlices on the Service when a sync fails.
+//
+// The package also holds the endpointslice-mirroring controller
+// (Mirroring), which copies the Endpoints users write for Services without
+// a selector into slices. Both plan their writes alike (plan.go) and never
+// act on a cache that misses their own writes (tracker.go).
 package endpointslice
 
 import (

@@ -204,6 +204,16 @@ func TestServiceEndpoints(t *testing.T) {
 		if *slice.Endpoints[0].Conditions.Serving {
 			t.Errorf("unready pod's endpoint serving: %+v", slice.Endpoints[0].Conditions)
 		}
+
+		// Settled: neither is written again.
+		ep := waitEndpoints(t, c, ns, "peers", func(*corev1.Endpoints) bool { return true })
+		time.Sleep(1500 * time.Millisecond)
+		if again := waitEndpoints(t, c, ns, "peers", func(*corev1.Endpoints) bool { return true }); again.ResourceVersion != ep.ResourceVersion {
+			t.Errorf("settled endpoints written again: resourceVersion %s -> %s", ep.ResourceVersion, again.ResourceVersion)
+		}
+		if again := waitSlice(t, c, ns, "peers", func(*discoveryv1.EndpointSlice) bool { return true }); again.ResourceVersion != slice.ResourceVersion {
+			t.Errorf("settled slice written again: resourceVersion %s -> %s", slice.ResourceVersion, again.ResourceVersion)
+		}
 	})
 
 	t.Run("selectorless service left alone", func(t *testing.T) {

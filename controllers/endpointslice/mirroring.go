@@ -117,17 +117,10 @@ func NewMirroring(cfg MirroringConfig) (*Mirroring, error) {
 		m.max = DefaultMaxMirroredPerSubset
 	}
 	m.loop = loop.New("endpointslice-mirroring-controller", m.sync)
-	byName := func(obj any) []string {
-		key, err := cache.MetaNamespaceKeyFunc(obj)
-		if err != nil {
-			return nil
-		}
-		return []string{key}
-	}
-	if err := loop.Watch(m.loop, cfg.Endpoints.Informer(), byName, true); err != nil {
+	if err := loop.Watch(m.loop, cfg.Endpoints.Informer(), loop.OwnKey, true); err != nil {
 		return nil, err
 	}
-	if err := loop.Watch(m.loop, cfg.Services.Informer(), byName, true); err != nil {
+	if err := loop.Watch(m.loop, cfg.Services.Informer(), loop.OwnKey, true); err != nil {
 		return nil, err
 	}
 	slices := cfg.EndpointSlices.Informer()

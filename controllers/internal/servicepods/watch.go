@@ -20,14 +20,7 @@ import (
 // show: readiness, IPs, deletion, labels, hostname or subdomain. Run waits
 // for both caches.
 func Watch(l *loop.Loop, services coreinformers.ServiceInformer, pods coreinformers.PodInformer) error {
-	err := loop.Watch(l, services.Informer(), func(obj any) []string {
-		key, err := cache.MetaNamespaceKeyFunc(obj)
-		if err != nil {
-			return nil
-		}
-		return []string{key}
-	}, true)
-	if err != nil {
+	if err := loop.Watch(l, services.Informer(), loop.OwnKey, true); err != nil {
 		return err
 	}
 	lister := services.Lister()

@@ -149,8 +149,10 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
-	// Neither touches Services without a selector, such as kubernetes in
-	// default, whose Endpoints and EndpointSlice the API server writes.
+	// The endpoints and endpointslice controllers leave Services without a
+	// selector alone; the mirroring controller copies their users' Endpoints
+	// into slices, but not those of kubernetes in default (labelled
+	// skip-mirror), whose Endpoints and slice the API server writes.
 	endpointsCtl, err := endpoints.New(endpoints.Config{
 		Client:    client,
 		Services:  factory.Core().V1().Services(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,17 +24,27 @@ import (
 	"github.com/kubelite/kubelite/controllers/endpoints"
 	"github.com/kubelite/kubelite/controllers/endpointslice"
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
+	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
 	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 )
 
+// ControllersConfig tunes the controller manager. The zero value is
+// upstream's behaviour.
+type ControllersConfig struct {
+	// JobBackoff is the wait before a Job's pod is re-created after its
+	// first failure, doubling with each further one. Zero: 10 s. Tests
+	// shorten it.
+	JobBackoff time.Duration
+}
+
 // runControllers runs the controller manager's controllers against the API
 // server that cfg reaches, until ctx ends. Each controller is wired here,
 // explicitly, in one place. rootCA is the PEM bundle that verifies the API
 // server, published in every namespace.
-func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error {
+func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning ControllersConfig) error {
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "controller-manager")
 	ctx = klog.NewContext(ctx, logger)
 	client, err := kubernetes.NewForConfig(cfg)
@@ -186,6 +197,17 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		return err
 	}
 
+	jobs, err := job.New(job.Config{
+		Client:  client,
+		Jobs:    factory.Batch().V1().Jobs(),
+		Pods:    factory.Core().V1().Pods(),
+		Events:  recorder("job-controller"),
+		Backoff: tuning.JobBackoff,
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -202,6 +224,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte) error 
 		{"endpoint", func(ctx context.Context) error { return endpointsCtl.Run(ctx, 2) }},
 		{"endpointslice", func(ctx context.Context) error { return slicesCtl.Run(ctx, 2) }},
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
+		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

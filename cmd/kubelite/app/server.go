@@ -47,6 +47,8 @@ type ServerConfig struct {
 	ServiceNodePortRange string
 	// Simulated adds simulated nodes beside the server. Zero: none.
 	Simulated SimulatedNodesConfig
+	// Controllers tunes the controller manager. Zero: upstream's behaviour.
+	Controllers ControllersConfig
 }
 
 // Validate reports bad settings without side effects.
@@ -216,7 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("read CA: %w", err)
 	}
 	go func() {
-		if err := runControllers(runCtx, api.loopbackConfig, rootCA); err != nil {
+		if err := runControllers(runCtx, api.loopbackConfig, rootCA, cfg.Controllers); err != nil {
 			logger.Error(err, "controller manager failed")
 			cancel()
 		}

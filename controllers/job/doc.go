@@ -1,0 +1,31 @@
+// Package job implements the Job controller: it runs a Job's pods until
+// enough of them succeed, or the Job fails, as upstream's controller does.
+//
+// Each sync of a Job, level-triggered and keyed by namespace/name:
+//
+//  1. Reads the Job's pods from the cache (pods whose controller reference
+//     is the Job). Pods the controller created carry the
+//     batch.kubernetes.io/job-tracking finalizer, so a finished pod cannot
+//     disappear before it is counted.
+//  2. Decides whether the Job is done: the pod failure policy (FailJob),
+//     backoffLimit (BackoffLimitExceeded), activeDeadlineSeconds
+//     (DeadlineExceeded), the success policy of an Indexed Job
+//     (SuccessPolicy) or enough completions (CompletionsReached). A failing
+//     Job first gets FailureTarget, a succeeding one SuccessCriteriaMet; its
+//     active pods are deleted, and Failed or Complete follows once no pod is
+//     left uncounted or terminating.
+//  3. Otherwise creates or deletes pods so that min(parallelism, remaining
+//     completions) run, one per pending index for an Indexed Job (with the
+//     completion index annotation, label, JOB_COMPLETION_INDEX and hostname
+//     <job>-<index>). A suspended Job has its pods deleted. After failures,
+//     new pods wait an exponential back-off (10 s doubling, at most 6 min by
+//     default). Creations and deletions are remembered as expectations, so a
+//     sync never acts twice on a stale cache.
+//  4. Counts finished pods: their uids go into status.uncountedTerminatedPods
+//     first, then their finalizers are removed, then they move into
+//     status.succeeded / status.failed (status.completedIndexes for an
+//     Indexed Job). It also writes startTime, completionTime, active, ready,
+//     terminating and the Suspended condition.
+//
+// Jobs whose spec.managedBy names another controller are left alone.
+package job

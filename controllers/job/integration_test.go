@@ -1,0 +1,284 @@
+package job_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubelite/kubelite/cmd/kubelite/app"
+	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+)
+
+// node is the simulated node the tests' pods are bound to (there is no
+// scheduler in the test server).
+const node = "kubelite-sim-0000"
+
+// TestJobs runs the Job controller in a real server with one simulated
+// node, whose Job containers exit 0 a second after they start unless a
+// pod's annotation or command says otherwise.
+func TestJobs(t *testing.T) {
+	s := testserver.StartWith(t, app.ServerConfig{
+		DataDir:     t.TempDir(),
+		Simulated:   app.SimulatedNodesConfig{Count: 1},
+		Controllers: app.ControllersConfig{JobBackoff: 200 * time.Millisecond},
+	})
+	c := s.Client
+
+	t.Run("completions and parallelism", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-complete"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "work", 3, 2)
+		create(t, c, j)
+		got := waitJob(t, c, ns, "work", batchv1.JobComplete)
+		wantCondition(t, got, batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods")
+		wantCondition(t, got, batchv1.JobComplete, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods")
+		if got.Status.Succeeded != 3 || got.Status.Failed != 0 || got.Status.Active != 0 {
+			t.Errorf("status succeeded/failed/active = %d/%d/%d, want 3/0/0", got.Status.Succeeded, got.Status.Failed, got.Status.Active)
+		}
+		if got.Status.StartTime == nil || got.Status.CompletionTime == nil || got.Status.CompletionTime.Before(got.Status.StartTime) {
+			t.Errorf("startTime %v, completionTime %v", got.Status.StartTime, got.Status.CompletionTime)
+		}
+		if u := got.Status.UncountedTerminatedPods; u != nil && len(u.Succeeded)+len(u.Failed) > 0 {
+			t.Errorf("uncountedTerminatedPods = %+v, want empty", u)
+		}
+		pods := jobPods(t, c, ns, got)
+		if len(pods) != 3 {
+			t.Errorf("job has %d pods, want 3", len(pods))
+		}
+		for _, p := range pods {
+			if p.Status.Phase != corev1.PodSucceeded || slices.Contains(p.Finalizers, batchv1.JobTrackingFinalizer) {
+				t.Errorf("pod %s: phase %s, finalizers %v; want Succeeded without the tracking finalizer", p.Name, p.Status.Phase, p.Finalizers)
+			}
+		}
+	})
+
+	t.Run("backoffLimit", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-backoff"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "fail", 1, 1)
+		j.Spec.BackoffLimit = ptr.To[int32](2)
+		j.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "exit=1"}
+		create(t, c, j)
+		got := waitJob(t, c, ns, "fail", batchv1.JobFailed)
+		wantCondition(t, got, batchv1.JobFailureTarget, batchv1.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
+		wantCondition(t, got, batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
+		if got.Status.Failed != 3 || got.Status.Succeeded != 0 {
+			t.Errorf("status failed/succeeded = %d/%d, want 3/0", got.Status.Failed, got.Status.Succeeded)
+		}
+		if n := len(jobPods(t, c, ns, got)); n != 3 {
+			t.Errorf("job has %d pods, want 3", n)
+		}
+	})
+
+	t.Run("activeDeadlineSeconds", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-deadline"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "slow", 2, 2)
+		j.Spec.ActiveDeadlineSeconds = ptr.To[int64](2)
+		j.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "exit=never"}
+		create(t, c, j)
+		got := waitJob(t, c, ns, "slow", batchv1.JobFailed)
+		wantCondition(t, got, batchv1.JobFailed, batchv1.JobReasonDeadlineExceeded, "Job was active longer than specified deadline")
+		if got.Status.Active != 0 || got.Status.Failed != 2 {
+			t.Errorf("status active/failed = %d/%d, want 0/2", got.Status.Active, got.Status.Failed)
+		}
+		for _, p := range jobPods(t, c, ns, got) {
+			if slices.Contains(p.Finalizers, batchv1.JobTrackingFinalizer) {
+				t.Errorf("pod %s still has the tracking finalizer", p.Name)
+			}
+		}
+	})
+
+	t.Run("suspend and resume", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-suspend"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "later", 2, 2)
+		j.Spec.Suspend = ptr.To(true)
+		create(t, c, j)
+		got := waitJobFunc(t, c, ns, "later", "Suspended", func(j *batchv1.Job) bool {
+			return hasCondition(j, batchv1.JobSuspended, corev1.ConditionTrue)
+		})
+		wantCondition(t, got, batchv1.JobSuspended, "JobSuspended", "Job suspended")
+		if got.Status.StartTime != nil {
+			t.Errorf("suspended job has startTime %v", got.Status.StartTime)
+		}
+		time.Sleep(time.Second)
+		if n := len(jobPods(t, c, ns, got)); n != 0 {
+			t.Fatalf("suspended job has %d pods, want 0", n)
+		}
+		got.Spec.Suspend = ptr.To(false)
+		if _, err := c.BatchV1().Jobs(ns).Update(t.Context(), got, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got = waitJob(t, c, ns, "later", batchv1.JobComplete)
+		if cond := findCondition(got, batchv1.JobSuspended); cond == nil || cond.Status != corev1.ConditionFalse || cond.Reason != "JobResumed" {
+			t.Errorf("Suspended condition after resume = %+v, want False JobResumed", cond)
+		}
+		if got.Status.Succeeded != 2 {
+			t.Errorf("succeeded = %d, want 2", got.Status.Succeeded)
+		}
+	})
+
+	t.Run("Indexed", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-indexed"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "idx", 3, 3)
+		j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+		create(t, c, j)
+		got := waitJob(t, c, ns, "idx", batchv1.JobComplete)
+		if got.Status.CompletedIndexes != "0-2" || got.Status.Succeeded != 3 {
+			t.Errorf("completedIndexes %q, succeeded %d; want 0-2, 3", got.Status.CompletedIndexes, got.Status.Succeeded)
+		}
+		var indexes []int
+		for _, p := range jobPods(t, c, ns, got) {
+			ix, err := strconv.Atoi(p.Annotations[batchv1.JobCompletionIndexAnnotation])
+			if err != nil {
+				t.Fatalf("pod %s: completion index annotation: %v", p.Name, err)
+			}
+			indexes = append(indexes, ix)
+			if p.Labels[batchv1.JobCompletionIndexAnnotation] != strconv.Itoa(ix) || p.Spec.Hostname != "idx-"+strconv.Itoa(ix) {
+				t.Errorf("pod %s: index label %q, hostname %q", p.Name, p.Labels[batchv1.JobCompletionIndexAnnotation], p.Spec.Hostname)
+			}
+			if !slices.ContainsFunc(p.Spec.Containers[0].Env, func(e corev1.EnvVar) bool { return e.Name == "JOB_COMPLETION_INDEX" }) {
+				t.Errorf("pod %s has no JOB_COMPLETION_INDEX", p.Name)
+			}
+		}
+		slices.Sort(indexes)
+		if !slices.Equal(indexes, []int{0, 1, 2}) {
+			t.Errorf("pod indexes %v, want [0 1 2]", indexes)
+		}
+	})
+
+	t.Run("podFailurePolicy FailJob", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-pfp"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "pfp", 1, 1)
+		j.Spec.Template.Spec.Containers[0].Command = []string{"sh", "-c", "exit 42"}
+		j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+			Action:      batchv1.PodFailurePolicyActionFailJob,
+			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}},
+		}}}
+		create(t, c, j)
+		got := waitJob(t, c, ns, "pfp", batchv1.JobFailed)
+		pods := jobPods(t, c, ns, got)
+		if len(pods) != 1 {
+			t.Fatalf("job has %d pods, want 1", len(pods))
+		}
+		msg := "Container main for pod " + ns + "/" + pods[0].Name + " failed with exit code 42 matching FailJob rule at index 0"
+		wantCondition(t, got, batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy, msg)
+	})
+
+	t.Run("successPolicy", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-success-policy"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "leader", 3, 1)
+		j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+		j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededIndexes: ptr.To("0")}}}
+		create(t, c, j)
+		got := waitJob(t, c, ns, "leader", batchv1.JobComplete)
+		wantCondition(t, got, batchv1.JobSuccessCriteriaMet, batchv1.JobReasonSuccessPolicy, "Matched rules at index 0")
+		wantCondition(t, got, batchv1.JobComplete, batchv1.JobReasonSuccessPolicy, "Matched rules at index 0")
+		if !slices.Contains([]string{"0", "0,1", "0-2"}, got.Status.CompletedIndexes) {
+			t.Errorf("completedIndexes %q", got.Status.CompletedIndexes)
+		}
+	})
+}
+
+func newJob(ns, name string, completions, parallelism int32) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: batchv1.JobSpec{
+			Completions: ptr.To(completions),
+			Parallelism: ptr.To(parallelism),
+			Template: corev1.PodTemplateSpec{
+				Spec: corev1.PodSpec{
+					NodeName:      node,
+					RestartPolicy: corev1.RestartPolicyNever,
+					Containers:    []corev1.Container{{Name: "main", Image: "busybox"}},
+				},
+			},
+		},
+	}
+}
+
+func create(t *testing.T, c kubernetes.Interface, j *batchv1.Job) *batchv1.Job {
+	t.Helper()
+	got, err := c.BatchV1().Jobs(j.Namespace).Create(t.Context(), j, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create job: %v", err)
+	}
+	return got
+}
+
+// waitJob waits until the Job has condition t True.
+func waitJob(t *testing.T, c kubernetes.Interface, ns, name string, ct batchv1.JobConditionType) *batchv1.Job {
+	t.Helper()
+	return waitJobFunc(t, c, ns, name, string(ct), func(j *batchv1.Job) bool { return hasCondition(j, ct, corev1.ConditionTrue) })
+}
+
+func waitJobFunc(t *testing.T, c kubernetes.Interface, ns, name, what string, ok func(*batchv1.Job) bool) *batchv1.Job {
+	t.Helper()
+	var last *batchv1.Job
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		j, err := c.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		last = j
+		return ok(j), nil
+	})
+	if err != nil {
+		if last != nil {
+			t.Fatalf("job %s/%s: not %s: status %+v", ns, name, what, last.Status)
+		}
+		t.Fatalf("job %s/%s: not %s: %v", ns, name, what, err)
+	}
+	return last
+}
+
+func jobPods(t *testing.T, c kubernetes.Interface, ns string, j *batchv1.Job) []corev1.Pod {
+	t.Helper()
+	list, err := c.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: batchv1.ControllerUidLabel + "=" + string(j.UID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+func findCondition(j *batchv1.Job, ct batchv1.JobConditionType) *batchv1.JobCondition {
+	for i := range j.Status.Conditions {
+		if j.Status.Conditions[i].Type == ct {
+			return &j.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func hasCondition(j *batchv1.Job, ct batchv1.JobConditionType, s corev1.ConditionStatus) bool {
+	c := findCondition(j, ct)
+	return c != nil && c.Status == s
+}
+
+func wantCondition(t *testing.T, j *batchv1.Job, ct batchv1.JobConditionType, reason, message string) {
+	t.Helper()
+	c := findCondition(j, ct)
+	if c == nil || c.Status != corev1.ConditionTrue || c.Reason != reason || c.Message != message {
+		t.Errorf("condition %s = %+v, want True %s %q", ct, c, reason, message)
+	}
+}

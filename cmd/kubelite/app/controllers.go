@@ -29,6 +29,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
 )
 
 // ControllersConfig tunes the controller manager. The zero value is
@@ -208,6 +209,14 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	ttl, err := ttlafterfinished.New(ttlafterfinished.Config{
+		Client: client,
+		Jobs:   factory.Batch().V1().Jobs(),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -225,6 +234,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice", func(ctx context.Context) error { return slicesCtl.Run(ctx, 2) }},
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
+		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

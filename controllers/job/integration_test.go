@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -181,6 +182,76 @@ func TestJobs(t *testing.T) {
 		}
 		msg := "Container main for pod " + ns + "/" + pods[0].Name + " failed with exit code 42 matching FailJob rule at index 0"
 		wantCondition(t, got, batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy, msg)
+	})
+
+	t.Run("backoffLimitPerIndex", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-per-index"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "per-index", 2, 2)
+		j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+		j.Spec.BackoffLimitPerIndex = ptr.To[int32](1)
+		j.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "exit=1"}
+		create(t, c, j)
+		got := waitJob(t, c, ns, "per-index", batchv1.JobFailed)
+		wantCondition(t, got, batchv1.JobFailed, batchv1.JobReasonFailedIndexes, "Job has failed indexes")
+		if got.Status.FailedIndexes == nil || *got.Status.FailedIndexes != "0,1" || got.Status.Failed != 4 {
+			t.Errorf("failedIndexes %v, failed %d; want 0,1 and 4", ptr.Deref(got.Status.FailedIndexes, "<nil>"), got.Status.Failed)
+		}
+		counts := map[string]int{}
+		for _, p := range jobPods(t, c, ns, got) {
+			counts[p.Annotations[batchv1.JobCompletionIndexAnnotation]+"/"+p.Annotations[batchv1.JobIndexFailureCountAnnotation]]++
+		}
+		if diff := cmp.Diff(map[string]int{"0/0": 1, "0/1": 1, "1/0": 1, "1/1": 1}, counts); diff != "" {
+			t.Errorf("pods by index/failure count (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("podFailurePolicy FailIndex", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-fail-index"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "fail-index", 2, 2)
+		j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+		j.Spec.BackoffLimitPerIndex = ptr.To[int32](3)
+		j.Spec.Template.Spec.Containers[0].Command = []string{"sh", "-c", "exit 42"}
+		j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+			Action:      batchv1.PodFailurePolicyActionFailIndex,
+			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}},
+		}}}
+		create(t, c, j)
+		got := waitJob(t, c, ns, "fail-index", batchv1.JobFailed)
+		wantCondition(t, got, batchv1.JobFailed, batchv1.JobReasonFailedIndexes, "Job has failed indexes")
+		if got.Status.Failed != 2 || ptr.Deref(got.Status.FailedIndexes, "") != "0,1" {
+			t.Errorf("failed %d, failedIndexes %v; want 2 and 0,1", got.Status.Failed, ptr.Deref(got.Status.FailedIndexes, "<nil>"))
+		}
+	})
+
+	t.Run("podFailurePolicy Ignore", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-ignore"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "ignore", 1, 1)
+		j.Spec.BackoffLimit = ptr.To[int32](0)
+		j.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "exit=1"}
+		j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+			Action:      batchv1.PodFailurePolicyActionIgnore,
+			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{1}},
+		}}}
+		created := create(t, c, j)
+		err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			return len(jobPods(t, c, ns, created)) >= 3, nil
+		})
+		if err != nil {
+			t.Fatalf("ignored failures not replaced: %v", err)
+		}
+		got, err := c.BatchV1().Jobs(ns).Get(t.Context(), "ignore", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Failed != 0 || hasCondition(got, batchv1.JobFailed, corev1.ConditionTrue) {
+			t.Errorf("job with only ignored failures: failed %d, conditions %+v", got.Status.Failed, got.Status.Conditions)
+		}
 	})
 
 	t.Run("successPolicy", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -58,7 +59,7 @@ func (c *Controller) manage(ctx context.Context, st *state) (int32, error) {
 	if diff <= 0 {
 		return active, nil
 	}
-	if left := c.backoffLeft(st.backoff); left > 0 {
+	if left := c.backoffLeft(st.backoff); left > 0 && !perIndex(job) {
 		klog.FromContext(ctx).V(4).Info("Pods failed, waiting before creating more", "job", klog.KObj(job), "for", left)
 		c.loop.AddAfter(st.key, left)
 		return active, nil
@@ -67,6 +68,15 @@ func (c *Controller) manage(ctx context.Context, st *state) (int32, error) {
 	var indexes []int
 	if isIndexed(job) {
 		indexes = pendingIndexes(st, n)
+		if perIndex(job) {
+			var wait time.Duration
+			if indexes, wait = c.readyIndexes(st, indexes); len(indexes) == 0 {
+				if wait > 0 {
+					c.loop.AddAfter(st.key, wait)
+				}
+				return active, nil
+			}
+		}
 		n = len(indexes)
 	}
 	klog.FromContext(ctx).V(4).Info("Too few pods running", "job", klog.KObj(job), "creating", n, "want", want)
@@ -125,7 +135,7 @@ func lessAdvanced(a, b *corev1.Pod) int {
 // succeeded nor a pod running (or, when only failed pods are replaced,
 // terminating).
 func pendingIndexes(st *state, n int) []int {
-	busy := st.succeededIndexes.Clone()
+	busy := st.succeededIndexes.Union(st.failedIndexes)
 	for _, p := range st.pods {
 		if isActive(p) || (onlyReplaceFailed(st.job) && isTerminating(p)) {
 			busy.Insert(completionIndex(p))
@@ -159,7 +169,11 @@ func (c *Controller) createPods(ctx context.Context, st *state, n int, indexes [
 				ix = indexes[i]
 			}
 			wg.Go(func() {
-				err := c.createPod(ctx, st.job, ix)
+				var extra map[string]string
+				if perIndex(st.job) {
+					extra = indexFailureAnnotations(st.job, st.delayed[ix])
+				}
+				err := c.createPod(ctx, st.job, ix, extra)
 				if err == nil {
 					created.Add(1)
 					return
@@ -186,8 +200,9 @@ func (c *Controller) createPods(ctx context.Context, st *state, n int, indexes [
 }
 
 // createPod creates one pod of the Job, with the tracking finalizer and, for
-// index ix (noIndex for none), the completion index.
-func (c *Controller) createPod(ctx context.Context, job *batchv1.Job, ix int) error {
+// index ix (noIndex for none), the completion index, and the extra
+// annotations.
+func (c *Controller) createPod(ctx context.Context, job *batchv1.Job, ix int, extra map[string]string) error {
 	t := job.Spec.Template.DeepCopy()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -200,6 +215,10 @@ func (c *Controller) createPod(ctx context.Context, job *batchv1.Job, ix int) er
 		},
 		Spec: t.Spec,
 	}
+	if len(extra) > 0 && pod.Annotations == nil {
+		pod.Annotations = map[string]string{}
+	}
+	maps.Copy(pod.Annotations, extra)
 	if !slices.Contains(pod.Finalizers, batchv1.JobTrackingFinalizer) {
 		pod.Finalizers = append(pod.Finalizers, batchv1.JobTrackingFinalizer)
 	}

@@ -42,6 +42,10 @@ type state struct {
 	// SuccessCriteriaMet at first, then Failed or Complete.
 	finished *batchv1.JobCondition
 	backoff  backoff
+	// failedIndexes and delayed are kept for backoffLimitPerIndex only
+	// (see perindex.go).
+	failedIndexes sets.Set[int]
+	delayed       map[int]*corev1.Pod
 }
 
 // sync brings one Job (or, for an orphan key, one pod) to what it should
@@ -197,6 +201,9 @@ func (c *Controller) observe(key string, job *batchv1.Job) (*state, error) {
 			}
 		}
 		st.succeeded = int32(st.succeededIndexes.Len())
+		if perIndex(job) {
+			st.observeIndexFailures(c.clock.Now())
+		}
 	}
 	st.backoff = c.nextBackoff(key, newSucceeded, newFailed)
 	return st, nil
@@ -261,6 +268,17 @@ func (c *Controller) decide(ctx context.Context, st *state) {
 		}
 		klog.FromContext(ctx).V(4).Info("Job has a deadline, will sync again", "job", klog.KObj(job), "in", left)
 		c.loop.AddAfter(st.key, left)
+	}
+	if perIndex(job) {
+		switch failed := st.failedIndexes.Len(); {
+		case job.Spec.MaxFailedIndexes != nil && failed > int(*job.Spec.MaxFailedIndexes):
+			st.finished = newCondition(batchv1.JobFailureTarget, batchv1.JobReasonMaxFailedIndexesExceeded,
+				"Job has exceeded the specified maximal number of failed indexes", now)
+			return
+		case failed > 0 && failed+st.succeededIndexes.Len() >= int(*job.Spec.Completions):
+			st.finished = newCondition(batchv1.JobFailureTarget, batchv1.JobReasonFailedIndexes, "Job has failed indexes", now)
+			return
+		}
 	}
 	if isIndexed(job) {
 		if msg, ok := successPolicyMet(job, st.succeededIndexes); ok {

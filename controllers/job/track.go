@@ -55,11 +55,16 @@ func (c *Controller) track(ctx context.Context, st *state, write bool) error {
 			continue
 		}
 		failed := isFailed(p, job)
-		if job.DeletionTimestamp == nil && st.finished == nil && p.Status.Phase != corev1.PodSucceeded && !failed {
-			continue // still running, and the Job goes on
+		ix := completionIndex(p)
+		if job.DeletionTimestamp == nil && st.finished == nil && p.Status.Phase != corev1.PodSucceeded {
+			if !failed {
+				continue // still running, and the Job goes on
+			}
+			if d := st.delayed[ix]; d != nil && d.UID == p.UID {
+				continue // kept until its replacement carries its index's failure count on
+			}
 		}
 		release = append(release, p)
-		ix := completionIndex(p)
 		validIndex := !indexed || (ix != noIndex && ix < int(*job.Spec.Completions))
 		switch {
 		case p.Status.Phase == corev1.PodSucceeded && !st.uncountedFailed.Has(p.UID):
@@ -91,6 +96,12 @@ func (c *Controller) track(ctx context.Context, st *state, write bool) error {
 		}
 		job.Status.CompletedIndexes = s
 		job.Status.Succeeded = int32(st.succeededIndexes.Len())
+	}
+	if perIndex(job) {
+		if s := formatIndexes(st.failedIndexes); job.Status.FailedIndexes == nil || *job.Status.FailedIndexes != s {
+			job.Status.FailedIndexes = &s
+			write = true
+		}
 	}
 	now := c.clock.Now()
 	switch {

@@ -39,8 +39,21 @@ func TestJobs(t *testing.T) {
 		ns := "job-complete"
 		s.CreateNamespace(t, ns)
 		j := newJob(ns, "work", 3, 2)
-		create(t, c, j)
-		got := waitJob(t, c, ns, "work", batchv1.JobComplete)
+		created := create(t, c, j)
+		maxRunning := 0
+		got := waitJobFunc(t, c, ns, "work", "Complete", func(j *batchv1.Job) bool {
+			running := 0
+			for _, p := range jobPods(t, c, ns, created) {
+				if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+					running++
+				}
+			}
+			maxRunning = max(maxRunning, running, int(j.Status.Active))
+			return hasCondition(j, batchv1.JobComplete, corev1.ConditionTrue)
+		})
+		if maxRunning != 2 {
+			t.Errorf("at most %d pods ran at once, want parallelism 2", maxRunning)
+		}
 		wantCondition(t, got, batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods")
 		wantCondition(t, got, batchv1.JobComplete, batchv1.JobReasonCompletionsReached, "Reached expected number of succeeded pods")
 		if got.Status.Succeeded != 3 || got.Status.Failed != 0 || got.Status.Active != 0 {
@@ -251,6 +264,37 @@ func TestJobs(t *testing.T) {
 		}
 		if got.Status.Failed != 0 || hasCondition(got, batchv1.JobFailed, corev1.ConditionTrue) {
 			t.Errorf("job with only ignored failures: failed %d, conditions %+v", got.Status.Failed, got.Status.Conditions)
+		}
+	})
+
+	t.Run("deleted job releases its pods", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-orphan"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "orphaning", 1, 1)
+		j.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "exit=never"}
+		created := create(t, c, j)
+		var pods []corev1.Pod
+		err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			pods = jobPods(t, c, ns, created)
+			return len(pods) == 1 && pods[0].Status.Phase == corev1.PodRunning, nil
+		})
+		if err != nil {
+			t.Fatalf("pod not running: %v", err)
+		}
+		if !slices.Contains(pods[0].Finalizers, batchv1.JobTrackingFinalizer) {
+			t.Errorf("running pod has finalizers %v, want the tracking finalizer", pods[0].Finalizers)
+		}
+		// Without a propagation policy a Job orphans its pods.
+		if err := c.BatchV1().Jobs(ns).Delete(t.Context(), "orphaning", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			p, err := c.CoreV1().Pods(ns).Get(ctx, pods[0].Name, metav1.GetOptions{})
+			return err == nil && !slices.Contains(p.Finalizers, batchv1.JobTrackingFinalizer), nil
+		})
+		if err != nil {
+			t.Errorf("orphaned pod keeps the tracking finalizer: %v", err)
 		}
 	})
 

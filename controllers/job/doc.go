@@ -27,5 +27,19 @@
 //     Indexed Job). It also writes startTime, completionTime, active, ready,
 //     terminating and the Suspended condition.
 //
+// An Indexed Job with backoffLimitPerIndex counts failures per index
+// (perindex.go): its pods carry the index's failure count, a failed index
+// (at the limit, or a FailIndex rule) gets no more pods and is listed in
+// status.failedIndexes, and the Job fails with FailedIndexes or
+// MaxFailedIndexesExceeded.
+//
+// While pod creations or deletions are outstanding, active, ready and
+// terminating keep their last values, since the cache's pods are stale.
+// Pods that carry the finalizer but whose Job is gone (deleted, or the pods
+// orphaned) have it removed once the server confirms the Job is gone.
 // Jobs whose spec.managedBy names another controller are left alone.
+//
+// Events: SuccessfulCreate, FailedCreate, SuccessfulDelete, FailedDelete,
+// Suspended, Resumed, Completed, TooManySucceededPods, and the failure
+// reason (BackoffLimitExceeded, DeadlineExceeded, ...) when a Job fails.
 package job

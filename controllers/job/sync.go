@@ -143,11 +143,16 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			}
 		}
 	}
-	write := suspendChanged || active != job.Status.Active || job.Status.Ready == nil || *job.Status.Ready != st.ready ||
-		job.Status.Terminating == nil || *job.Status.Terminating != st.terminating
-	job.Status.Active = active
-	job.Status.Ready = &st.ready
-	job.Status.Terminating = &st.terminating
+	write := suspendChanged
+	// While creations or deletions are outstanding the cache's pods are
+	// stale: counting them would write a count that goes back and forth.
+	if satisfied || job.Status.Ready == nil {
+		write = write || active != job.Status.Active || job.Status.Ready == nil || *job.Status.Ready != st.ready ||
+			job.Status.Terminating == nil || *job.Status.Terminating != st.terminating
+		job.Status.Active = active
+		job.Status.Ready = &st.ready
+		job.Status.Terminating = &st.terminating
+	}
 	if err := c.track(ctx, st, write); err != nil {
 		return fmt.Errorf("track status of job %s: %w", key, err)
 	}

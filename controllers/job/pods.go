@@ -12,8 +12,9 @@ import (
 )
 
 // orphanPrefix starts the queue keys of pods that carry the tracking
-// finalizer but whose Job is gone: "orphan/<namespace>/<name>".
-const orphanPrefix = "orphan/"
+// finalizer but whose Job is gone: "pod:<namespace>/<name>". No Job key
+// starts so, since a namespace name cannot hold a colon.
+const orphanPrefix = "pod:"
 
 func orphanKey(p *corev1.Pod) string { return orphanPrefix + p.Namespace + "/" + p.Name }
 

@@ -30,7 +30,8 @@ const (
 const maxPodsPerSync = 500
 
 // byController is the pod index this package adds to the pod informer:
-// pods by the uid of their controller.
+// pods by the uid of their Job controller, and pods without a controller by
+// orphansOf(namespace).
 const byController = "job.kubelite.io/controller"
 
 // ErrInvalidConfig is wrapped by the errors Config.Validate returns.
@@ -157,7 +158,11 @@ func controllerIndex(obj any) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil && ref.Kind == jobKind.Kind {
+	ref := metav1.GetControllerOfNoCopy(p)
+	switch {
+	case ref == nil:
+		return []string{orphansOf(p.Namespace)}, nil
+	case ref.Kind == jobKind.Kind:
 		return []string{string(ref.UID)}, nil
 	}
 	return nil, nil
@@ -219,6 +224,11 @@ func (c *Controller) podChanged(oldObj, obj any) {
 	if key == "" {
 		if hasFinalizer(p) {
 			c.loop.Add(orphanKey(p))
+		}
+		if ref == nil && p.DeletionTimestamp == nil {
+			for _, k := range c.matchingJobs(p) {
+				c.loop.Add(k) // may adopt it
+			}
 		}
 		return
 	}

@@ -298,6 +298,45 @@ func TestJobs(t *testing.T) {
 		}
 	})
 
+	t.Run("adopts an orphan", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-adopt"
+		s.CreateNamespace(t, ns)
+		orphan, err := c.CoreV1().Pods(ns).Create(t.Context(), &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "orphan", Labels: map[string]string{"app": "batch"}},
+			Spec: corev1.PodSpec{NodeName: node, RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "main", Image: "busybox"}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := newJob(ns, "adopter", 1, 1)
+		j.Spec.ManualSelector = ptr.To(true)
+		j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "batch"}}
+		j.Spec.Template.Labels = map[string]string{"app": "batch"}
+		created := create(t, c, j)
+		err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			p, err := c.CoreV1().Pods(ns).Get(ctx, orphan.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			ref := metav1.GetControllerOf(p)
+			return ref != nil && ref.UID == created.UID && slices.Contains(p.Finalizers, batchv1.JobTrackingFinalizer), nil
+		})
+		if err != nil {
+			t.Fatalf("orphan not adopted with the tracking finalizer: %v", err)
+		}
+		got := waitJobFunc(t, c, ns, "adopter", "active 1", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
+		time.Sleep(time.Second)
+		pods, err := c.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=batch"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods.Items) != 1 {
+			t.Errorf("job %s with an adopted running pod has %d pods, want 1", got.Name, len(pods.Items))
+		}
+	})
+
 	t.Run("successPolicy", func(t *testing.T) {
 		t.Parallel()
 		ns := "job-success-policy"

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,10 +91,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	// Expectations first: a pod that shows up after this can only make the
 	// next sync look again, never make this one act twice.
 	satisfied := c.memory.satisfied(key)
-	st, err := c.observe(key, job)
-	if err != nil {
-		return err
+	pods, claimErr := c.claim(ctx, job)
+	if pods == nil && claimErr != nil {
+		return claimErr
 	}
+	st := c.observe(key, job, pods)
 	now := c.clock.Now()
 	if job.Status.StartTime == nil && !isSuspended(job) {
 		job.Status.StartTime = &metav1.Time{Time: now}
@@ -154,28 +156,20 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		job.Status.Terminating = &st.terminating
 	}
 	if err := c.track(ctx, st, write); err != nil {
-		return fmt.Errorf("track status of job %s: %w", key, err)
+		return errors.Join(fmt.Errorf("track status of job %s: %w", key, err), claimErr)
 	}
-	return manageErr
+	return errors.Join(manageErr, claimErr)
 }
 
-// observe reads the Job's pods from the cache and counts them.
-func (c *Controller) observe(key string, job *batchv1.Job) (*state, error) {
-	objs, err := c.pods.ByIndex(byController, string(job.UID))
-	if err != nil {
-		return nil, fmt.Errorf("list pods of job %s: %w", key, err)
-	}
+// observe counts the Job's pods.
+func (c *Controller) observe(key string, job *batchv1.Job, pods []*corev1.Pod) *state {
 	st := &state{
 		key: key, job: job,
 		uncountedSucceeded: sets.New(job.Status.UncountedTerminatedPods.Succeeded...),
 		uncountedFailed:    sets.New(job.Status.UncountedTerminatedPods.Failed...),
 		removing:           c.memory.finalizersBeingRemoved(key),
 	}
-	for _, obj := range objs {
-		p, ok := obj.(*corev1.Pod)
-		if !ok || p.Namespace != job.Namespace {
-			continue
-		}
+	for _, p := range pods {
 		st.pods = append(st.pods, p)
 		switch {
 		case isActive(p):
@@ -211,7 +205,7 @@ func (c *Controller) observe(key string, job *batchv1.Job) (*state, error) {
 		}
 	}
 	st.backoff = c.nextBackoff(key, newSucceeded, newFailed)
-	return st, nil
+	return st
 }
 
 // newlyFinished returns the finished pods not counted yet: they still have

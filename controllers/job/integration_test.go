@@ -145,6 +145,40 @@ func TestJobs(t *testing.T) {
 		}
 	})
 
+	t.Run("suspend a running job", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-suspend-running"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "running", 2, 2)
+		j.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "exit=never"}
+		create(t, c, j)
+		got := waitJobFunc(t, c, ns, "running", "active 2", func(j *batchv1.Job) bool { return j.Status.Active == 2 })
+		got.Spec.Suspend = ptr.To(true)
+		if _, err := c.BatchV1().Jobs(ns).Update(t.Context(), got, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got = waitJobFunc(t, c, ns, "running", "suspended without pods", func(j *batchv1.Job) bool {
+			return hasCondition(j, batchv1.JobSuspended, corev1.ConditionTrue) && j.Status.Active == 0 &&
+				ptr.Deref(j.Status.Terminating, 1) == 0 && len(jobPods(t, c, ns, j)) == 0
+		})
+		if got.Status.Failed != 0 || got.Status.StartTime != nil {
+			t.Errorf("suspended job: failed %d, startTime %v; want 0 and unset", got.Status.Failed, got.Status.StartTime)
+		}
+	})
+
+	t.Run("no completions: done at the first success", func(t *testing.T) {
+		t.Parallel()
+		ns := "job-work-queue"
+		s.CreateNamespace(t, ns)
+		j := newJob(ns, "queue", 1, 3)
+		j.Spec.Completions = nil
+		create(t, c, j)
+		got := waitJob(t, c, ns, "queue", batchv1.JobComplete)
+		if got.Status.Succeeded != 3 {
+			t.Errorf("succeeded %d, want 3 (all pods started together and succeeded)", got.Status.Succeeded)
+		}
+	})
+
 	t.Run("Indexed", func(t *testing.T) {
 		t.Parallel()
 		ns := "job-indexed"

@@ -132,10 +132,7 @@ func TestJobs(t *testing.T) {
 		if n := len(jobPods(t, c, ns, got)); n != 0 {
 			t.Fatalf("suspended job has %d pods, want 0", n)
 		}
-		got.Spec.Suspend = ptr.To(false)
-		if _, err := c.BatchV1().Jobs(ns).Update(t.Context(), got, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		setSuspend(t, c, got, false)
 		got = waitJob(t, c, ns, "later", batchv1.JobComplete)
 		if cond := findCondition(got, batchv1.JobSuspended); cond == nil || cond.Status != corev1.ConditionFalse || cond.Reason != "JobResumed" {
 			t.Errorf("Suspended condition after resume = %+v, want False JobResumed", cond)
@@ -153,10 +150,7 @@ func TestJobs(t *testing.T) {
 		j.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "exit=never"}
 		create(t, c, j)
 		got := waitJobFunc(t, c, ns, "running", "active 2", func(j *batchv1.Job) bool { return j.Status.Active == 2 })
-		got.Spec.Suspend = ptr.To(true)
-		if _, err := c.BatchV1().Jobs(ns).Update(t.Context(), got, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		setSuspend(t, c, got, true)
 		got = waitJobFunc(t, c, ns, "running", "suspended without pods", func(j *batchv1.Job) bool {
 			return hasCondition(j, batchv1.JobSuspended, corev1.ConditionTrue) && j.Status.Active == 0 &&
 				ptr.Deref(j.Status.Terminating, 1) == 0 && len(jobPods(t, c, ns, j)) == 0

@@ -2,12 +2,14 @@ package job_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
@@ -93,5 +95,15 @@ func wantCondition(t *testing.T, j *batchv1.Job, ct batchv1.JobConditionType, re
 	c := findCondition(j, ct)
 	if c == nil || c.Status != corev1.ConditionTrue || c.Reason != reason || c.Message != message {
 		t.Errorf("condition %s = %+v, want True %s %q", ct, c, reason, message)
+	}
+}
+
+// setSuspend sets spec.suspend with a merge patch, so that status writes in
+// between do not conflict.
+func setSuspend(t *testing.T, c kubernetes.Interface, j *batchv1.Job, suspend bool) {
+	t.Helper()
+	patch := fmt.Appendf(nil, `{"spec":{"suspend":%t}}`, suspend)
+	if _, err := c.BatchV1().Jobs(j.Namespace).Patch(t.Context(), j.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("set suspend %t: %v", suspend, err)
 	}
 }

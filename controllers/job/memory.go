@@ -17,8 +17,10 @@ const expectationsTTL = 5 * time.Minute
 // memory is what the controller remembers between syncs that the cache
 // cannot tell yet: per Job key, the pod creations and deletions and the
 // finalizer removals it made that the pod informer has not shown, the
-// back-off after failed pods, and the Jobs whose finished status it wrote
-// before the Job informer showed it. It is safe for concurrent use.
+// back-off after failed pods, the resource versions its own status writes
+// replaced (a Job the cache still shows at one of them is stale), and the
+// Jobs whose finished status it wrote before the Job informer showed it.
+// It is safe for concurrent use.
 type memory struct {
 	clock clock.PassiveClock
 
@@ -26,6 +28,7 @@ type memory struct {
 	expects  map[string]*expected
 	removing map[string]sets.Set[types.UID]
 	backoffs map[string]backoff
+	replaced map[string]sets.Set[string]
 	finished sets.Set[types.UID]
 }
 
@@ -44,7 +47,7 @@ type backoff struct {
 func newMemory(clk clock.PassiveClock) *memory {
 	return &memory{
 		clock: clk, expects: map[string]*expected{}, removing: map[string]sets.Set[types.UID]{},
-		backoffs: map[string]backoff{}, finished: sets.New[types.UID](),
+		backoffs: map[string]backoff{}, replaced: map[string]sets.Set[string]{}, finished: sets.New[types.UID](),
 	}
 }
 
@@ -150,6 +153,33 @@ func (m *memory) forget(key string) {
 	delete(m.expects, key)
 	delete(m.removing, key)
 	delete(m.backoffs, key)
+	delete(m.replaced, key)
+}
+
+// wroteOver records that a status write replaced the Job key at resource
+// version rv.
+func (m *memory) wroteOver(key, rv string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.replaced[key]
+	if !ok {
+		s = sets.New[string]()
+		m.replaced[key] = s
+	}
+	s.Insert(rv)
+}
+
+// stale reports whether resource version rv of the Job key is one this
+// controller's own writes replaced, so that the cache has not caught up.
+// Any other version means it has: what was recorded is dropped.
+func (m *memory) stale(key, rv string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.replaced[key].Has(rv) {
+		return true
+	}
+	delete(m.replaced, key)
+	return false
 }
 
 // finishWritten records that the Job uid was written finished.

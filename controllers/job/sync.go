@@ -67,6 +67,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	if c.memory.stale(key, shared.ResourceVersion) {
+		return nil // the update event of this controller's own write will queue it again
+	}
 	if m := shared.Spec.ManagedBy; m != nil && *m != builtInManager {
 		return nil
 	}

@@ -41,6 +41,14 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 		}
 		return false, nil, nil
 	})
+	// Nor does it move resource versions.
+	client.PrependReactor("update", "jobs", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if j, ok := a.(clienttesting.UpdateAction).GetObject().(*batchv1.Job); ok {
+			n, _ := strconv.Atoi(j.ResourceVersion)
+			j.ResourceVersion = strconv.Itoa(n + 1)
+		}
+		return false, nil, nil
+	})
 	factory := informers.NewSharedInformerFactory(client, 0)
 	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c, err := New(Config{Client: client, Jobs: factory.Batch().V1().Jobs(), Pods: factory.Core().V1().Pods(), Clock: clk})
@@ -72,7 +80,7 @@ func (f *fixture) actions(verb, resource string) int {
 
 func testJob(completions, parallelism int32) *batchv1.Job {
 	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "j", UID: "job-uid"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "j", UID: "job-uid", ResourceVersion: "1"},
 		Spec: batchv1.JobSpec{
 			Completions: ptr.To(completions), Parallelism: ptr.To(parallelism), BackoffLimit: ptr.To[int32](6),
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"job": "j"}},
@@ -111,6 +119,8 @@ func TestExpectationsPreventDoubleCreation(t *testing.T) {
 	if got.Status.Active != 2 || got.Status.StartTime == nil {
 		t.Errorf("status active %d, startTime %v; want 2 and set", got.Status.Active, got.Status.StartTime)
 	}
+	// The cache shows the written status, not yet the pods.
+	_ = f.jobs.Update(got)
 	for range 2 {
 		if err := f.c.sync(ctx, "ns/j"); err != nil {
 			t.Fatal(err)
@@ -156,5 +166,25 @@ func TestBackoffDelaysReplacement(t *testing.T) {
 	}
 	if n := f.actions("create", "pods"); n != 1 {
 		t.Errorf("created %d pods after the back-off, want 1", n)
+	}
+}
+
+// TestOwnWriteNotSeenYet: until the cache shows the status this controller
+// wrote, a sync does nothing, so it neither conflicts nor acts on the old
+// status.
+func TestOwnWriteNotSeenYet(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	j := testJob(1, 1)
+	f := newFixture(t, j)
+	if err := f.c.sync(ctx, "ns/j"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.client.Actions())
+	f.c.memory.created("ns/j") // as if the pod informer had shown the pod
+	if err := f.c.sync(ctx, "ns/j"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.client.Actions()) - before; n != 0 {
+		t.Errorf("sync on a stale Job made %d requests, want 0", n)
 	}
 }

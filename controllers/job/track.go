@@ -250,9 +250,13 @@ func (c *Controller) recordFinished(st *state) {
 
 // writeStatus writes st.job's status and keeps what the server returned.
 func (c *Controller) writeStatus(ctx context.Context, st *state) error {
+	base := st.job.ResourceVersion
 	updated, err := c.client.BatchV1().Jobs(st.job.Namespace).UpdateStatus(ctx, st.job, metav1.UpdateOptions{})
 	if err != nil {
 		return fmt.Errorf("update status of job %s: %w", klog.KObj(st.job), err)
+	}
+	if updated.ResourceVersion != base { // a write that changed nothing keeps the version
+		c.memory.wroteOver(st.key, base)
 	}
 	if updated.Status.UncountedTerminatedPods == nil {
 		updated.Status.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{}

@@ -34,7 +34,14 @@
 // MaxFailedIndexesExceeded.
 //
 // While pod creations or deletions are outstanding, active, ready and
-// terminating keep their last values, since the cache's pods are stale.
+// terminating keep their last values, since the cache's pods are stale;
+// while the cache still shows a Job at a version this controller's own
+// status write replaced, the Job is not synced at all (its update event
+// queues it again).
+//
+// Orphan pods the Job's selector matches are adopted (controller reference
+// and tracking finalizer, after a fresh read of the Job), and pods that no
+// longer match are released.
 // Pods that carry the finalizer but whose Job is gone (deleted, or the pods
 // orphaned) have it removed once the server confirms the Job is gone.
 // Jobs whose spec.managedBy names another controller are left alone.

@@ -18,3 +18,15 @@ func keepMetadataOnStatus(obj, old runtime.Object) {
 	}
 	metav1.ResetObjectMetaForStatus(o, p)
 }
+
+// keepLabelsOnStatus keeps the labels a status write may not change, as
+// upstream's Deployment status strategy does: a controller writing status
+// from a stale copy must not undo a user's label change.
+func keepLabelsOnStatus(obj, old runtime.Object) {
+	o, err1 := meta.Accessor(obj)
+	p, err2 := meta.Accessor(old)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	o.SetLabels(p.GetLabels())
+}

@@ -144,7 +144,9 @@ func (c *Controller) setRevision(ctx context.Context, d *appsv1.Deployment, rs *
 	if err != nil {
 		return fmt.Errorf("set revision of deployment %s: %w", klog.KObj(d), err)
 	}
-	d.Annotations, d.ResourceVersion = saved.Annotations, saved.ResourceVersion
+	// The whole of the saved metadata: keeping older labels beside the new
+	// resourceVersion would let a later write undo a user's change.
+	d.ObjectMeta = saved.ObjectMeta
 	return nil
 }
 

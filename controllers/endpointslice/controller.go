@@ -148,11 +148,7 @@ func New(cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	slices := cfg.EndpointSlices.Informer()
-	reg, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { c.sliceChanged(obj, false) },
-		UpdateFunc: func(_, obj any) { c.sliceChanged(obj, false) },
-		DeleteFunc: func(obj any) { c.sliceChanged(obj, true) },
-	})
+	reg, err := c.tracker.watch(slices, ControllerName, c.loop.Add)
 	if err != nil {
 		return nil, fmt.Errorf("endpointslice-controller: add slice event handler: %w", err)
 	}
@@ -162,28 +158,6 @@ func New(cfg Config) (*Controller, error) {
 
 // Run syncs Services with the given number of workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) error { return c.loop.Run(ctx, workers) }
-
-// sliceChanged queues the Service of a slice this controller manages when
-// the change is not the echo of its own write.
-func (c *Controller) sliceChanged(obj any, deleted bool) {
-	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tombstone.Obj
-	}
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok || s.Labels[discoveryv1.LabelManagedBy] != ControllerName || s.Labels[discoveryv1.LabelServiceName] == "" {
-		return
-	}
-	key := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
-	news := false
-	if deleted {
-		news = c.tracker.gone(key, s)
-	} else {
-		news = c.tracker.observe(key, s)
-	}
-	if news {
-		c.loop.Add(key)
-	}
-}
 
 func (c *Controller) sync(ctx context.Context, key string) error {
 	logger := klog.FromContext(ctx)

@@ -124,11 +124,7 @@ func NewMirroring(cfg MirroringConfig) (*Mirroring, error) {
 		return nil, err
 	}
 	slices := cfg.EndpointSlices.Informer()
-	reg, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { m.sliceChanged(obj, false) },
-		UpdateFunc: func(_, obj any) { m.sliceChanged(obj, false) },
-		DeleteFunc: func(obj any) { m.sliceChanged(obj, true) },
-	})
+	reg, err := m.tracker.watch(slices, MirroringControllerName, m.loop.Add)
 	if err != nil {
 		return nil, fmt.Errorf("endpointslice-mirroring-controller: add slice event handler: %w", err)
 	}
@@ -138,26 +134,6 @@ func NewMirroring(cfg MirroringConfig) (*Mirroring, error) {
 
 // Run syncs Endpoints with the given number of workers until ctx ends.
 func (m *Mirroring) Run(ctx context.Context, workers int) error { return m.loop.Run(ctx, workers) }
-
-func (m *Mirroring) sliceChanged(obj any, deleted bool) {
-	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tombstone.Obj
-	}
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok || s.Labels[discoveryv1.LabelManagedBy] != MirroringControllerName || s.Labels[discoveryv1.LabelServiceName] == "" {
-		return
-	}
-	key := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
-	news := false
-	if deleted {
-		news = m.tracker.gone(key, s)
-	} else {
-		news = m.tracker.observe(key, s)
-	}
-	if news {
-		m.loop.Add(key)
-	}
-}
 
 func (m *Mirroring) sync(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)

@@ -5,6 +5,7 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 )
 
 // tracker remembers the controller's own writes to slices until the slice
@@ -111,4 +112,34 @@ func (t *tracker) forget(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.writes, key)
+}
+
+// watch queues, through add, the "namespace/service" key of each slice
+// managedBy manages whenever a change to it is not the echo of a write the
+// tracker remembers.
+func (t *tracker) watch(slices cache.SharedIndexInformer, managedBy string, add func(key string)) (cache.ResourceEventHandlerRegistration, error) {
+	changed := func(obj any, deleted bool) {
+		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tombstone.Obj
+		}
+		s, ok := obj.(*discoveryv1.EndpointSlice)
+		if !ok || s.Labels[discoveryv1.LabelManagedBy] != managedBy || s.Labels[discoveryv1.LabelServiceName] == "" {
+			return
+		}
+		key := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
+		news := false
+		if deleted {
+			news = t.gone(key, s)
+		} else {
+			news = t.observe(key, s)
+		}
+		if news {
+			add(key)
+		}
+	}
+	return slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { changed(obj, false) },
+		UpdateFunc: func(_, obj any) { changed(obj, false) },
+		DeleteFunc: func(obj any) { changed(obj, true) },
+	})
 }

@@ -3,8 +3,8 @@ package nodeagent
 import (
 	"fmt"
 	"net"
-	"slices"
 	goruntime "runtime"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"

@@ -132,9 +132,6 @@ func New(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// Name is the node's name.
-func (a *Agent) Name() string { return a.cfg.Node.Name }
-
 // Enqueue asks for a sync of the pod with key ("namespace/name"). Before
 // the agent registered its node it does nothing: the agent then queues
 // every pod it has.

@@ -63,9 +63,6 @@ func NewHost(client kubernetes.Interface, cfgs []Config) (*Host, error) {
 	return h, nil
 }
 
-// Agents returns the host's agents, in the order they were configured.
-func (h *Host) Agents() []*Agent { return h.order }
-
 // Run watches the bound pods and runs every agent until ctx ends.
 func (h *Host) Run(ctx context.Context) error {
 	logger := klog.FromContext(ctx)

@@ -2,19 +2,23 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
@@ -30,6 +34,8 @@ import (
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // ControllersConfig tunes the controller manager. The zero value is
@@ -39,6 +45,25 @@ type ControllersConfig struct {
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
 	JobBackoff time.Duration
+}
+
+// controllerManagerLease is the Lease in kube-system that the active
+// controller manager holds, as upstream kube-controller-manager's.
+const controllerManagerLease = "kube-controller-manager"
+
+// runControllerManager runs the controllers while this process holds the
+// controller manager's Lease: of several servers on one etcd, one set of
+// controllers is active. identity names this process in the Lease.
+func runControllerManager(ctx context.Context, cfg *rest.Config, identity string, rootCA []byte, tuning ControllersConfig) error {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "kubelite-controller-manager"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controller manager client: %w", err)
+	}
+	return runElected(ctx, client, controllerManagerLease, identity, func(ctx context.Context) error {
+		return runControllers(ctx, cfg, rootCA, tuning)
+	})
 }
 
 // runControllers runs the controller manager's controllers against the API
@@ -252,4 +277,80 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 	factory.Shutdown()
 	rootCAFactory.Shutdown()
 	return nil
+}
+
+// ControllerManagerConfig configures `kubelite controller-manager`, the
+// controllers as a process of their own. Zero values take the defaults in
+// the comments.
+type ControllerManagerConfig struct {
+	// Kubeconfig reaches the API server. Required.
+	Kubeconfig string
+	// RootCAFile is the CA bundle published in every namespace as
+	// kube-root-ca.crt. Empty: the CA the kubeconfig trusts.
+	RootCAFile string
+	// LeaderElect runs the controllers only while this process holds the
+	// Lease kube-system/kube-controller-manager.
+	LeaderElect bool
+	// QPS and Burst limit the controllers' requests together, as
+	// kube-controller-manager's --kube-api-qps and --kube-api-burst.
+	QPS   float32
+	Burst int
+}
+
+// Validate reports bad settings without side effects.
+func (c ControllerManagerConfig) Validate() error {
+	if c.Kubeconfig == "" {
+		return errors.New("--kubeconfig is required")
+	}
+	if c.QPS < 0 || c.Burst < 0 {
+		return errors.New("--kube-api-qps and --kube-api-burst must not be negative")
+	}
+	return nil
+}
+
+func newControllerManagerCommand() *cobra.Command {
+	cfg := ControllerManagerConfig{LeaderElect: true, QPS: 20, Burst: 30}
+	cmd := &cobra.Command{
+		Use:   "controller-manager",
+		Short: "Run kubelite's controllers against an API server",
+		Long: `Run kubelite's controllers as a process of their own: the garbage collector, namespace,
+ReplicaSet, Deployment, Job, endpoints and the other loops that keep the cluster's actual
+state where its objects say it should be. ` + "`kubelite server`" + ` runs the same controllers in-process.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+			if err != nil {
+				return fmt.Errorf("load kubeconfig: %w", err)
+			}
+			rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
+			rootCA := rc.CAData
+			if cfg.RootCAFile != "" || len(rootCA) == 0 {
+				file := cfg.RootCAFile
+				if file == "" {
+					file = rc.CAFile
+				}
+				if rootCA, err = os.ReadFile(file); err != nil {
+					return fmt.Errorf("root CA: %w", err)
+				}
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			if !cfg.LeaderElect {
+				return runControllers(ctx, rc, rootCA, ControllersConfig{})
+			}
+			host, _ := os.Hostname()
+			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, ControllersConfig{})
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig that reaches the API server.")
+	fs.StringVar(&cfg.RootCAFile, "root-ca-file", "", "If set, this root certificate authority will be included in every namespace's kube-root-ca.crt ConfigMap. Default: the CA of --kubeconfig.")
+	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Run the controllers only while holding the kube-system/kube-controller-manager Lease, so that of several controller managers one is active.")
+	fs.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "QPS to use while talking with the API server.")
+	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst to use while talking with the API server.")
+	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
+	return cmd
 }

@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,21 +14,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
-	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/controllers/scheduler"
 )
 
-// Upstream kube-scheduler's leader election: one Lease, kube-system/
-// kube-scheduler, held for 15 s, renewed within 10 s, retried every 2 s.
-const (
-	schedulerLease         = "kube-scheduler"
-	schedulerLeaseDuration = 15 * time.Second
-	schedulerRenewDeadline = 10 * time.Second
-	schedulerRetryPeriod   = 2 * time.Second
-)
+// schedulerLease is the Lease in kube-system that the active scheduler
+// holds, as upstream kube-scheduler's.
+const schedulerLease = "kube-scheduler"
 
 // SchedulerConfig configures `kubelite scheduler`, the scheduler as a
 // process of its own. Zero values take the defaults in the comments.
@@ -99,46 +89,15 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 
 // runScheduler runs the scheduler against the API server that cfg
 // reaches, until ctx ends, while it holds the scheduler's Lease: of
-// several servers on one etcd, one schedules. Losing the Lease stops that
-// scheduler, and the election starts again. identity names this process
-// in the Lease; `kubelite server` keeps it the same across restarts on
-// the same data dir, so that a restarted server takes its Lease back at
-// once rather than waiting for it to expire (the Lease is also released
-// on a clean stop, when the API server still answers).
+// several servers on one etcd, one schedules.
 func runScheduler(ctx context.Context, cfg *rest.Config, identity, name string) error {
 	client, err := schedulerClient(cfg)
 	if err != nil {
 		return err
 	}
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: metav1.NamespaceSystem, Name: schedulerLease},
-		Client:     client.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
-	}
-	logger := klog.FromContext(ctx)
-	for ctx.Err() == nil {
-		elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   schedulerLeaseDuration,
-			RenewDeadline:   schedulerRenewDeadline,
-			RetryPeriod:     schedulerRetryPeriod,
-			ReleaseOnCancel: true,
-			Name:            schedulerLease,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(ctx context.Context) {
-					if err := schedule(ctx, client, name); err != nil {
-						logger.Error(err, "Scheduler stopped")
-					}
-				},
-				OnStoppedLeading: func() { logger.Info("Scheduler lease lost or released") },
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("scheduler leader election: %w", err)
-		}
-		elector.Run(ctx)
-	}
-	return nil
+	return runElected(ctx, client, schedulerLease, identity, func(ctx context.Context) error {
+		return schedule(ctx, client, name)
+	})
 }
 
 // runSchedulerOnce runs the scheduler without leader election.
@@ -191,12 +150,4 @@ func schedule(ctx context.Context, client kubernetes.Interface, name string) err
 	defer podFactory.Shutdown()
 	defer factory.Shutdown()
 	return s.Run(ctx)
-}
-
-// schedulerIdentity is a server's name in the scheduler's Lease: the host
-// name and a hash of the data dir, the same across restarts.
-func schedulerIdentity(dataDir string) string {
-	host, _ := os.Hostname()
-	sum := sha256.Sum256([]byte(dataDir))
-	return fmt.Sprintf("%s_%x", host, sum[:6])
 }

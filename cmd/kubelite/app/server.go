@@ -218,7 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("read CA: %w", err)
 	}
 	go func() {
-		if err := runControllers(runCtx, api.loopbackConfig, rootCA, cfg.Controllers); err != nil {
+		if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, cfg.Controllers); err != nil {
 			logger.Error(err, "controller manager failed")
 			cancel()
 		}
@@ -230,7 +230,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go func() {
-		if err := runScheduler(runCtx, api.loopbackConfig, schedulerIdentity(cfg.DataDir), ""); err != nil {
+		if err := runScheduler(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), ""); err != nil {
 			logger.Error(err, "scheduler failed")
 			cancel()
 		}

@@ -2,14 +2,17 @@ package app_test
 
 import (
 	"context"
+	"maps"
 	"net"
 	"path/filepath"
 	slices2 "slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
@@ -95,4 +98,61 @@ func TestKubernetesServiceEndpoints(t *testing.T) {
 	if ep2, sl2 := check(s); ep1 != ep2 || sl1 != sl2 {
 		t.Errorf("restart rewrote unchanged objects: endpoints rv %s -> %s, slice rv %s -> %s", ep1, ep2, sl1, sl2)
 	}
+}
+
+// TestLeaderElection: two servers on one etcd run one scheduler and one set
+// of controllers between them, those of whoever holds each Lease; when that
+// server stops, the other takes both Leases over and its controllers act.
+func TestLeaderElection(t *testing.T) {
+	ctx := t.Context()
+	etcd, err := storage.Start(ctx, storage.Config{DataDir: filepath.Join(t.TempDir(), "etcd")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcd.Close()
+	leases := []string{"kube-controller-manager", "kube-scheduler"}
+	holders := func(s *testserver.Server) map[string]string {
+		got := map[string]string{}
+		for _, name := range leases {
+			l, err := s.Client.CoordinationV1().Leases(metav1.NamespaceSystem).Get(ctx, name, metav1.GetOptions{})
+			if err == nil && l.Spec.HolderIdentity != nil {
+				got[name] = *l.Spec.HolderIdentity
+			}
+		}
+		return got
+	}
+	waitHolders := func(s *testserver.Server, timeout time.Duration, ok func(map[string]string) bool) map[string]string {
+		t.Helper()
+		var got map[string]string
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+			got = holders(s)
+			return len(got) == len(leases) && ok(got), nil
+		})
+		if err != nil {
+			t.Fatalf("lease holders %v: %v", got, err)
+		}
+		return got
+	}
+
+	a := testserver.StartWith(t, app.ServerConfig{DataDir: t.TempDir(), EtcdServers: etcd.Endpoints()})
+	first := waitHolders(a, 30*time.Second, func(map[string]string) bool { return true })
+	b := testserver.StartWith(t, app.ServerConfig{DataDir: t.TempDir(), EtcdServers: etcd.Endpoints()})
+	time.Sleep(3 * time.Second) // longer than the retry period: b has tried
+	if got := holders(b); !maps.Equal(got, first) {
+		t.Fatalf("with two servers the holders changed from %v to %v", first, got)
+	}
+
+	a.Stop()
+	// a released its Leases if its API server still answered, else they
+	// expire after 15 s.
+	waitHolders(b, 40*time.Second, func(got map[string]string) bool {
+		for _, name := range leases {
+			if got[name] == first[name] {
+				return false
+			}
+		}
+		return true
+	})
+	// b's controllers now run: a new namespace gets its default service account.
+	b.CreateNamespace(t, "after-failover")
 }

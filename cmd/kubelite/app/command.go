@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -85,6 +86,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "A CIDR notation IP range from which to assign service cluster IPs.")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")
 	addSimulatedNodeFlags(fs, &cfg.Simulated)
+	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

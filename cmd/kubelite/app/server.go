@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +51,18 @@ type ServerConfig struct {
 	Simulated SimulatedNodesConfig
 	// Controllers tunes the controller manager. Zero: upstream's behaviour.
 	Controllers ControllersConfig
+	// Disable names built-in components not to run (see disableable), e.g.
+	// "scheduler" to run another scheduler, such as upstream's, in its
+	// place, or "controller-manager". Empty: run them all.
+	Disable []string
+}
+
+// disableable lists the components --disable accepts (a static table).
+var disableable = []string{"scheduler", "controller-manager"}
+
+// disabled reports whether component is in c.Disable.
+func (c ServerConfig) disabled(component string) bool {
+	return slices.Contains(c.Disable, component)
 }
 
 // Validate reports bad settings without side effects.
@@ -68,6 +82,11 @@ func (c ServerConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("--secure-port %d out of range", c.SecurePort))
 	}
 	errs = append(errs, c.Simulated.Validate())
+	for _, d := range c.Disable {
+		if !slices.Contains(disableable, d) {
+			errs = append(errs, fmt.Errorf("--disable: unknown component %q (known: %s)", d, strings.Join(disableable, ", ")))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -217,24 +236,28 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read CA: %w", err)
 	}
-	go func() {
-		if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, cfg.Controllers); err != nil {
-			logger.Error(err, "controller manager failed")
-			cancel()
-		}
-	}()
+	if !cfg.disabled("controller-manager") {
+		go func() {
+			if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, cfg.Controllers); err != nil {
+				logger.Error(err, "controller manager failed")
+				cancel()
+			}
+		}()
+	}
 	go func() {
 		if err := runSimulatedNodes(runCtx, api.loopbackConfig, cfg.Simulated); err != nil {
 			logger.Error(err, "simulated nodes failed")
 			cancel()
 		}
 	}()
-	go func() {
-		if err := runScheduler(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), ""); err != nil {
-			logger.Error(err, "scheduler failed")
-			cancel()
-		}
-	}()
+	if !cfg.disabled("scheduler") {
+		go func() {
+			if err := runScheduler(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), ""); err != nil {
+				logger.Error(err, "scheduler failed")
+				cancel()
+			}
+		}()
+	}
 	logger.Info("kubelite is ready", "kubeconfig", s.kubeconfig, "server", serverURL)
 	close(s.ready)
 	// Start-up builds much that it then drops (OpenAPI specs, discovery); give

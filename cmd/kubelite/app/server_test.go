@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -49,6 +50,7 @@ func TestServerConfigValidate(t *testing.T) {
 		"bad service CIDR": {ServiceClusterIPRange: "10.96.0.0/33"},
 		"bad node ports":   {ServiceNodePortRange: "32767-30000"},
 		"bad port":         {SecurePort: 70000},
+		"unknown disable":  {Disable: []string{"scheduler", "kubelet"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := cfg.Validate(); err == nil {
@@ -155,4 +157,31 @@ func TestLeaderElection(t *testing.T) {
 	})
 	// b's controllers now run: a new namespace gets its default service account.
 	b.CreateNamespace(t, "after-failover")
+}
+
+// TestDisableScheduler: with --disable=scheduler the server places no pod,
+// so that another scheduler can run in its place; nothing takes the
+// scheduler's Lease either.
+func TestDisableScheduler(t *testing.T) {
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: t.TempDir(), Disable: []string{"scheduler"},
+		Simulated: app.SimulatedNodesConfig{Count: 1}})
+	ctx := t.Context()
+	s.CreateNamespace(t, "disabled")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "waits"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := s.Client.CoreV1().Pods("disabled").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The built-in scheduler binds such a pod well within this.
+	time.Sleep(3 * time.Second)
+	got, err := s.Client.CoreV1().Pods("disabled").Get(ctx, "waits", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.NodeName != "" {
+		t.Errorf("pod bound to %q with the scheduler disabled", got.Spec.NodeName)
+	}
+	if _, err := s.Client.CoordinationV1().Leases("kube-system").Get(ctx, "kube-scheduler", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("scheduler Lease: want NotFound, got %v", err)
+	}
 }

@@ -124,7 +124,7 @@ func New(cfg Config) (*Agent, error) {
 		uids:           map[types.UID]string{},
 		stops:          map[types.UID]error{},
 	}
-	ns, err := newNodeStatus(nodeStatusConfig{Client: cfg.Client, Node: cfg.Node, Runtime: cfg.Runtime, Clock: cfg.Clock})
+	ns, err := newNodeStatus(nodeStatusConfig{Client: cfg.Client, Node: cfg.Node, Runtime: cfg.Runtime, Clock: cfg.Clock, Event: a.nodeEvent})
 	if err != nil {
 		return nil, fmt.Errorf("node agent: %w", err)
 	}
@@ -179,6 +179,7 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) begin(ctx context.Context, wg *sync.WaitGroup) error {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", a.cfg.Node.Name)
 	ctx = klog.NewContext(ctx, logger)
+	a.nodeEvent(corev1.EventTypeNormal, "Starting", "Starting kubelet.")
 	if err := a.node.register(ctx); err != nil {
 		return fmt.Errorf("register node %s: %w", a.cfg.Node.Name, err)
 	}
@@ -421,6 +422,15 @@ func (a *Agent) admittedPods(pod *corev1.Pod) []*corev1.Pod {
 func (a *Agent) event(pod *corev1.Pod, eventType, reason, message string) {
 	if a.cfg.Recorder != nil {
 		a.cfg.Recorder.Event(pod, eventType, reason, message)
+	}
+}
+
+// nodeEvent records an event about the agent's Node. As upstream's
+// kubelet, it refers to the Node with its name as UID.
+func (a *Agent) nodeEvent(eventType, reason, message string) {
+	if a.cfg.Recorder != nil {
+		ref := &corev1.ObjectReference{Kind: "Node", Name: a.cfg.Node.Name, UID: types.UID(a.cfg.Node.Name)}
+		a.cfg.Recorder.Event(ref, eventType, reason, message)
 	}
 }
 

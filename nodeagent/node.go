@@ -62,6 +62,9 @@ type nodeStatusConfig struct {
 	// Jitter returns a number in [0, 1) for the random part of the status
 	// report period. Nil means a generator seeded from the node's name.
 	Jitter func() float64
+	// Event records an event about the Node (a condition that changed, as
+	// upstream's NodeReady or NodeHasSufficientMemory). Nil records none.
+	Event func(eventType, reason, message string)
 }
 
 // nodeStatus keeps one node's Node object and Lease: it registers the Node,
@@ -183,6 +186,7 @@ func (s *nodeStatus) tryRegister(ctx context.Context) error {
 	s.setStatus(ctx, node, now)
 	created, err := nodes.Create(ctx, node, metav1.CreateOptions{})
 	if err == nil {
+		s.conditionEvents(nil, &created.Status)
 		s.keep(created)
 		s.reported(now, true)
 		return nil
@@ -322,6 +326,7 @@ func (s *nodeStatus) syncStatus(ctx context.Context) error {
 		updated, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{})
 		switch {
 		case err == nil:
+			s.conditionEvents(&base.Status, &updated.Status)
 			s.keep(updated)
 			s.reported(now, changed)
 			return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -374,5 +375,48 @@ func TestNodeObserve(t *testing.T) {
 	c := findCondition(s.node(), corev1.NodeReady)
 	if c.Status != corev1.ConditionTrue || !c.LastTransitionTime.Time.Equal(clk.Now()) {
 		t.Errorf("Ready %s since %v, want True since %v", c.Status, c.LastTransitionTime, clk.Now())
+	}
+}
+
+// TestNodeConditionEvents: as upstream's kubelet, the agent records an
+// event for each condition a write changed: all four on registration, then
+// NodeNotReady and NodeReady as health changes, nothing while it does not.
+func TestNodeConditionEvents(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	clk := testingclock.NewFakeClock(t0)
+	client := newFakeClient()
+	var down error
+	s := newTestStatus(t, client, SimulatedNodeConfig("sim-0", 0, false), clk, func(context.Context) error { return down })
+	var got []string
+	s.cfg.Event = func(eventType, reason, message string) {
+		if eventType != corev1.EventTypeNormal || message != "Node sim-0 status is now: "+reason {
+			t.Errorf("event %s %s %q", eventType, reason, message)
+		}
+		got = append(got, reason)
+	}
+	if err := s.register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		down error
+		want []string
+	}{
+		{nil, nil},
+		{errors.New("container runtime is down"), []string{"NodeNotReady"}},
+		{errors.New("network not ready"), nil},
+		{nil, []string{"NodeReady"}},
+	}
+	if want := []string{"NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"}; !cmp.Equal(got, want) {
+		t.Fatalf("on registration: events %v, want %v", got, want)
+	}
+	for i, step := range steps {
+		got, down = nil, step.down
+		clk.Step(10 * time.Second)
+		if err := s.syncStatus(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !cmp.Equal(got, step.want, cmpopts.EquateEmpty()) {
+			t.Errorf("step %d (%v): events %v, want %v", i, step.down, got, step.want)
+		}
 	}
 }

@@ -141,3 +141,47 @@ func readyChecks(ctx context.Context, checks []func(context.Context) error) []er
 	}
 	return errs
 }
+
+// conditionEvents records, as upstream's kubelet does, an event for each of
+// the agent's conditions whose status a write changed from old to status
+// (old nil: the Node was just created): "Node <name> status is now:
+// NodeHasSufficientMemory", NodeReady, NodeNotReady, ...
+func (s *nodeStatus) conditionEvents(old, status *corev1.NodeStatus) {
+	if s.cfg.Event == nil {
+		return
+	}
+	was := func(typ corev1.NodeConditionType) corev1.ConditionStatus {
+		if old != nil {
+			for _, c := range old.Conditions {
+				if c.Type == typ {
+					return c.Status
+				}
+			}
+		}
+		return ""
+	}
+	for _, c := range status.Conditions {
+		if c.Status == was(c.Type) {
+			continue
+		}
+		var reason string
+		switch c.Type {
+		case corev1.NodeReady:
+			reason = map[corev1.ConditionStatus]string{corev1.ConditionTrue: "NodeReady", corev1.ConditionFalse: "NodeNotReady"}[c.Status]
+		default:
+			for _, pc := range pressureConditions {
+				if pc.typ == c.Type {
+					// The event names the condition's reason with Node for
+					// Kubelet: KubeletHasSufficientMemory, NodeHasSufficientMemory.
+					reason = map[corev1.ConditionStatus]string{corev1.ConditionTrue: pc.reasonOn, corev1.ConditionFalse: pc.reasonOff}[c.Status]
+					if reason != "" {
+						reason = "Node" + strings.TrimPrefix(reason, "Kubelet")
+					}
+				}
+			}
+		}
+		if reason != "" {
+			s.cfg.Event(corev1.EventTypeNormal, reason, fmt.Sprintf("Node %s status is now: %s", s.cfg.Node.Name, reason))
+		}
+	}
+}

@@ -67,9 +67,16 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 	if err != nil {
 		return err
 	}
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-	defer broadcaster.Shutdown()
+	// A broadcaster writes its events one at a time, each waiting for its
+	// etcd write: one for all nodes fell minutes behind, then dropped events,
+	// when thousands of pods started. One per node (as upstream, where each
+	// kubelet has its own), up to 64 shared round robin, write in parallel.
+	broadcasters := make([]record.EventBroadcaster, min(cfg.Count, 64))
+	for i := range broadcasters {
+		broadcasters[i] = record.NewBroadcaster(record.WithContext(ctx))
+		broadcasters[i].StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+		defer broadcasters[i].Shutdown()
+	}
 
 	agents := make([]nodeagent.Config, 0, cfg.Count)
 	for i := range cfg.Count {
@@ -82,7 +89,7 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 			Node:     node,
 			Client:   client,
 			Runtime:  rt,
-			Recorder: broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
+			Recorder: broadcasters[i%len(broadcasters)].NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
 			Workers:  1,
 		})
 	}

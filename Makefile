@@ -36,13 +36,19 @@ e2e: build
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
 # into .cache/bin), each kubelite figure also as a ratio to upstream's; then the
-# node agent hosting KUBELITE_SIM_NODES (default 5000) simulated nodes.
+# node agent hosting KUBELITE_SIM_NODES (default 5000) simulated nodes; then a
+# Deployment of KUBELITE_DEPLOY_REPLICAS (5000) on KUBELITE_DEPLOY_NODES (100)
+# simulated nodes, reconciled by kubelite's controllers and scheduler and by
+# upstream's kube-controller-manager and kube-scheduler.
 bench: build
 	conformance/tools/build.sh etcd >/dev/null
 	conformance/tools/build.sh kube-apiserver >/dev/null
 	$(GO) test -run '^$$' -bench Startup -benchtime 3x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench API -benchtime 5000x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench SimulatedNodes -benchtime 1x -timeout 30m ./cmd/kubelite/
+	conformance/tools/build.sh kube-controller-manager >/dev/null
+	conformance/tools/build.sh kube-scheduler >/dev/null
+	$(GO) test -run '^$$' -bench DeploymentReady -benchtime 1x -timeout 30m ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench . -benchmem ./nodeagent/...
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
 

@@ -108,12 +108,14 @@ func kubeliteBin(b *testing.B) string {
 	return abs
 }
 
-// startKubelite starts `kubelite server` on a fresh data dir and free ports and
-// returns once it says it is ready, with the time that took.
-func startKubelite(b *testing.B, bin string) (*cluster, time.Duration) {
+// startKubelite starts `kubelite server` on a fresh data dir and free ports,
+// with the extra flags, and returns once it says it is ready, with the time
+// that took.
+func startKubelite(b *testing.B, bin string, extra ...string) (*cluster, time.Duration) {
 	dir := b.TempDir()
 	args := []string{"server", "--data-dir", dir, "--bind-address", "127.0.0.1",
 		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0"}
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -198,5 +198,6 @@ func (s *Scheduler) watchVolumes(cfg Config, l *listers) error {
 	if cfg.StorageClasses != nil {
 		l.volumes.Classes = cfg.StorageClasses.Lister()
 	}
+	l.volumes.Client = cfg.Client
 	return nil
 }

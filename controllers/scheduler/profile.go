@@ -60,6 +60,8 @@ type profile struct {
 	observers []framework.PodChangeObserver
 	preScore  []framework.PreScorePlugin
 	score     []weightedScore
+	reserve   []framework.ReservePlugin
+	preBind   []framework.PreBindPlugin
 }
 
 type weightedScore struct {
@@ -81,6 +83,12 @@ func newProfile(entries []entry) *profile {
 		}
 		if pl, ok := e.plugin.(framework.PreScorePlugin); ok {
 			p.preScore = append(p.preScore, pl)
+		}
+		if pl, ok := e.plugin.(framework.ReservePlugin); ok {
+			p.reserve = append(p.reserve, pl)
+		}
+		if pl, ok := e.plugin.(framework.PreBindPlugin); ok {
+			p.preBind = append(p.preBind, pl)
 		}
 		if pl, ok := e.plugin.(framework.ScorePlugin); ok && e.weight > 0 {
 			p.score = append(p.score, weightedScore{ScorePlugin: pl, weight: e.weight})

@@ -48,7 +48,9 @@ type Config struct {
 	StatefulSets           appsinformers.StatefulSetInformer
 	// PersistentVolumeClaims and PersistentVolumes, when set, keep pods
 	// with bound claims on nodes their volumes' node affinity admits;
-	// StorageClasses tells which unbound claims wait for their first pod.
+	// StorageClasses tells which unbound claims wait for their first pod,
+	// which the scheduler then binds or has provisioned on the node it
+	// chose before it binds the pod.
 	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
 	PersistentVolumes      coreinformers.PersistentVolumeInformer
 	StorageClasses         storageinformers.StorageClassInformer

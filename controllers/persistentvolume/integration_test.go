@@ -3,6 +3,7 @@ package persistentvolume_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -110,6 +111,58 @@ func TestPersistentVolumes(t *testing.T) {
 		waitEvent(t, c, ns, "other", "ProvisioningFailed", `storageclass.storage.k8s.io "prebound" not found`)
 		createPVC(t, c, claim(ns, "classless", "1Gi", ptr.To("")))
 		waitEvent(t, c, ns, "classless", "FailedBinding", "no persistent volumes available for this claim and no storage class is set")
+	})
+
+	t.Run("default class provisions on the pod's node", func(t *testing.T) {
+		t.Parallel()
+		ns := "pv-dynamic"
+		s.CreateNamespace(t, ns)
+		pvc := createPVC(t, c, claim(ns, "data", "1Gi", nil))
+		if pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != "local-path" {
+			t.Fatalf("claim class %v, want the default local-path", pvc.Spec.StorageClassName)
+		}
+		waitEvent(t, c, ns, "data", "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
+		createPod(t, c, ns, "user", "data")
+		pod := waitPod(t, c, ns, "user", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+		got := waitPVC(t, c, ns, "data", func(p *corev1.PersistentVolumeClaim) bool { return p.Status.Phase == corev1.ClaimBound })
+		if sel := got.Annotations[volume.AnnSelectedNode]; sel != pod.Spec.NodeName {
+			t.Errorf("claim selected-node %q, pod on %q", sel, pod.Spec.NodeName)
+		}
+		if p := got.Annotations[volume.AnnStorageProvisioner]; p != "kubelite.io/local-path" {
+			t.Errorf("claim storage-provisioner %q", p)
+		}
+		name := "pvc-" + string(got.UID)
+		if got.Spec.VolumeName != name {
+			t.Errorf("claim bound to %q, want %s", got.Spec.VolumeName, name)
+		}
+		pv := waitPV(t, c, name, func(v *corev1.PersistentVolume) bool { return v.Status.Phase == corev1.VolumeBound })
+		if pv.Annotations[volume.AnnDynamicallyProvisioned] != "kubelite.io/local-path" || pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete ||
+			pv.Spec.StorageClassName != "local-path" || pv.Spec.HostPath == nil || pv.Spec.HostPath.Path != filepath.Join(s.DataDir, "storage", name) {
+			t.Errorf("provisioned volume: annotations %v, policy %s, class %q, source %+v", pv.Annotations, pv.Spec.PersistentVolumeReclaimPolicy, pv.Spec.StorageClassName, pv.Spec.PersistentVolumeSource)
+		}
+		if err := volume.CheckNodeAffinity(pv, map[string]string{corev1.LabelHostname: pod.Spec.NodeName}); err != nil {
+			t.Errorf("volume affinity does not admit the pod's node %s: %v", pod.Spec.NodeName, err)
+		}
+		if err := volume.CheckNodeAffinity(pv, map[string]string{corev1.LabelHostname: "elsewhere"}); err == nil {
+			t.Errorf("volume affinity %+v admits any node", pv.Spec.NodeAffinity)
+		}
+		waitEvent(t, c, ns, "data", "ProvisioningSucceeded", "Successfully provisioned volume "+name+" using kubelite.io/local-path")
+
+		// A second pod on the bound claim goes to the volume's node.
+		createPod(t, c, ns, "second", "data")
+		if p := waitPod(t, c, ns, "second", func(p *corev1.Pod) bool { return p.Spec.NodeName != "" }); p.Spec.NodeName != pod.Spec.NodeName {
+			t.Errorf("second pod on %s, volume on %s", p.Spec.NodeName, pod.Spec.NodeName)
+		}
+		for _, p := range []string{"user", "second"} {
+			if err := c.CoreV1().Pods(ns).Delete(t.Context(), p, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.CoreV1().PersistentVolumeClaims(ns).Delete(t.Context(), "data", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitPVCGone(t, c, ns, "data")
+		waitPVGone(t, c, name)
 	})
 
 	t.Run("claim in use keeps its finalizer", func(t *testing.T) {

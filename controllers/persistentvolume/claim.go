@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/component-helpers/storage/volume"
 	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/auth/admission/storage"
 )
 
 // Upstream's event reasons and messages.
@@ -61,6 +63,9 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, pvc *corev1.Persisten
 	}
 	if pv != nil {
 		return c.bind(ctx, pv, pvc)
+	}
+	if assigned, err := c.assignDefaultClass(ctx, pvc); err != nil || assigned {
+		return err // an assigned claim is synced again on its update
 	}
 	switch {
 	case delayed && !volume.IsDelayBindingProvisioning(pvc):
@@ -256,4 +261,23 @@ func (c *Controller) setClaimPhase(ctx context.Context, pvc *corev1.PersistentVo
 		return nil
 	}
 	return err
+}
+
+// assignDefaultClass gives an unbound claim created without a class the
+// default class, as upstream does retroactively (the admission plugin may
+// have run before the default class existed or was in its cache).
+func (c *Controller) assignDefaultClass(ctx context.Context, pvc *corev1.PersistentVolumeClaim) (bool, error) {
+	if volume.PersistentVolumeClaimHasClass(pvc) {
+		return false, nil
+	}
+	def, err := storage.DefaultStorageClass(c.classes)
+	if err != nil || def == nil {
+		return false, err
+	}
+	claim := pvc.DeepCopy()
+	claim.Spec.StorageClassName = &def.Name
+	if _, err := c.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, claim, metav1.UpdateOptions{}); err != nil {
+		return false, fmt.Errorf("assign default class %s to claim %s/%s: %w", def.Name, pvc.Namespace, pvc.Name, err)
+	}
+	return true, nil
 }

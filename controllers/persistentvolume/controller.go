@@ -13,7 +13,8 @@
 // volumes pre-bound to it, until the scheduler sets the
 // volume.kubernetes.io/selected-node annotation, which starts provisioning
 // (an event "waiting for first consumer to be created before binding"
-// until then). Binding writes, in order: the volume's claimRef (annotated
+// until then). A claim created without a class gets the default class
+// once there is one, as upstream's retroactive assignment. Binding writes, in order: the volume's claimRef (annotated
 // pv.kubernetes.io/bound-by-controller when the controller chose it), the
 // volume's phase Bound, the claim's volumeName with bind-completed (and
 // bound-by-controller), the claim's phase Bound with the volume's capacity

@@ -126,6 +126,10 @@ func TestSync(t *testing.T) {
 	lost.Status.Phase = corev1.ClaimBound
 	external := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "ext"}, Provisioner: "example.com/csi",
 		VolumeBindingMode: ptr.To(storagev1.VolumeBindingImmediate)}
+	classless := pvc("classless", "1Gi", "")
+	classless.Spec.StorageClassName = nil
+	def := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "local-path",
+		Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}}, Provisioner: "kubelite.io/local-path"}
 	tests := []struct {
 		name  string
 		objs  []runtime.Object
@@ -144,6 +148,13 @@ func TestSync(t *testing.T) {
 			check: volumePhase("v", corev1.VolumeFailed), event: "Warning VolumeFailedRecycle No recycler plugin found for the volume!"},
 		{name: "lost claim", objs: []runtime.Object{lost}, key: "pvc:ns/lost",
 			check: claimPhase("lost", corev1.ClaimLost), event: "Warning ClaimLost Bound claim has lost its PersistentVolume. Data on the volume is lost!"},
+		{name: "default class assigned", objs: []runtime.Object{def, classless}, key: "pvc:ns/classless",
+			check: func(t *testing.T, client *fake.Clientset) {
+				got, err := client.CoreV1().PersistentVolumeClaims("ns").Get(t.Context(), "classless", metav1.GetOptions{})
+				if err != nil || got.Spec.StorageClassName == nil || *got.Spec.StorageClassName != "local-path" {
+					t.Errorf("claim class %v, %v; want local-path", got.Spec.StorageClassName, err)
+				}
+			}},
 		{name: "external provisioner", objs: []runtime.Object{external, pvc("ext", "1Gi", "ext")}, key: "pvc:ns/ext",
 			check: func(t *testing.T, client *fake.Clientset) {
 				got, err := client.CoreV1().PersistentVolumeClaims("ns").Get(t.Context(), "ext", metav1.GetOptions{})

@@ -38,9 +38,9 @@ import (
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
+	"github.com/kubelite/kubelite/controllers/volumeprotection"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/kubelite/kubelite/controllers/volumeprotection"
 )
 
 // ControllersConfig tunes the controller manager. The zero value is

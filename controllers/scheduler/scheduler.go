@@ -54,6 +54,9 @@ type Config struct {
 	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
 	PersistentVolumes      coreinformers.PersistentVolumeInformer
 	StorageClasses         storageinformers.StorageClassInformer
+	// CSINodes, when set, keeps pods off nodes whose CSI drivers' volume
+	// limits they would exceed.
+	CSINodes storageinformers.CSINodeInformer
 	// PodDisruptionBudgets, when set, lets preemption prefer victims whose
 	// eviction breaks no budget.
 	PodDisruptionBudgets policyinformers.PodDisruptionBudgetInformer

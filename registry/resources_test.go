@@ -160,6 +160,20 @@ func TestEveryResource(t *testing.T) {
 				if err != nil || got.Object["status"].(map[string]any)["phase"] != string(corev1.NamespaceTerminating) {
 					t.Errorf("deleted namespace should be Terminating: %v %v", got, err)
 				}
+			case protectionFinalizers[row.Kind] != "":
+				// Held by its protection finalizer (added at create, as
+				// upstream's StorageObjectInUseProtection admission does)
+				// until the volume protection controller sees it unused.
+				if err == nil && !slices.Contains(got.GetFinalizers(), protectionFinalizers[row.Kind]) {
+					t.Errorf("deleted %s has finalizers %v, want %s", row.Kind, got.GetFinalizers(), protectionFinalizers[row.Kind])
+				}
+				err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+					_, err := rc.Get(ctx, obj.GetName(), metav1.GetOptions{})
+					return apierrors.IsNotFound(err), nil
+				})
+				if err != nil {
+					t.Errorf("deleted %s never went: %v", row.Kind, err)
+				}
 			case row.OrphanByDefault:
 				// Deleted without a policy, its dependents are orphaned: it
 				// waits for the garbage collector to remove the orphan finalizer.
@@ -178,4 +192,10 @@ func TestEveryResource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// protectionFinalizers are the finalizers new objects of these kinds get.
+var protectionFinalizers = map[string]string{
+	"PersistentVolume":      "kubernetes.io/pv-protection",
+	"PersistentVolumeClaim": "kubernetes.io/pvc-protection",
 }

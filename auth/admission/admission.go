@@ -1,6 +1,7 @@
 // Package admission assembles kubelite's admission chain from the built-in
 // plugins, in upstream's order: NamespaceLifecycle, LimitRanger,
-// ServiceAccount, RuntimeClass. The chain runs every plugin's mutating phase
+// ServiceAccount, DefaultStorageClass, StorageObjectInUseProtection,
+// RuntimeClass. The chain runs every plugin's mutating phase
 // in that order, then, after the object's validation, every plugin's
 // validating phase.
 //
@@ -25,6 +26,7 @@ import (
 	"github.com/kubelite/kubelite/auth/admission/limitranger"
 	"github.com/kubelite/kubelite/auth/admission/runtimeclass"
 	"github.com/kubelite/kubelite/auth/admission/serviceaccount"
+	"github.com/kubelite/kubelite/auth/admission/storage"
 )
 
 // Config holds what the plugins need. Every field is required.
@@ -54,6 +56,8 @@ func plugins(cfg Config) ([]plugin, error) {
 		{lifecycle.PluginName, nsLifecycle},
 		{limitranger.PluginName, limitranger.New()},
 		{serviceaccount.PluginName, serviceaccount.New()},
+		{storage.DefaultClassPluginName, storage.NewDefaultClass()},
+		{storage.ProtectionPluginName, storage.NewProtection()},
 		{runtimeclass.PluginName, runtimeclass.New()},
 	}
 	init := initializer.New(cfg.Client, nil, cfg.Informers, nil, nil, nil, nil, nil)

@@ -15,7 +15,11 @@
 // Each scheduling cycle takes one pod from the queue and runs the plugins
 // in package framework's order: PreFilter, Filter on the nodes in
 // parallel, then PreScore and Score on the feasible nodes, weighted as
-// upstream's defaults; the highest total wins, ties broken at random. A
+// upstream's defaults; the highest total wins, ties broken at random.
+// Reserve plugins then keep what they decided for that node, and the
+// binding goroutine runs the PreBind plugins (VolumeBinding binds or has
+// provisioned the pod's WaitForFirstConsumer claims and waits for them)
+// before it posts the binding; a failure there undoes Reserve. A
 // pod that fits nowhere gets a FailedScheduling event and a PodScheduled
 // condition, status False, reason Unschedulable, with upstream's message
 // ("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated

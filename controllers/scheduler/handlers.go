@@ -13,6 +13,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/interpodaffinity"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodevolumelimits"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumebinding"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumerestrictions"
@@ -29,8 +30,8 @@ const (
 	// A pod arriving on or relabelled on a node matters to the pod
 	// affinity and spread of others.
 	assignedPodChanged
-	// A claim, volume or class appearing or changing may fix a pod's
-	// volumes.
+	// A claim, volume, class or CSINode appearing or changing may fix a
+	// pod's volumes.
 	volumeChanged
 )
 
@@ -38,11 +39,11 @@ const (
 func (ev clusterEvent) plugins() []string {
 	switch ev {
 	case assignedPodDeleted:
-		return []string{noderesources.FitName, nodeports.Name, interpodaffinity.Name, podtopologyspread.Name, volumerestrictions.Name}
+		return []string{noderesources.FitName, nodeports.Name, interpodaffinity.Name, podtopologyspread.Name, volumerestrictions.Name, nodevolumelimits.Name}
 	case assignedPodChanged:
 		return []string{interpodaffinity.Name, podtopologyspread.Name}
 	case volumeChanged:
-		return []string{volumebinding.Name, volumezone.Name, volumerestrictions.Name}
+		return []string{volumebinding.Name, volumezone.Name, volumerestrictions.Name, nodevolumelimits.Name}
 	}
 	return nil
 }
@@ -179,7 +180,7 @@ func (s *Scheduler) watchVolumes(cfg Config, l *listers) error {
 	}
 	for _, inf := range []interface {
 		Informer() cache.SharedIndexInformer
-	}{cfg.PersistentVolumeClaims, cfg.PersistentVolumes, cfg.StorageClasses} {
+	}{cfg.PersistentVolumeClaims, cfg.PersistentVolumes, cfg.StorageClasses, cfg.CSINodes} {
 		if inf == nil {
 			continue
 		}
@@ -198,5 +199,9 @@ func (s *Scheduler) watchVolumes(cfg Config, l *listers) error {
 	if cfg.StorageClasses != nil {
 		l.volumes.Classes = cfg.StorageClasses.Lister()
 	}
+	if cfg.CSINodes != nil {
+		l.csiNodes = cfg.CSINodes.Lister()
+	}
+	l.volumes.Client = cfg.Client
 	return nil
 }

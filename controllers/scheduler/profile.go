@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
 
 	"github.com/kubelite/kubelite/controllers/scheduler/framework"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/imagelocality"
@@ -11,6 +12,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeports"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/noderesources"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodeunschedulable"
+	"github.com/kubelite/kubelite/controllers/scheduler/plugins/nodevolumelimits"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/podtopologyspread"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/tainttoleration"
 	"github.com/kubelite/kubelite/controllers/scheduler/plugins/volumebinding"
@@ -30,6 +32,7 @@ type listers struct {
 	namespaces corelisters.NamespaceLister
 	spread     podtopologyspread.Listers
 	volumes    volumebinding.Listers
+	csiNodes   storagelisters.CSINodeLister
 }
 
 // defaultPlugins is every plugin the scheduler runs, in upstream's order,
@@ -44,6 +47,7 @@ func defaultPlugins(l listers) []entry {
 		{plugin: nodeports.New()},
 		{plugin: noderesources.NewFit(), weight: 1},
 		{plugin: volumerestrictions.New(l.volumes.Claims)},
+		{plugin: nodevolumelimits.New(nodevolumelimits.Listers{CSINodes: l.csiNodes, Claims: l.volumes.Claims, Volumes: l.volumes.Volumes, Classes: l.volumes.Classes})},
 		{plugin: volumebinding.New(l.volumes)},
 		{plugin: volumezone.New(volumezone.Listers{Claims: l.volumes.Claims, Volumes: l.volumes.Volumes})},
 		{plugin: podtopologyspread.New(l.spread), weight: 2},
@@ -60,6 +64,8 @@ type profile struct {
 	observers []framework.PodChangeObserver
 	preScore  []framework.PreScorePlugin
 	score     []weightedScore
+	reserve   []framework.ReservePlugin
+	preBind   []framework.PreBindPlugin
 }
 
 type weightedScore struct {
@@ -81,6 +87,12 @@ func newProfile(entries []entry) *profile {
 		}
 		if pl, ok := e.plugin.(framework.PreScorePlugin); ok {
 			p.preScore = append(p.preScore, pl)
+		}
+		if pl, ok := e.plugin.(framework.ReservePlugin); ok {
+			p.reserve = append(p.reserve, pl)
+		}
+		if pl, ok := e.plugin.(framework.PreBindPlugin); ok {
+			p.preBind = append(p.preBind, pl)
 		}
 		if pl, ok := e.plugin.(framework.ScorePlugin); ok && e.weight > 0 {
 			p.score = append(p.score, weightedScore{ScorePlugin: pl, weight: e.weight})

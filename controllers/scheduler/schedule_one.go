@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/controllers/scheduler/framework"
 )
 
 // maxMessageLength is the longest event note the API accepts (upstream
@@ -42,22 +44,51 @@ func (s *Scheduler) scheduleOne(ctx context.Context, qp *queuedPod) {
 	assumed := pod.DeepCopy()
 	assumed.Spec.NodeName = node
 	s.cache.assume(assumed)
+	for _, pl := range s.algo.profile.reserve {
+		if st := pl.Reserve(ctx, state, pod, node); !st.IsSuccess() {
+			s.unreserve(ctx, state, assumed)
+			s.failed(ctx, qp, fmt.Errorf("running Reserve plugin %q: %w", pl.Name(), st.AsError()))
+			return
+		}
+	}
 	logger.V(4).Info("Pod placed, binding", "pod", klog.KObj(pod), "node", node, "took", s.clock.Since(start))
-	s.binding.Go(func() { s.bind(ctx, qp, assumed) })
+	s.binding.Go(func() { s.bind(ctx, qp, state, assumed) })
 }
 
-// bind posts the pod's binding. On failure the pod is no longer counted on
-// the node and goes back to the queue with backoff.
-func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, assumed *corev1.Pod) {
+// unreserve undoes the Reserve plugins, in reverse order, and forgets the
+// assumed pod.
+func (s *Scheduler) unreserve(ctx context.Context, state *framework.CycleState, assumed *corev1.Pod) {
+	plugins := s.algo.profile.reserve
+	for i := len(plugins) - 1; i >= 0; i-- {
+		plugins[i].Unreserve(ctx, state, assumed, assumed.Spec.NodeName)
+	}
+	s.cache.forget(assumed)
+}
+
+// bind runs the PreBind plugins, then posts the pod's binding. On failure
+// the pod is no longer counted on the node and goes back to the queue with
+// backoff.
+func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, state *framework.CycleState, assumed *corev1.Pod) {
 	logger := klog.FromContext(ctx)
 	node := assumed.Spec.NodeName
+	for _, pl := range s.algo.profile.preBind {
+		if st := pl.PreBind(ctx, state, assumed, node); !st.IsSuccess() {
+			s.unreserve(ctx, state, assumed)
+			if s.boundOrGone(assumed) {
+				s.queue.done(qp)
+				return
+			}
+			s.failed(ctx, qp, fmt.Errorf("running PreBind plugin %q: %w", pl.Name(), st.AsError()))
+			return
+		}
+	}
 	binding := &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
 	}
 	err := s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
 	if err != nil {
-		s.cache.forget(assumed)
+		s.unreserve(ctx, state, assumed)
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) && s.boundOrGone(assumed) {
 			// Deleted, or bound by someone else meanwhile: nothing to do.
 			s.queue.done(qp)

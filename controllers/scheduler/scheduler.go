@@ -48,10 +48,15 @@ type Config struct {
 	StatefulSets           appsinformers.StatefulSetInformer
 	// PersistentVolumeClaims and PersistentVolumes, when set, keep pods
 	// with bound claims on nodes their volumes' node affinity admits;
-	// StorageClasses tells which unbound claims wait for their first pod.
+	// StorageClasses tells which unbound claims wait for their first pod,
+	// which the scheduler then binds or has provisioned on the node it
+	// chose before it binds the pod.
 	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
 	PersistentVolumes      coreinformers.PersistentVolumeInformer
 	StorageClasses         storageinformers.StorageClassInformer
+	// CSINodes, when set, keeps pods off nodes whose CSI drivers' volume
+	// limits they would exceed.
+	CSINodes storageinformers.CSINodeInformer
 	// PodDisruptionBudgets, when set, lets preemption prefer victims whose
 	// eviction breaks no budget.
 	PodDisruptionBudgets policyinformers.PodDisruptionBudgetInformer

@@ -25,7 +25,8 @@ func PersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) field.ErrorList {
 }
 
 // PersistentVolumeClaimUpdate validates a claim update. The spec is
-// immutable except volumeName (set once) and, for bound claims, growing
+// immutable except volumeName and a missing storageClassName (each set
+// once) and, for bound claims, growing
 // resources.requests.storage and changing volumeAttributesClassName.
 func PersistentVolumeClaimUpdate(pvc, old *corev1.PersistentVolumeClaim) field.ErrorList {
 	errs := objectMetaUpdate(&pvc.ObjectMeta, &old.ObjectMeta)
@@ -33,6 +34,13 @@ func PersistentVolumeClaimUpdate(pvc, old *corev1.PersistentVolumeClaim) field.E
 	newSpec, oldSpec := pvc.Spec.DeepCopy(), old.Spec.DeepCopy()
 	if old.Spec.VolumeName == "" {
 		oldSpec.VolumeName = newSpec.VolumeName
+	}
+	// A claim created without a class may get one later, once: the PV
+	// controller gives unbound claims the default class (upstream's
+	// retroactive default StorageClass assignment).
+	if _, beta := old.Annotations["volume.beta.kubernetes.io/storage-class"]; !beta && old.Spec.StorageClassName == nil &&
+		newSpec.StorageClassName != nil && *newSpec.StorageClassName != "" {
+		oldSpec.StorageClassName = newSpec.StorageClassName
 	}
 	if pvc.Status.Phase == corev1.ClaimBound {
 		if newSpec.Resources.Requests != nil {

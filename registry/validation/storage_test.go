@@ -109,6 +109,14 @@ func TestPersistentVolumeClaim(t *testing.T) {
 	pvc = old.DeepCopy()
 	pvc.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
 	checkErrs(t, PersistentVolumeClaimUpdate(pvc, old), []string{"FieldValueForbidden spec"})
+	classless := old.DeepCopy()
+	classless.Spec.StorageClassName = nil
+	pvc = classless.DeepCopy()
+	pvc.Spec.StorageClassName = ptr("local-path") // a missing class may be set once
+	checkErrs(t, PersistentVolumeClaimUpdate(pvc, classless), nil)
+	changed := pvc.DeepCopy()
+	changed.Spec.StorageClassName = ptr("other")
+	checkErrs(t, PersistentVolumeClaimUpdate(changed, pvc), []string{"FieldValueForbidden spec"})
 	bound := old.DeepCopy()
 	bound.Status.Phase = corev1.ClaimBound
 	grown := bound.DeepCopy()

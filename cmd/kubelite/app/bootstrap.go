@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -20,7 +21,9 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubelite/kubelite/auth/admission/storage"
 	rbacbootstrap "github.com/kubelite/kubelite/auth/rbac/bootstrap"
+	"github.com/kubelite/kubelite/controllers/persistentvolume/localpath"
 )
 
 // systemNamespaces exist from the first start on, as in every Kubernetes cluster.
@@ -30,8 +33,9 @@ var systemNamespaces = []string{
 
 // bootstrap creates the objects every cluster has: the system namespaces, the
 // system priority classes, the default RBAC policy, the API priority and
-// fairness configuration, the default ServiceCIDR, and the kubernetes Service
-// in default with its endpoints naming this API server.
+// fairness configuration, the default ServiceCIDR, the default StorageClass,
+// and the kubernetes Service in default with its endpoints naming this API
+// server.
 func bootstrap(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -66,6 +70,9 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 		return fmt.Errorf("API priority and fairness configuration: %w", err)
 	}
 	if err := ensureDefaultServiceCIDR(ctx, client, cfg.ServiceCIDR); err != nil {
+		return err
+	}
+	if err := ensureDefaultStorageClass(ctx, client); err != nil {
 		return err
 	}
 	ip, err := firstIP(cfg.ServiceCIDR)
@@ -163,6 +170,38 @@ func ensureKubernetesSlice(ctx context.Context, client kubernetes.Interface, cfg
 	}
 	if err != nil {
 		return fmt.Errorf("kubernetes endpoint slice: %w", err)
+	}
+	return nil
+}
+
+// defaultStorageClass is the class of claims that name none: volumes from
+// the built-in local-path provisioner on the node of the claim's first pod,
+// deleted with their claim, as k3s's default class.
+func defaultStorageClass() *storagev1.StorageClass {
+	return &storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        "local-path",
+			Annotations: map[string]string{storage.IsDefaultClassAnn: "true"},
+		},
+		Provisioner:       localpath.Name,
+		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimDelete),
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+	}
+}
+
+// ensureDefaultStorageClass creates the default StorageClass when it is
+// absent; one the admin changed is left as it is.
+func ensureDefaultStorageClass(ctx context.Context, client kubernetes.Interface) error {
+	want := defaultStorageClass()
+	classes := client.StorageV1().StorageClasses()
+	if _, err := classes.Get(ctx, want.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		if err != nil {
+			return fmt.Errorf("get default storage class: %w", err)
+		}
+		return nil
+	}
+	if _, err := classes.Create(ctx, want, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create default storage class: %w", err)
 	}
 	return nil
 }

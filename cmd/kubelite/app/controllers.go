@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,10 +32,13 @@ import (
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
+	"github.com/kubelite/kubelite/controllers/persistentvolume"
+	"github.com/kubelite/kubelite/controllers/persistentvolume/localpath"
 	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
+	"github.com/kubelite/kubelite/controllers/volumeprotection"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -45,6 +50,17 @@ type ControllersConfig struct {
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
 	JobBackoff time.Duration
+	// LocalPathDir is where the built-in local-path provisioner keeps the
+	// volumes of this machine's node. Zero: storage in the default data
+	// dir; `kubelite server` uses storage in its --data-dir.
+	LocalPathDir string
+}
+
+func (c ControllersConfig) localPathDir() string {
+	if c.LocalPathDir != "" {
+		return c.LocalPathDir
+	}
+	return filepath.Join(DefaultDataDir(), "storage")
 }
 
 // controllerManagerLease is the Lease in kube-system that the active
@@ -242,6 +258,30 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	volumes, err := persistentvolume.New(persistentvolume.Config{
+		Client:  client,
+		Claims:  factory.Core().V1().PersistentVolumeClaims(),
+		Volumes: factory.Core().V1().PersistentVolumes(),
+		Classes: factory.Storage().V1().StorageClasses(),
+		Nodes:   factory.Core().V1().Nodes(),
+		Events:  recorder("persistentvolume-controller"),
+		Provisioners: map[string]persistentvolume.Provisioner{
+			localpath.Name: &localpath.Provisioner{Root: tuning.localPathDir(), LocalNode: localNodeName()},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	protection, err := volumeprotection.New(volumeprotection.Config{
+		Client:  client,
+		Claims:  factory.Core().V1().PersistentVolumeClaims(),
+		Volumes: factory.Core().V1().PersistentVolumes(),
+		Pods:    factory.Core().V1().Pods(),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -260,6 +300,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
+		{"persistentvolume-binder", func(ctx context.Context) error { return volumes.Run(ctx, 2) }},
+		{"volume-protection", func(ctx context.Context) error { return protection.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())
@@ -353,4 +395,14 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst to use while talking with the API server.")
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
+}
+
+// localNodeName is the name this machine's node agent registers by
+// default: the host name, lower-cased.
+func localNodeName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(host)
 }

@@ -140,6 +140,7 @@ func schedule(ctx context.Context, client kubernetes.Interface, name string) err
 		PersistentVolumeClaims: factory.Core().V1().PersistentVolumeClaims(),
 		PersistentVolumes:      factory.Core().V1().PersistentVolumes(),
 		StorageClasses:         factory.Storage().V1().StorageClasses(),
+		CSINodes:               factory.Storage().V1().CSINodes(),
 		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
 	})
 	if err != nil {

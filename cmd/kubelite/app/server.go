@@ -238,7 +238,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if !cfg.disabled("controller-manager") {
 		go func() {
-			if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, cfg.Controllers); err != nil {
+			tuning := cfg.Controllers
+			if tuning.LocalPathDir == "" {
+				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
+			}
+			if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, tuning); err != nil {
 				logger.Error(err, "controller manager failed")
 				cancel()
 			}

@@ -10,7 +10,11 @@
 //   - Filter, once per node, possibly in parallel: Success keeps the node,
 //     Unschedulable or UnschedulableAndUnresolvable drop it with reasons;
 //   - PreScore and Score on the nodes that passed, each plugin's scores
-//     optionally normalized to 0..MaxNodeScore, then weighted and summed.
+//     optionally normalized to 0..MaxNodeScore, then weighted and summed;
+//   - Reserve on the chosen node, whose plugins keep what they decided
+//     for it (Unreserve undoes that if anything later fails);
+//   - then, outside the cycle in the binding's goroutine, PreBind, which
+//     may write to the API and wait, before the binding is posted.
 //
 // Plugins whose PreFilter state depends on the pods of other nodes
 // (inter-pod affinity, topology spread) also implement PodChangeObserver so

@@ -88,3 +88,23 @@ func NormalizeScores(scores []NodeScore, reverse bool) {
 		scores[i].Score = s
 	}
 }
+
+// ReservePlugin keeps what it decided for the chosen node, before the
+// binding starts: Reserve runs in the scheduling cycle once a node is
+// chosen; Unreserve undoes it when Reserve of any plugin, a PreBind or the
+// binding fails. Unreserve must be idempotent and may be called without a
+// successful Reserve.
+type ReservePlugin interface {
+	Plugin
+	Reserve(ctx context.Context, state *CycleState, pod *corev1.Pod, nodeName string) *Status
+	Unreserve(ctx context.Context, state *CycleState, pod *corev1.Pod, nodeName string)
+}
+
+// PreBindPlugin prepares the node for the pod before the binding is
+// posted (for example, binds the pod's volumes and waits until they are
+// bound). It runs outside the scheduling cycle, in the binding's own
+// goroutine, and may take long; a failure sends the pod back to the queue.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(ctx context.Context, state *CycleState, pod *corev1.Pod, nodeName string) *Status
+}

@@ -1,6 +1,6 @@
 // Package admission assembles kubelite's admission chain from the built-in
 // plugins, in upstream's order: NamespaceLifecycle, LimitRanger,
-// ServiceAccount, RuntimeClass. The chain runs every plugin's mutating phase
+// ServiceAccount, DefaultTolerationSeconds, RuntimeClass. The chain runs every plugin's mutating phase
 // in that order, then, after the object's validation, every plugin's
 // validating phase.
 //
@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubelite/kubelite/auth/admission/defaulttolerationseconds"
 	"github.com/kubelite/kubelite/auth/admission/limitranger"
 	"github.com/kubelite/kubelite/auth/admission/runtimeclass"
 	"github.com/kubelite/kubelite/auth/admission/serviceaccount"
@@ -54,6 +55,7 @@ func plugins(cfg Config) ([]plugin, error) {
 		{lifecycle.PluginName, nsLifecycle},
 		{limitranger.PluginName, limitranger.New()},
 		{serviceaccount.PluginName, serviceaccount.New()},
+		{defaulttolerationseconds.PluginName, defaulttolerationseconds.New()},
 		{runtimeclass.PluginName, runtimeclass.New()},
 	}
 	init := initializer.New(cfg.Client, nil, cfg.Informers, nil, nil, nil, nil, nil)

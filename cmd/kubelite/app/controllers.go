@@ -30,9 +30,12 @@ import (
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
+	"github.com/kubelite/kubelite/controllers/nodelifecycle"
+	"github.com/kubelite/kubelite/controllers/podgc"
 	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/tainteviction"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -45,6 +48,20 @@ type ControllersConfig struct {
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
 	JobBackoff time.Duration
+	// NodeMonitorGracePeriod is how long a node may go without renewing its
+	// Lease or posting status before it is Unknown and tainted unreachable.
+	// Zero: 50 s (upstream's --node-monitor-grace-period).
+	NodeMonitorGracePeriod time.Duration
+	// NodeStartupGracePeriod is the same for a node that never posted a
+	// Ready condition, from its creation. Zero: 60 s.
+	NodeStartupGracePeriod time.Duration
+	// PodGCQuarantine is how long a node must be missing before the pod
+	// garbage collector deletes its pods. Zero: 40 s.
+	PodGCQuarantine time.Duration
+	// TerminatedPodGCThreshold is how many terminated pods may stay before
+	// the oldest are deleted. Zero: 12500 (upstream's
+	// --terminated-pod-gc-threshold); negative: no limit.
+	TerminatedPodGCThreshold int
 }
 
 // controllerManagerLease is the Lease in kube-system that the active
@@ -242,6 +259,40 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	nodeLifecycle, err := nodelifecycle.New(nodelifecycle.Config{
+		Client:             client,
+		Nodes:              factory.Core().V1().Nodes(),
+		Leases:             factory.Coordination().V1().Leases(),
+		Pods:               factory.Core().V1().Pods(),
+		Events:             recorder("node-controller"),
+		GracePeriod:        tuning.NodeMonitorGracePeriod,
+		StartupGracePeriod: tuning.NodeStartupGracePeriod,
+	})
+	if err != nil {
+		return err
+	}
+
+	taintEviction, err := tainteviction.New(tainteviction.Config{
+		Client: client,
+		Pods:   factory.Core().V1().Pods(),
+		Nodes:  factory.Core().V1().Nodes(),
+		Events: recorder("taint-eviction-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
+	podGC, err := podgc.New(podgc.Config{
+		Client:              client,
+		Pods:                factory.Core().V1().Pods(),
+		Nodes:               factory.Core().V1().Nodes(),
+		TerminatedThreshold: tuning.TerminatedPodGCThreshold,
+		Quarantine:          tuning.PodGCQuarantine,
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -260,6 +311,9 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
+		{"node-lifecycle", func(ctx context.Context) error { return nodeLifecycle.Run(ctx, 4) }},
+		{"taint-eviction", func(ctx context.Context) error { return taintEviction.Run(ctx, 4) }},
+		{"pod-garbage-collector", func(ctx context.Context) error { return podGC.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

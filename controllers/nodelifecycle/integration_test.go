@@ -71,7 +71,9 @@ func TestNodeLifecycle(t *testing.T) {
 			}
 		}
 
-		n := waitNode(t, c, node, 2*grace, func(n *corev1.Node) bool { return hasTaint(n, corev1.TaintNodeUnreachable, corev1.TaintEffectNoExecute) })
+		n := waitNode(t, c, node, 2*grace, func(n *corev1.Node) bool {
+			return hasTaint(n, corev1.TaintNodeUnreachable, corev1.TaintEffectNoExecute)
+		})
 		tainted := time.Now()
 		t.Logf("unreachable NoExecute taint after %v (grace %v)", tainted.Sub(start).Round(100*time.Millisecond), grace)
 		if tainted.Sub(start) < grace {
@@ -134,7 +136,9 @@ func TestNodeLifecycle(t *testing.T) {
 		if err := c.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, node, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, c, node, 2*grace, func(n *corev1.Node) bool { return hasTaint(n, corev1.TaintNodeUnreachable, corev1.TaintEffectNoExecute) })
+		waitNode(t, c, node, 2*grace, func(n *corev1.Node) bool {
+			return hasTaint(n, corev1.TaintNodeUnreachable, corev1.TaintEffectNoExecute)
+		})
 		tainted := time.Now()
 		p := waitPod(t, c, ns, "tolerates-2s", 10*time.Second, func(p *corev1.Pod) bool { return p.DeletionTimestamp != nil })
 		if after := time.Since(tainted); after < 1500*time.Millisecond {
@@ -158,7 +162,9 @@ func TestNodeLifecycle(t *testing.T) {
 		if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		n = waitNode(t, c, node, 10*time.Second, func(n *corev1.Node) bool { return hasTaint(n, corev1.TaintNodeMemoryPressure, corev1.TaintEffectNoSchedule) })
+		n = waitNode(t, c, node, 10*time.Second, func(n *corev1.Node) bool {
+			return hasTaint(n, corev1.TaintNodeMemoryPressure, corev1.TaintEffectNoSchedule)
+		})
 		if len(n.Spec.Taints) != 1 {
 			t.Errorf("taints %v, want memory-pressure:NoSchedule only", n.Spec.Taints)
 		}
@@ -179,7 +185,9 @@ func TestNodeLifecycle(t *testing.T) {
 		if _, err := c.CoreV1().Nodes().Patch(ctx, simNode, "application/strategic-merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, c, simNode, 10*time.Second, func(n *corev1.Node) bool { return hasTaint(n, corev1.TaintNodeUnschedulable, corev1.TaintEffectNoSchedule) })
+		waitNode(t, c, simNode, 10*time.Second, func(n *corev1.Node) bool {
+			return hasTaint(n, corev1.TaintNodeUnschedulable, corev1.TaintEffectNoSchedule)
+		})
 		patch = []byte(`{"spec":{"unschedulable":false}}`)
 		if _, err := c.CoreV1().Nodes().Patch(ctx, simNode, "application/strategic-merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
@@ -232,7 +240,7 @@ func makeNode(t *testing.T, c kubernetes.Interface, name string) {
 	n := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Status: corev1.NodeStatus{
-			Capacity:   corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")},
+			Capacity: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")},
 			Conditions: []corev1.NodeCondition{
 				{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: now, LastTransitionTime: now},
 				{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, LastHeartbeatTime: now, LastTransitionTime: now},

@@ -27,6 +27,8 @@
 // with at least three not-ready nodes that are at least 55% of it is
 // partially disrupted: its nodes get no new NoExecute taint (upstream stops
 // them in zones of up to 50 nodes and slows them to 0.01 nodes/s above).
+// Zone counts are updated as each node is synced, so the first two nodes
+// of a failing zone are tainted before it counts as disrupted.
 // Otherwise NoExecute taints are added as soon as a node is not ready,
 // without upstream's 0.1 nodes/s rate limit.
 package nodelifecycle

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -38,7 +40,6 @@ import (
 	"github.com/kubelite/kubelite/controllers/tainteviction"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // ControllersConfig tunes the controller manager. The zero value is
@@ -82,6 +83,50 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, identity string
 		return runControllers(ctx, cfg, rootCA, tuning)
 	})
 }
+
+// Validate reports bad settings.
+func (c ControllersConfig) Validate() error {
+	if c.JobBackoff < 0 || c.NodeMonitorGracePeriod < 0 || c.NodeStartupGracePeriod < 0 || c.PodGCQuarantine < 0 {
+		return fmt.Errorf("controller durations must not be negative")
+	}
+	return nil
+}
+
+// addControllerFlags adds upstream kube-controller-manager's flags for the
+// settings of c that have one.
+func addControllerFlags(fs *pflag.FlagSet, c *ControllersConfig) {
+	fs.DurationVar(&c.NodeMonitorGracePeriod, "node-monitor-grace-period", nodelifecycle.DefaultGracePeriod,
+		"Amount of time a running node may go without renewing its Lease or posting status before it is marked Unknown and tainted unreachable.")
+	fs.DurationVar(&c.NodeStartupGracePeriod, "node-startup-grace-period", nodelifecycle.DefaultStartupGracePeriod,
+		"Amount of time a node that never posted status may stay unresponsive before it is marked unhealthy.")
+	fs.Var(&gcThreshold{&c.TerminatedPodGCThreshold}, "terminated-pod-gc-threshold",
+		"Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.")
+}
+
+// gcThreshold is the --terminated-pod-gc-threshold flag: upstream's 0 or
+// less disables the collector, which ControllersConfig spells negative.
+type gcThreshold struct{ v *int }
+
+func (g *gcThreshold) String() string {
+	if g.v == nil || *g.v == 0 {
+		return strconv.Itoa(podgc.DefaultTerminatedThreshold)
+	}
+	return strconv.Itoa(max(*g.v, 0))
+}
+
+func (g *gcThreshold) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return err
+	}
+	*g.v = n
+	if n <= 0 {
+		*g.v = -1
+	}
+	return nil
+}
+
+func (g *gcThreshold) Type() string { return "int" }
 
 // runControllers runs the controller manager's controllers against the API
 // server that cfg reaches, until ctx ends. Each controller is wired here,
@@ -349,6 +394,8 @@ type ControllerManagerConfig struct {
 	// kube-controller-manager's --kube-api-qps and --kube-api-burst.
 	QPS   float32
 	Burst int
+	// Controllers tunes the controllers.
+	Controllers ControllersConfig
 }
 
 // Validate reports bad settings without side effects.
@@ -359,7 +406,7 @@ func (c ControllerManagerConfig) Validate() error {
 	if c.QPS < 0 || c.Burst < 0 {
 		return errors.New("--kube-api-qps and --kube-api-burst must not be negative")
 	}
-	return nil
+	return c.Controllers.Validate()
 }
 
 func newControllerManagerCommand() *cobra.Command {
@@ -393,10 +440,10 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 			ctx, cancel := signalContext()
 			defer cancel()
 			if !cfg.LeaderElect {
-				return runControllers(ctx, rc, rootCA, ControllersConfig{})
+				return runControllers(ctx, rc, rootCA, cfg.Controllers)
 			}
 			host, _ := os.Hostname()
-			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, ControllersConfig{})
+			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers)
 		},
 	}
 	fs := cmd.Flags()
@@ -405,6 +452,7 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Run the controllers only while holding the kube-system/kube-controller-manager Lease, so that of several controller managers one is active.")
 	fs.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "QPS to use while talking with the API server.")
 	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst to use while talking with the API server.")
+	addControllerFlags(fs, &cfg.Controllers)
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

@@ -290,13 +290,27 @@ func (c *Controller) collectOrphan(ctx context.Context, key string, pod *corev1.
 		return fmt.Errorf("get node %s: %w", nodeName, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Deleting orphaned pod of deleted node", "pod", klog.KObj(pod), "node", klog.KRef("", nodeName))
-	return c.forceDelete(ctx, pod, &corev1.PodCondition{
+	err = c.forceDelete(ctx, pod, &corev1.PodCondition{
 		Type:               corev1.DisruptionTarget,
 		Status:             corev1.ConditionTrue,
 		Reason:             ReasonDeletionByPodGC,
 		Message:            messageOrphaned,
 		LastTransitionTime: metav1.NewTime(now),
 	})
+	c.prune(now)
+	return err
+}
+
+// prune forgets the missing nodes whose quarantine has passed and that no
+// cached pod names any more.
+func (c *Controller) prune(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, since := range c.missing {
+		if now.Sub(since) > c.quarantine && len(c.byNode.Pods(name)) == 0 {
+			delete(c.missing, name)
+		}
+	}
 }
 
 // forceDelete marks pod Failed (and with cond) and deletes it at once.

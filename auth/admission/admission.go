@@ -1,7 +1,7 @@
 // Package admission assembles kubelite's admission chain from the built-in
 // plugins, in upstream's order: NamespaceLifecycle, LimitRanger,
-// ServiceAccount, DefaultStorageClass, StorageObjectInUseProtection,
-// RuntimeClass. The chain runs every plugin's mutating phase
+// ServiceAccount, DefaultTolerationSeconds, DefaultStorageClass,
+// StorageObjectInUseProtection, RuntimeClass. The chain runs every plugin's mutating phase
 // in that order, then, after the object's validation, every plugin's
 // validating phase.
 //
@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubelite/kubelite/auth/admission/defaulttolerationseconds"
 	"github.com/kubelite/kubelite/auth/admission/limitranger"
 	"github.com/kubelite/kubelite/auth/admission/runtimeclass"
 	"github.com/kubelite/kubelite/auth/admission/serviceaccount"
@@ -56,6 +57,7 @@ func plugins(cfg Config) ([]plugin, error) {
 		{lifecycle.PluginName, nsLifecycle},
 		{limitranger.PluginName, limitranger.New()},
 		{serviceaccount.PluginName, serviceaccount.New()},
+		{defaulttolerationseconds.PluginName, defaulttolerationseconds.New()},
 		{storage.DefaultClassPluginName, storage.NewDefaultClass()},
 		{storage.ProtectionPluginName, storage.NewProtection()},
 		{runtimeclass.PluginName, runtimeclass.New()},

@@ -20,7 +20,7 @@ func TestOrder(t *testing.T) {
 	for _, p := range chain {
 		names = append(names, p.name)
 	}
-	want := []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass"}
+	want := []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}

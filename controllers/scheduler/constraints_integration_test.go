@@ -1,7 +1,9 @@
 package scheduler_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
@@ -205,9 +208,9 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-// TestNotReadyNode: a NotReady node counts as tainted not-ready, as
-// upstream's node lifecycle controller would make it, so pods wait; when
-// it turns Ready they are placed.
+// TestNotReadyNode: the node lifecycle controller taints a NotReady node
+// not-ready, so pods wait; when it turns Ready the taint goes and they are
+// placed.
 func TestNotReadyNode(t *testing.T) {
 	s := testserver.Start(t)
 	ctx := t.Context()
@@ -220,11 +223,24 @@ func TestNotReadyNode(t *testing.T) {
 	if node, err = s.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		n, err := s.Client.CoreV1().Nodes().Get(ctx, "flaky", metav1.GetOptions{})
+		return err == nil && slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool {
+			return t.Key == corev1.TaintNodeNotReady && t.Effect == corev1.TaintEffectNoSchedule
+		}), nil
+	})
+	if err != nil {
+		t.Fatalf("NotReady node not tainted not-ready:NoSchedule: %v", err)
+	}
 	time.Sleep(300 * time.Millisecond) // the scheduler's node watch
 	createPod(t, s, "waits-for-ready", "100m")
 	want := "0/1 nodes are available: 1 node(s) had untolerated taint(s). preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
 	if msg := unschedulable(t, s, "waits-for-ready"); msg != want {
 		t.Errorf("message = %q\nwant %q", msg, want)
+	}
+	// Re-read: the controller's taint changed the node since.
+	if node, err = s.Client.CoreV1().Nodes().Get(ctx, "flaky", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	node.Status.Conditions[0].Status = corev1.ConditionTrue
 	if _, err := s.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {

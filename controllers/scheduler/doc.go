@@ -25,10 +25,9 @@
 // ("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated
 // taint(s). preemption: ..."); a bound one a Scheduled event.
 //
-// Nodes are judged by their taints, as upstream's scheduler does; the
-// TaintToleration plugin also counts the taints upstream's node lifecycle
-// controller would give a node for its conditions (a NotReady node is
-// not-ready:NoSchedule) until kubelite has that controller.
+// Nodes are judged by their taints, as upstream's scheduler does, never by
+// their conditions: the node lifecycle controller turns conditions into
+// taints (a NotReady node gets not-ready:NoSchedule).
 //
 // Only pods whose spec.schedulerName is the scheduler's name (by default
 // "default-scheduler") and that have no scheduling gates are taken.

@@ -161,8 +161,8 @@ func nodeChangeMatters(old, cur *corev1.Node) bool {
 		!slices.Equal(conditionStatuses(old), conditionStatuses(cur))
 }
 
-// conditionStatuses lists a node's condition types and statuses, which
-// decide its condition taints (heartbeat times do not).
+// conditionStatuses lists a node's condition types and statuses (heartbeat
+// times do not count).
 func conditionStatuses(n *corev1.Node) []string {
 	out := make([]string, 0, len(n.Status.Conditions))
 	for _, c := range n.Status.Conditions {

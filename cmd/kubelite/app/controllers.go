@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -32,15 +34,17 @@ import (
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
+	"github.com/kubelite/kubelite/controllers/nodelifecycle"
 	"github.com/kubelite/kubelite/controllers/persistentvolume"
 	"github.com/kubelite/kubelite/controllers/persistentvolume/localpath"
+	"github.com/kubelite/kubelite/controllers/podgc"
 	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/tainteviction"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
 	"github.com/kubelite/kubelite/controllers/volumeprotection"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // ControllersConfig tunes the controller manager. The zero value is
@@ -50,6 +54,20 @@ type ControllersConfig struct {
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
 	JobBackoff time.Duration
+	// NodeMonitorGracePeriod is how long a node may go without renewing its
+	// Lease or posting status before it is Unknown and tainted unreachable.
+	// Zero: 50 s (upstream's --node-monitor-grace-period).
+	NodeMonitorGracePeriod time.Duration
+	// NodeStartupGracePeriod is the same for a node that never posted a
+	// Ready condition, from its creation. Zero: 60 s.
+	NodeStartupGracePeriod time.Duration
+	// PodGCQuarantine is how long a node must be missing before the pod
+	// garbage collector deletes its pods. Zero: 40 s.
+	PodGCQuarantine time.Duration
+	// TerminatedPodGCThreshold is how many terminated pods may stay before
+	// the oldest are deleted. Zero: 12500 (upstream's
+	// --terminated-pod-gc-threshold); negative: no limit.
+	TerminatedPodGCThreshold int
 	// LocalPathDir is where the built-in local-path provisioner keeps the
 	// volumes of this machine's node. Zero: storage in the default data
 	// dir; `kubelite server` uses storage in its --data-dir.
@@ -81,6 +99,50 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, identity string
 		return runControllers(ctx, cfg, rootCA, tuning)
 	})
 }
+
+// Validate reports bad settings.
+func (c ControllersConfig) Validate() error {
+	if c.JobBackoff < 0 || c.NodeMonitorGracePeriod < 0 || c.NodeStartupGracePeriod < 0 || c.PodGCQuarantine < 0 {
+		return fmt.Errorf("controller durations must not be negative")
+	}
+	return nil
+}
+
+// addControllerFlags adds upstream kube-controller-manager's flags for the
+// settings of c that have one.
+func addControllerFlags(fs *pflag.FlagSet, c *ControllersConfig) {
+	fs.DurationVar(&c.NodeMonitorGracePeriod, "node-monitor-grace-period", nodelifecycle.DefaultGracePeriod,
+		"Amount of time a running node may go without renewing its Lease or posting status before it is marked Unknown and tainted unreachable.")
+	fs.DurationVar(&c.NodeStartupGracePeriod, "node-startup-grace-period", nodelifecycle.DefaultStartupGracePeriod,
+		"Amount of time a node that never posted status may stay unresponsive before it is marked unhealthy.")
+	fs.Var(&gcThreshold{&c.TerminatedPodGCThreshold}, "terminated-pod-gc-threshold",
+		"Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.")
+}
+
+// gcThreshold is the --terminated-pod-gc-threshold flag: upstream's 0 or
+// less disables the collector, which ControllersConfig spells negative.
+type gcThreshold struct{ v *int }
+
+func (g *gcThreshold) String() string {
+	if g.v == nil || *g.v == 0 {
+		return strconv.Itoa(podgc.DefaultTerminatedThreshold)
+	}
+	return strconv.Itoa(max(*g.v, 0))
+}
+
+func (g *gcThreshold) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return err
+	}
+	*g.v = n
+	if n <= 0 {
+		*g.v = -1
+	}
+	return nil
+}
+
+func (g *gcThreshold) Type() string { return "int" }
 
 // runControllers runs the controller manager's controllers against the API
 // server that cfg reaches, until ctx ends. Each controller is wired here,
@@ -258,6 +320,40 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	nodeLifecycle, err := nodelifecycle.New(nodelifecycle.Config{
+		Client:             client,
+		Nodes:              factory.Core().V1().Nodes(),
+		Leases:             factory.Coordination().V1().Leases(),
+		Pods:               factory.Core().V1().Pods(),
+		Events:             recorder("node-controller"),
+		GracePeriod:        tuning.NodeMonitorGracePeriod,
+		StartupGracePeriod: tuning.NodeStartupGracePeriod,
+	})
+	if err != nil {
+		return err
+	}
+
+	taintEviction, err := tainteviction.New(tainteviction.Config{
+		Client: client,
+		Pods:   factory.Core().V1().Pods(),
+		Nodes:  factory.Core().V1().Nodes(),
+		Events: recorder("taint-eviction-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
+	podGC, err := podgc.New(podgc.Config{
+		Client:              client,
+		Pods:                factory.Core().V1().Pods(),
+		Nodes:               factory.Core().V1().Nodes(),
+		TerminatedThreshold: tuning.TerminatedPodGCThreshold,
+		Quarantine:          tuning.PodGCQuarantine,
+	})
+	if err != nil {
+		return err
+	}
+
 	volumes, err := persistentvolume.New(persistentvolume.Config{
 		Client:  client,
 		Claims:  factory.Core().V1().PersistentVolumeClaims(),
@@ -302,6 +398,9 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
 		{"persistentvolume-binder", func(ctx context.Context) error { return volumes.Run(ctx, 2) }},
 		{"volume-protection", func(ctx context.Context) error { return protection.Run(ctx, 2) }},
+		{"node-lifecycle", func(ctx context.Context) error { return nodeLifecycle.Run(ctx, 4) }},
+		{"taint-eviction", func(ctx context.Context) error { return taintEviction.Run(ctx, 4) }},
+		{"pod-garbage-collector", func(ctx context.Context) error { return podGC.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())
@@ -337,6 +436,8 @@ type ControllerManagerConfig struct {
 	// kube-controller-manager's --kube-api-qps and --kube-api-burst.
 	QPS   float32
 	Burst int
+	// Controllers tunes the controllers.
+	Controllers ControllersConfig
 }
 
 // Validate reports bad settings without side effects.
@@ -347,7 +448,7 @@ func (c ControllerManagerConfig) Validate() error {
 	if c.QPS < 0 || c.Burst < 0 {
 		return errors.New("--kube-api-qps and --kube-api-burst must not be negative")
 	}
-	return nil
+	return c.Controllers.Validate()
 }
 
 func newControllerManagerCommand() *cobra.Command {
@@ -381,10 +482,10 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 			ctx, cancel := signalContext()
 			defer cancel()
 			if !cfg.LeaderElect {
-				return runControllers(ctx, rc, rootCA, ControllersConfig{})
+				return runControllers(ctx, rc, rootCA, cfg.Controllers)
 			}
 			host, _ := os.Hostname()
-			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, ControllersConfig{})
+			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers)
 		},
 	}
 	fs := cmd.Flags()
@@ -393,6 +494,7 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Run the controllers only while holding the kube-system/kube-controller-manager Lease, so that of several controller managers one is active.")
 	fs.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "QPS to use while talking with the API server.")
 	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst to use while talking with the API server.")
+	addControllerFlags(fs, &cfg.Controllers)
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

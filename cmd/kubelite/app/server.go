@@ -87,6 +87,7 @@ func (c ServerConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("--disable: unknown component %q (known: %s)", d, strings.Join(disableable, ", ")))
 		}
 	}
+	errs = append(errs, c.Controllers.Validate())
 	return errors.Join(errs...)
 }
 

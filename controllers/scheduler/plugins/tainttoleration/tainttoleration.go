@@ -3,18 +3,13 @@
 // tolerate; as a score it prefers nodes with fewer PreferNoSchedule taints
 // the pod does not tolerate.
 //
-// Upstream's scheduler looks at taints only, never at a node's conditions:
-// its node lifecycle controller turns conditions into taints (a NotReady
-// node gets node.kubernetes.io/not-ready:NoSchedule). Until kubelite has
-// that controller, the filter counts those condition taints itself when
-// the node lacks them (Taints), so that a NotReady node takes only the
-// pods that tolerate being not ready, as upstream's would; once the
-// controller adds the taints, this adds nothing.
+// As upstream's, the plugin looks at taints only, never at a node's
+// conditions: the node lifecycle controller turns conditions into taints
+// (a NotReady node gets node.kubernetes.io/not-ready:NoSchedule).
 package tainttoleration
 
 import (
 	"context"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
@@ -54,7 +49,7 @@ func doNotSchedule(t *corev1.Taint) bool {
 // does not tolerate.
 func (*TaintToleration) Filter(ctx context.Context, _ *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) *framework.Status {
 	logger := klog.FromContext(ctx)
-	taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(logger, Taints(node.Node()), pod.Spec.Tolerations, doNotSchedule, false)
+	taint, untolerated := corev1helpers.FindMatchingUntoleratedTaint(logger, node.Node().Spec.Taints, pod.Spec.Tolerations, doNotSchedule, false)
 	if !untolerated {
 		return nil
 	}
@@ -105,45 +100,4 @@ func (*TaintToleration) Score(ctx context.Context, state *framework.CycleState, 
 func (*TaintToleration) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
 	framework.NormalizeScores(scores, true)
 	return nil
-}
-
-// Taints returns node's taints plus the NoSchedule taints upstream's node
-// lifecycle controller gives a node for its conditions, where missing:
-// not-ready (Ready False), unreachable (Ready Unknown), memory-pressure,
-// disk-pressure, pid-pressure and network-unavailable (each True). A node
-// that reports no condition gets none.
-func Taints(node *corev1.Node) []corev1.Taint {
-	taints := node.Spec.Taints
-	var added []corev1.Taint
-	for _, c := range node.Status.Conditions {
-		key := conditionTaint(c)
-		if key == "" || slices.ContainsFunc(taints, func(t corev1.Taint) bool { return t.Key == key }) {
-			continue
-		}
-		added = append(added, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule})
-	}
-	if len(added) == 0 {
-		return taints
-	}
-	return append(slices.Clip(taints), added...)
-}
-
-func conditionTaint(c corev1.NodeCondition) string {
-	switch {
-	case c.Type == corev1.NodeReady && c.Status == corev1.ConditionFalse:
-		return corev1.TaintNodeNotReady
-	case c.Type == corev1.NodeReady && c.Status == corev1.ConditionUnknown:
-		return corev1.TaintNodeUnreachable
-	case c.Status != corev1.ConditionTrue:
-		return ""
-	case c.Type == corev1.NodeMemoryPressure:
-		return corev1.TaintNodeMemoryPressure
-	case c.Type == corev1.NodeDiskPressure:
-		return corev1.TaintNodeDiskPressure
-	case c.Type == corev1.NodePIDPressure:
-		return corev1.TaintNodePIDPressure
-	case c.Type == corev1.NodeNetworkUnavailable:
-		return corev1.TaintNodeNetworkUnavailable
-	}
-	return ""
 }

@@ -73,13 +73,16 @@ func TestScore(t *testing.T) {
 	}
 }
 
-// TestConditionTaints: a NotReady or pressured node counts as carrying the
-// taint upstream's node lifecycle controller would give it, so only pods
-// that tolerate it fit; a node already tainted is not tainted twice.
+// TestConditionTaints: the plugin reads taints only, as upstream's; a
+// node's conditions count once the node lifecycle controller has turned
+// them into taints.
 func TestConditionTaints(t *testing.T) {
-	withCondition := func(ct corev1.NodeConditionType, st corev1.ConditionStatus) *corev1.Node {
+	node := func(ct corev1.NodeConditionType, st corev1.ConditionStatus, taints ...string) *corev1.Node {
 		n := ft.MakeNode("n").Obj()
 		n.Status.Conditions = []corev1.NodeCondition{{Type: ct, Status: st}}
+		for _, key := range taints {
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule})
+		}
 		return n
 	}
 	tolerateNotReady := ft.MakePod("ds").Toleration(corev1.TaintNodeNotReady, corev1.TolerationOpExists, "", corev1.TaintEffectNoSchedule).Obj()
@@ -89,13 +92,12 @@ func TestConditionTaints(t *testing.T) {
 		node *corev1.Node
 		want framework.Code
 	}{
-		{"ready", ft.MakePod("p").Obj(), withCondition(corev1.NodeReady, corev1.ConditionTrue), framework.Success},
-		{"not ready", ft.MakePod("p").Obj(), withCondition(corev1.NodeReady, corev1.ConditionFalse), framework.UnschedulableAndUnresolvable},
-		{"not ready, tolerated", tolerateNotReady, withCondition(corev1.NodeReady, corev1.ConditionFalse), framework.Success},
-		{"unreachable", tolerateNotReady, withCondition(corev1.NodeReady, corev1.ConditionUnknown), framework.UnschedulableAndUnresolvable},
-		{"memory pressure", ft.MakePod("p").Obj(), withCondition(corev1.NodeMemoryPressure, corev1.ConditionTrue), framework.UnschedulableAndUnresolvable},
-		{"no memory pressure", ft.MakePod("p").Obj(), withCondition(corev1.NodeMemoryPressure, corev1.ConditionFalse), framework.Success},
-		{"no conditions", ft.MakePod("p").Obj(), &corev1.Node{}, framework.Success},
+		{"ready", ft.MakePod("p").Obj(), node(corev1.NodeReady, corev1.ConditionTrue), framework.Success},
+		{"not ready, not yet tainted", ft.MakePod("p").Obj(), node(corev1.NodeReady, corev1.ConditionFalse), framework.Success},
+		{"not ready, tainted", ft.MakePod("p").Obj(), node(corev1.NodeReady, corev1.ConditionFalse, corev1.TaintNodeNotReady), framework.UnschedulableAndUnresolvable},
+		{"not ready, tolerated", tolerateNotReady, node(corev1.NodeReady, corev1.ConditionFalse, corev1.TaintNodeNotReady), framework.Success},
+		{"unreachable", tolerateNotReady, node(corev1.NodeReady, corev1.ConditionUnknown, corev1.TaintNodeUnreachable), framework.UnschedulableAndUnresolvable},
+		{"memory pressure", ft.MakePod("p").Obj(), node(corev1.NodeMemoryPressure, corev1.ConditionTrue, corev1.TaintNodeMemoryPressure), framework.UnschedulableAndUnresolvable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,10 +105,5 @@ func TestConditionTaints(t *testing.T) {
 				t.Errorf("code = %v, want %v", got.Code(), tt.want)
 			}
 		})
-	}
-	tainted := withCondition(corev1.NodeReady, corev1.ConditionFalse)
-	tainted.Spec.Taints = []corev1.Taint{{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoExecute}}
-	if got := Taints(tainted); len(got) != 1 {
-		t.Errorf("Taints = %v, want the node's own only", got)
 	}
 }

@@ -12,12 +12,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -31,6 +33,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
 	"github.com/kubelite/kubelite/controllers/replicaset"
+	"github.com/kubelite/kubelite/controllers/resourcequota"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
@@ -45,6 +48,9 @@ type ControllersConfig struct {
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
 	JobBackoff time.Duration
+	// QuotaResync is how often every ResourceQuota is recalculated. Zero:
+	// 5 minutes.
+	QuotaResync time.Duration
 }
 
 // controllerManagerLease is the Lease in kube-system that the active
@@ -242,6 +248,17 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	quotas, err := resourcequota.New(resourcequota.Config{
+		Client:       client,
+		Informers:    factory,
+		Metadata:     meta,
+		Mapper:       restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
+		ResyncPeriod: tuning.QuotaResync,
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -260,6 +277,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
+		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
+	"github.com/kubelite/kubelite/controllers/cronjob"
 	"github.com/kubelite/kubelite/controllers/deployment"
 	"github.com/kubelite/kubelite/controllers/disruption"
 	"github.com/kubelite/kubelite/controllers/endpoints"
@@ -248,6 +249,16 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	cronJobs, err := cronjob.New(cronjob.Config{
+		Client:   client,
+		CronJobs: factory.Batch().V1().CronJobs(),
+		Jobs:     factory.Batch().V1().Jobs(),
+		Events:   recorder("cronjob-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	quotas, err := resourcequota.New(resourcequota.Config{
 		Client:       client,
 		Informers:    factory,
@@ -277,6 +288,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
+		{"cronjob", func(ctx context.Context) error { return cronJobs.Run(ctx, 2) }},
 		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
 	}
 	factory.Start(ctx.Done())

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -20,9 +21,11 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/cronjob"
@@ -33,6 +36,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
 	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
+	"github.com/kubelite/kubelite/controllers/podautoscaler"
 	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/resourcequota"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
@@ -259,12 +263,36 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	// The quota and autoscaler controllers resolve kinds and resources
+	// through one cached discovery.
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
 	quotas, err := resourcequota.New(resourcequota.Config{
 		Client:       client,
 		Informers:    factory,
 		Metadata:     meta,
-		Mapper:       restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
+		Mapper:       mapper,
 		ResyncPeriod: tuning.QuotaResync,
+	})
+	if err != nil {
+		return err
+	}
+
+	scales, err := scale.NewForConfig(cfg, mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(client.Discovery()))
+	if err != nil {
+		return fmt.Errorf("scale client: %w", err)
+	}
+	podMetrics, err := metricsclient.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("resource metrics client: %w", err)
+	}
+	autoscalers, err := podautoscaler.New(podautoscaler.Config{
+		Client:  client,
+		HPAs:    factory.Autoscaling().V2().HorizontalPodAutoscalers(),
+		Pods:    factory.Core().V1().Pods(),
+		Scales:  scales,
+		Mapper:  mapper,
+		Metrics: podautoscaler.ResourceMetrics{Client: podMetrics},
+		Events:  recorder("horizontal-pod-autoscaler"),
 	})
 	if err != nil {
 		return err
@@ -290,6 +318,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
 		{"cronjob", func(ctx context.Context) error { return cronJobs.Run(ctx, 2) }},
 		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
+		{"horizontal-pod-autoscaler", func(ctx context.Context) error { return autoscalers.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

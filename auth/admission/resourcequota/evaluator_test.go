@@ -37,7 +37,7 @@ func TestPodUsage(t *testing.T) {
 		"cpu": q("200m"), "requests.cpu": q("200m"), "limits.cpu": q("400m"),
 		"memory": q("2Gi"), "requests.memory": q("2Gi"),
 		"limits.ephemeral-storage": q("2Gi"),
-		"hugepages-2Mi": q("8Mi"), "requests.hugepages-2Mi": q("8Mi"),
+		"hugepages-2Mi":            q("8Mi"), "requests.hugepages-2Mi": q("8Mi"),
 		"requests.example.com/gpu": q("2"),
 	})
 

@@ -9,11 +9,16 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	quota "k8s.io/apiserver/pkg/quota/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -152,6 +157,56 @@ func TestResourceQuota(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitUsed(t, c, ns, "quota", corev1.ResourceList{"count/deployments.apps": q("0")})
+	})
+
+	t.Run("count of custom resources", func(t *testing.T) {
+		t.Parallel()
+		ns := "quota-custom"
+		s.CreateNamespace(t, ns)
+		crds := apiextensionsclient.NewForConfigOrDie(s.Config).ApiextensionsV1().CustomResourceDefinitions()
+		_, err := crds.Create(ctx, &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: "widgets.quota.example.com"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+				Group: "quota.example.com",
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget"},
+				Scope: apiextensionsv1.NamespaceScoped,
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+					Name: "v1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+						Type: "object", XPreserveUnknownFields: ptr.To(true),
+					}},
+				}},
+			},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		widgets := dynamic.NewForConfigOrDie(s.Config).Resource(schema.GroupVersionResource{Group: "quota.example.com", Version: "v1", Resource: "widgets"}).Namespace(ns)
+		widget := func(name string) *unstructured.Unstructured {
+			return &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "quota.example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": name},
+			}}
+		}
+		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := widgets.Create(ctx, widget("before"), metav1.CreateOptions{})
+			return err == nil, nil
+		})
+		if err != nil {
+			t.Fatalf("create a widget: %v", err)
+		}
+		createQuota(t, c, ns, "quota", nil, corev1.ResourceList{"count/widgets.quota.example.com": q("2")})
+		waitUsed(t, c, ns, "quota", corev1.ResourceList{"count/widgets.quota.example.com": q("1")})
+		if _, err := widgets.Create(ctx, widget("after"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitUsed(t, c, ns, "quota", corev1.ResourceList{"count/widgets.quota.example.com": q("2")})
+		_, err = widgets.Create(ctx, widget("over"), metav1.CreateOptions{})
+		wantForbidden(t, err,
+			"exceeded quota: quota, requested: count/widgets.quota.example.com=1, used: count/widgets.quota.example.com=2, limited: count/widgets.quota.example.com=2")
+		if err := widgets.Delete(ctx, "before", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitUsed(t, c, ns, "quota", corev1.ResourceList{"count/widgets.quota.example.com": q("1")})
 	})
 }
 

@@ -62,6 +62,7 @@ func TestCronJob(t *testing.T) {
 	if want := "every-minute-" + strconv.FormatInt(scheduled.Unix()/60, 10); job.Name != want || scheduled.Second() != 0 {
 		t.Errorf("job %s scheduled at %v, want name %s and a whole minute", job.Name, scheduled, want)
 	}
+	t.Logf("job %s created %v after its start time", job.Name, job.CreationTimestamp.Sub(scheduled))
 	if !metav1.IsControlledBy(job, cj) {
 		t.Errorf("job owners %v, want the CronJob as controller", job.OwnerReferences)
 	}

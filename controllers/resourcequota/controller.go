@@ -70,8 +70,9 @@ type Config struct {
 	// ResyncPeriod is how often every quota is recalculated. Zero:
 	// DefaultResyncPeriod.
 	ResyncPeriod time.Duration
-	// Clock decides when a deleted pod's grace period is over. Zero value:
-	// the real clock.
+	// Clock decides when a deleted pod's grace period is over and when an
+	// unknown count/ resource is looked up again. Zero value: the real
+	// clock.
 	Clock clock.PassiveClock
 }
 
@@ -125,7 +126,7 @@ func New(cfg Config) (*Controller, error) {
 		c.resync = DefaultResyncPeriod
 	}
 	c.loop = loop.New("resourcequota-controller", c.sync)
-	c.monitors = newMonitors(cfg.Informers, cfg.Metadata, cfg.Mapper, c.replenish)
+	c.monitors = newMonitors(cfg.Informers, cfg.Metadata, cfg.Mapper, clk, c.replenish)
 	c.registry = generic.NewRegistry(quotaeval.Evaluators(c.monitors.lister, clk))
 	for _, e := range c.registry.List() {
 		if err := c.monitors.watchCore(e); err != nil {

@@ -20,12 +20,17 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
 	quotaeval "github.com/kubelite/kubelite/auth/admission/resourcequota"
 )
 
 // syncTimeout bounds the wait for a newly started informer's first list.
 const syncTimeout = 30 * time.Second
+
+// unknownRetry is how long a resource that discovery does not know is
+// left alone before discovery is asked again.
+const unknownRetry = time.Minute
 
 // scopes are the quota scopes an object's update can move it in or out of;
 // their negations follow.
@@ -41,18 +46,22 @@ type monitors struct {
 	metadata  metadatainformer.SharedInformerFactory // nil: no custom resources
 	mapper    meta.RESTMapper
 	replenish func(quota.Evaluator, string)
+	clock     clock.PassiveClock
 
 	mu         sync.Mutex
+	unknown    map[schema.GroupResource]time.Time // resources not found, and when
 	listers    map[schema.GroupVersionResource]cache.GenericLister
 	coreSynced []cache.InformerSynced // of the core resources, which Run waits for
 }
 
 func newMonitors(factory informers.SharedInformerFactory, md metadata.Interface, mapper meta.RESTMapper,
-	replenish func(quota.Evaluator, string)) *monitors {
+	clk clock.PassiveClock, replenish func(quota.Evaluator, string)) *monitors {
 	m := &monitors{
 		factory:   factory,
 		mapper:    mapper,
 		replenish: replenish,
+		clock:     clk,
+		unknown:   map[schema.GroupResource]time.Time{},
 		listers:   map[schema.GroupVersionResource]cache.GenericLister{},
 	}
 	if md != nil {
@@ -161,10 +170,20 @@ func (m *monitors) watchCount(ctx context.Context, registry quota.Registry, name
 	if registry.Get(gr) != nil {
 		return nil
 	}
+	// Quotas naming a resource that does not exist would otherwise reset
+	// the discovery cache on every sync.
+	if at, ok := m.unknown[gr]; ok && m.clock.Since(at) < unknownRetry {
+		return nil
+	}
 	gvr, err := m.resolve(gr)
-	if err != nil || gvr.Empty() {
+	if err != nil {
 		return err
 	}
+	if gvr.Empty() {
+		m.unknown[gr] = m.clock.Now()
+		return nil
+	}
+	delete(m.unknown, gr)
 	inf, err := m.factory.ForResource(gvr)
 	start := m.factory.Start
 	if err != nil {

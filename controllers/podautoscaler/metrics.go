@@ -9,6 +9,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -35,6 +36,12 @@ type noMetrics struct{}
 func (noMetrics) PodUsage(context.Context, string, labels.Selector, corev1.ResourceName) (map[string]int64, time.Time, error) {
 	return nil, time.Time{}, fmt.Errorf("unable to fetch metrics from resource metrics API: %w",
 		newNotFound(schema.GroupResource{Group: "metrics.k8s.io", Resource: "pods"}))
+}
+
+// newNotFound is the error client-go returns for a 404 without a Status
+// body, as the API server answers for an API group it does not serve.
+func newNotFound(gr schema.GroupResource) error {
+	return apierrors.NewGenericServerResponse(404, "get", gr, "", "", 0, true)
 }
 
 // ResourceMetrics reads pod usage from the resource metrics API

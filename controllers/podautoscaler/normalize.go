@@ -7,8 +7,6 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/clock"
 )
 
@@ -92,10 +90,4 @@ func (c *Controller) normalize(key string, hpa *autoscalingv2.HorizontalPodAutos
 	}
 	c.setCondition(hpa, autoscalingv2.ScalingLimited, status, reason, "%s", msg)
 	return desired
-}
-
-// newNotFound is the error client-go returns for a 404 without a Status
-// body, as the API server answers for an API group it does not serve.
-func newNotFound(gr schema.GroupResource) error {
-	return apierrors.NewGenericServerResponse(404, "get", gr, "", "", 0, true)
 }

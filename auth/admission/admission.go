@@ -1,7 +1,7 @@
 // Package admission assembles kubelite's admission chain from the built-in
 // plugins, in upstream's order: NamespaceLifecycle, LimitRanger,
 // ServiceAccount, DefaultTolerationSeconds, DefaultStorageClass,
-// StorageObjectInUseProtection, RuntimeClass. The chain runs every plugin's mutating phase
+// StorageObjectInUseProtection, RuntimeClass, ResourceQuota. The chain runs every plugin's mutating phase
 // in that order, then, after the object's validation, every plugin's
 // validating phase.
 //
@@ -25,6 +25,7 @@ import (
 
 	"github.com/kubelite/kubelite/auth/admission/defaulttolerationseconds"
 	"github.com/kubelite/kubelite/auth/admission/limitranger"
+	"github.com/kubelite/kubelite/auth/admission/resourcequota"
 	"github.com/kubelite/kubelite/auth/admission/runtimeclass"
 	"github.com/kubelite/kubelite/auth/admission/serviceaccount"
 	"github.com/kubelite/kubelite/auth/admission/storage"
@@ -36,6 +37,9 @@ type Config struct {
 	Client kubernetes.Interface
 	// Informers is the shared factory the plugins take their listers from.
 	Informers informers.SharedInformerFactory
+	// Drained is closed once the server has drained its requests on
+	// shutdown; plugins with workers (ResourceQuota) stop then.
+	Drained <-chan struct{}
 }
 
 // plugin is one named plugin of the chain.
@@ -46,10 +50,14 @@ type plugin struct {
 
 // plugins returns the built-in plugins, initialized, in chain order.
 func plugins(cfg Config) ([]plugin, error) {
-	if cfg.Client == nil || cfg.Informers == nil {
-		return nil, fmt.Errorf("admission: Client and Informers are required")
+	if cfg.Client == nil || cfg.Informers == nil || cfg.Drained == nil {
+		return nil, fmt.Errorf("admission: Client, Informers and Drained are required")
 	}
 	nsLifecycle, err := lifecycle.NewLifecycle(sets.New(metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic))
+	if err != nil {
+		return nil, err
+	}
+	quota, err := resourcequota.New(cfg.Drained)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +69,9 @@ func plugins(cfg Config) ([]plugin, error) {
 		{storage.DefaultClassPluginName, storage.NewDefaultClass()},
 		{storage.ProtectionPluginName, storage.NewProtection()},
 		{runtimeclass.PluginName, runtimeclass.New()},
+		{resourcequota.PluginName, quota},
 	}
-	init := initializer.New(cfg.Client, nil, cfg.Informers, nil, nil, nil, nil, nil)
+	init := initializer.New(cfg.Client, nil, cfg.Informers, nil, nil, nil, cfg.Drained, nil)
 	for _, p := range chain {
 		init.Initialize(p.Interface)
 		if v, ok := p.Interface.(admission.InitializationValidator); ok {

@@ -12,7 +12,9 @@ import (
 // initialized.
 func TestOrder(t *testing.T) {
 	client := fake.NewClientset()
-	chain, err := plugins(Config{Client: client, Informers: informers.NewSharedInformerFactory(client, 0)})
+	stop := make(chan struct{})
+	defer close(stop)
+	chain, err := plugins(Config{Client: client, Informers: informers.NewSharedInformerFactory(client, 0), Drained: stop})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +22,7 @@ func TestOrder(t *testing.T) {
 	for _, p := range chain {
 		names = append(names, p.name)
 	}
-	want := []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass"}
+	want := []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "RuntimeClass", "ResourceQuota"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}

@@ -276,14 +276,14 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	gc.RESTOptionsGetter = shared.RESTOptionsGetter(gc.RESTOptionsGetter, etcdOpts.EnableWatchCache)
 
 	// Admission: the built-in plugins in upstream's order (namespace
-	// lifecycle, limit ranges, service accounts, runtime classes), on
+	// lifecycle, limit ranges, service accounts, runtime classes, quota), on
 	// informers of the loopback client.
 	loopback, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
 	if err != nil {
 		return nil, err
 	}
 	factory := informers.NewSharedInformerFactory(loopback, 10*time.Minute)
-	gc.AdmissionControl, err = admission.New(admission.Config{Client: loopback, Informers: factory})
+	gc.AdmissionControl, err = admission.New(admission.Config{Client: loopback, Informers: factory, Drained: gc.DrainedNotify()})
 	if err != nil {
 		return nil, err
 	}

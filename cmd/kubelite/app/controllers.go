@@ -16,17 +16,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
+	"github.com/kubelite/kubelite/controllers/cronjob"
 	"github.com/kubelite/kubelite/controllers/deployment"
 	"github.com/kubelite/kubelite/controllers/disruption"
 	"github.com/kubelite/kubelite/controllers/endpoints"
@@ -37,8 +43,10 @@ import (
 	"github.com/kubelite/kubelite/controllers/nodelifecycle"
 	"github.com/kubelite/kubelite/controllers/persistentvolume"
 	"github.com/kubelite/kubelite/controllers/persistentvolume/localpath"
+	"github.com/kubelite/kubelite/controllers/podautoscaler"
 	"github.com/kubelite/kubelite/controllers/podgc"
 	"github.com/kubelite/kubelite/controllers/replicaset"
+	"github.com/kubelite/kubelite/controllers/resourcequota"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/tainteviction"
@@ -54,6 +62,9 @@ type ControllersConfig struct {
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
 	JobBackoff time.Duration
+	// QuotaResync is how often every ResourceQuota is recalculated. Zero:
+	// 5 minutes.
+	QuotaResync time.Duration
 	// NodeMonitorGracePeriod is how long a node may go without renewing its
 	// Lease or posting status before it is Unknown and tainted unreachable.
 	// Zero: 50 s (upstream's --node-monitor-grace-period).
@@ -333,11 +344,35 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	cronJobs, err := cronjob.New(cronjob.Config{
+		Client:   client,
+		CronJobs: factory.Batch().V1().CronJobs(),
+		Jobs:     factory.Batch().V1().Jobs(),
+		Events:   recorder("cronjob-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	taintEviction, err := tainteviction.New(tainteviction.Config{
 		Client: client,
 		Pods:   factory.Core().V1().Pods(),
 		Nodes:  factory.Core().V1().Nodes(),
 		Events: recorder("taint-eviction-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
+	// The quota and autoscaler controllers resolve kinds and resources
+	// through one cached discovery.
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
+	quotas, err := resourcequota.New(resourcequota.Config{
+		Client:       client,
+		Informers:    factory,
+		Metadata:     meta,
+		Mapper:       mapper,
+		ResyncPeriod: tuning.QuotaResync,
 	})
 	if err != nil {
 		return err
@@ -378,6 +413,27 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	scales, err := scale.NewForConfig(cfg, mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(client.Discovery()))
+	if err != nil {
+		return fmt.Errorf("scale client: %w", err)
+	}
+	podMetrics, err := metricsclient.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("resource metrics client: %w", err)
+	}
+	autoscalers, err := podautoscaler.New(podautoscaler.Config{
+		Client:  client,
+		HPAs:    factory.Autoscaling().V2().HorizontalPodAutoscalers(),
+		Pods:    factory.Core().V1().Pods(),
+		Scales:  scales,
+		Mapper:  mapper,
+		Metrics: podautoscaler.ResourceMetrics{Client: podMetrics},
+		Events:  recorder("horizontal-pod-autoscaler"),
+	})
+	if err != nil {
+		return err
+	}
+
 	runs := []struct {
 		name string
 		run  func(context.Context) error
@@ -401,6 +457,9 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"node-lifecycle", func(ctx context.Context) error { return nodeLifecycle.Run(ctx, 4) }},
 		{"taint-eviction", func(ctx context.Context) error { return taintEviction.Run(ctx, 4) }},
 		{"pod-garbage-collector", func(ctx context.Context) error { return podGC.Run(ctx, 2) }},
+		{"cronjob", func(ctx context.Context) error { return cronJobs.Run(ctx, 2) }},
+		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
+		{"horizontal-pod-autoscaler", func(ctx context.Context) error { return autoscalers.Run(ctx, 2) }},
 	}
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())

@@ -134,8 +134,10 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c.recs = newRecommendations(c.clock, window)
 	c.loop = loop.New("horizontal-pod-autoscaler", c.sync)
-	// New HPAs and spec changes are reconciled at once; status writes,
-	// including the controller's own, wait for the next period.
+	// As upstream, every HPA waits one period in the queue, new ones and
+	// changed ones too (a request for an HPA already waiting is dropped):
+	// HPAs are reconciled once a period. Status writes, including the
+	// controller's own, queue nothing.
 	reg, err := cfg.HPAs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.enqueue,
 		UpdateFunc: func(old, cur any) {
@@ -156,7 +158,7 @@ func New(cfg Config) (*Controller, error) {
 
 func (c *Controller) enqueue(obj any) {
 	for _, k := range loop.OwnKey(obj) {
-		c.loop.Add(k)
+		c.loop.AddAfter(k, c.period)
 	}
 }
 

@@ -24,8 +24,9 @@ import (
 // which serves no resource metrics API.
 func TestHorizontalPodAutoscaler(t *testing.T) {
 	s := testserver.StartWith(t, app.ServerConfig{
-		DataDir:   t.TempDir(),
-		Simulated: app.SimulatedNodesConfig{Count: 1},
+		DataDir:     t.TempDir(),
+		Simulated:   app.SimulatedNodesConfig{Count: 1},
+		Controllers: app.ControllersConfig{HPASyncPeriod: 2 * time.Second},
 	})
 	c := s.Client
 	ctx := context.Background()

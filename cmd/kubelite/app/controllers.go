@@ -65,6 +65,10 @@ type ControllersConfig struct {
 	// QuotaResync is how often every ResourceQuota is recalculated. Zero:
 	// 5 minutes.
 	QuotaResync time.Duration
+	// HPASyncPeriod is how often each HorizontalPodAutoscaler is reconciled,
+	// and how long a new one waits for its first. Zero: 15 s (upstream's
+	// --horizontal-pod-autoscaler-sync-period).
+	HPASyncPeriod time.Duration
 	// NodeMonitorGracePeriod is how long a node may go without renewing its
 	// Lease or posting status before it is Unknown and tainted unreachable.
 	// Zero: 50 s (upstream's --node-monitor-grace-period).
@@ -422,13 +426,14 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return fmt.Errorf("resource metrics client: %w", err)
 	}
 	autoscalers, err := podautoscaler.New(podautoscaler.Config{
-		Client:  client,
-		HPAs:    factory.Autoscaling().V2().HorizontalPodAutoscalers(),
-		Pods:    factory.Core().V1().Pods(),
-		Scales:  scales,
-		Mapper:  mapper,
-		Metrics: podautoscaler.ResourceMetrics{Client: podMetrics},
-		Events:  recorder("horizontal-pod-autoscaler"),
+		Client:     client,
+		HPAs:       factory.Autoscaling().V2().HorizontalPodAutoscalers(),
+		Pods:       factory.Core().V1().Pods(),
+		Scales:     scales,
+		Mapper:     mapper,
+		Metrics:    podautoscaler.ResourceMetrics{Client: podMetrics},
+		Events:     recorder("horizontal-pod-autoscaler"),
+		SyncPeriod: tuning.HPASyncPeriod,
 	})
 	if err != nil {
 		return err

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +51,11 @@ import (
 //	                          client rate limiter, are measured; 50 and 100
 //	                          are kube-scheduler's defaults)
 //
+//	KUBELITE_SCHED_PPROF      a folder: kubelite's scheduler serves
+//	                          /debug/pprof/ and the bench saves a CPU profile
+//	                          of its first KUBELITE_SCHED_PPROF_SECONDS
+//	                          (default 10) and a heap profile at the end
+//
 // Quick mode: KUBELITE_SCHED_NODES=500 KUBELITE_SCHED_PODS=2000.
 //
 // Reported per scheduler: pods/s (exec to all bound), pods/s-after-first
@@ -79,8 +87,8 @@ func BenchmarkScheduler(b *testing.B) {
 				})
 				b.Run("kubelite", func(b *testing.B) {
 					for range b.N {
-						r := runScheduler(b, kubelite, n, pods, workload,
-							append([]string{kubelite, "scheduler"}, clientFlags...))
+						argv := append([]string{kubelite, "scheduler"}, clientFlags...)
+						r := runScheduler(b, kubelite, n, pods, workload, argv)
 						r.report(b)
 						if up.podsPerSec > 0 {
 							b.ReportMetric(r.podsPerSec/up.podsPerSec, "speedup-vs-upstream")
@@ -201,11 +209,14 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 	cmd := exec.Command(argv[0], append(argv[1:], "--kubeconfig", filepath.Join(server.dataDir, "kubeconfig"))...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
+	prof := newProfiler(b, argv[0] == kubelite)
+	cmd.Args = append(cmd.Args, prof.flags...)
 	b.StartTimer()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
+	prof.startCPU(fmt.Sprintf("nodes=%d-%s", n, workload))
 	stopped := false
 	stop := func() {
 		if !stopped {
@@ -231,6 +242,7 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 		cpu:        cpuSeconds(b, cmd.Process.Pid),
 	}
 	r.rssMiB, _ = (&cluster{pids: []int{cmd.Process.Pid}}).rssMiB(b)
+	prof.finish()
 	stop()
 	r.heapMiB = peakLiveHeapMiB(b, logPath)
 	b.Logf("%s: %d pods on %d nodes in %v (first bound after %v): %.0f pods/s",
@@ -248,6 +260,74 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 		b.Error(v)
 	}
 	return r
+}
+
+// profiler saves profiles of kubelite's scheduler process when
+// KUBELITE_SCHED_PPROF names a folder.
+type profiler struct {
+	b     *testing.B
+	dir   string
+	addr  string
+	name  string
+	flags []string
+	cpu   sync.WaitGroup
+}
+
+func newProfiler(b *testing.B, kubelite bool) *profiler {
+	p := &profiler{b: b, dir: os.Getenv("KUBELITE_SCHED_PPROF")}
+	if p.dir == "" || !kubelite {
+		p.dir = ""
+		return p
+	}
+	p.addr = fmt.Sprintf("127.0.0.1:%d", freePort(b))
+	p.flags = []string{"--profiling-address", p.addr}
+	return p
+}
+
+func (p *profiler) get(path, file string) {
+	resp, err := http.Get("http://" + p.addr + path)
+	if err != nil {
+		p.b.Logf("profile %s: %v", path, err)
+		return
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(p.dir, file), data, 0o644)
+	}
+	if err != nil {
+		p.b.Logf("profile %s: %v", path, err)
+	}
+}
+
+// startCPU starts saving a CPU profile of the process just started.
+func (p *profiler) startCPU(name string) {
+	if p.dir == "" {
+		return
+	}
+	p.name = name
+	secs := envInts(p.b, "KUBELITE_SCHED_PPROF_SECONDS", []int{10})[0]
+	p.cpu.Go(func() {
+		// Wait for the listener.
+		for range 100 {
+			if c, err := net.Dial("tcp", p.addr); err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		p.get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), p.name+".cpu.pprof")
+	})
+}
+
+// finish saves a heap profile and waits for the CPU profile.
+func (p *profiler) finish() {
+	if p.dir == "" {
+		return
+	}
+	p.get("/debug/pprof/heap", p.name+".heap.pprof")
+	p.cpu.Wait()
+	p.b.Logf("profiles in %s", p.dir)
 }
 
 // gcLine matches a GODEBUG=gctrace=1 line's heap sizes: before, after

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,8 +61,9 @@ import (
 //
 // Reported per scheduler: pods/s (exec to all bound), pods/s-after-first
 // (first binding to all bound, without start-up), the peak live heap after
-// a GC (GODEBUG=gctrace=1), resident memory at the end and CPU seconds;
-// kubelite's also as ratios to upstream's.
+// a GC (GODEBUG=gctrace=1), resident memory at the end, CPU seconds, and
+// the API requests the server served meanwhile per pod (the benchmark's
+// own watch included); kubelite's also as ratios to upstream's.
 func BenchmarkScheduler(b *testing.B) {
 	nodeCounts := envInts(b, "KUBELITE_SCHED_NODES", []int{1000, 5000})
 	pods := envInts(b, "KUBELITE_SCHED_PODS", []int{10000})[0]
@@ -106,6 +108,9 @@ func BenchmarkScheduler(b *testing.B) {
 type schedRun struct {
 	podsPerSec, afterFirst float64
 	heapMiB, rssMiB, cpu   float64
+	// requests is how many API requests the server served meanwhile.
+	requests int
+	pods     int
 }
 
 func (r schedRun) report(b *testing.B) {
@@ -114,6 +119,7 @@ func (r schedRun) report(b *testing.B) {
 	b.ReportMetric(r.heapMiB, "heap-MiB-peak-live")
 	b.ReportMetric(r.rssMiB, "MiB-RSS-end")
 	b.ReportMetric(r.cpu, "CPU-s")
+	b.ReportMetric(float64(r.requests)/float64(r.pods), "API-requests-per-pod")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -209,6 +215,7 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 	cmd := exec.Command(argv[0], append(argv[1:], "--kubeconfig", filepath.Join(server.dataDir, "kubeconfig"))...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
+	before := apiRequests(b, client)
 	prof := newProfiler(b, argv[0] == kubelite)
 	cmd.Args = append(cmd.Args, prof.flags...)
 	b.StartTimer()
@@ -236,15 +243,26 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 	}
 	end := time.Now()
 	b.StopTimer()
+	after := apiRequests(b, client)
 	r := schedRun{
 		podsPerSec: float64(m) / end.Sub(start).Seconds(),
 		afterFirst: float64(m-1) / end.Sub(firstBound).Seconds(),
 		cpu:        cpuSeconds(b, cmd.Process.Pid),
+		pods:       m,
 	}
 	r.rssMiB, _ = (&cluster{pids: []int{cmd.Process.Pid}}).rssMiB(b)
 	prof.finish()
 	stop()
 	r.heapMiB = peakLiveHeapMiB(b, logPath)
+	var requests []string
+	for k, v := range after {
+		if d := v - before[k]; d > 0 {
+			r.requests += d
+			requests = append(requests, fmt.Sprintf("%s=%d", k, d))
+		}
+	}
+	slices.Sort(requests)
+	b.Logf("API requests while scheduling: %s", strings.Join(requests, " "))
 	b.Logf("%s: %d pods on %d nodes in %v (first bound after %v): %.0f pods/s",
 		filepath.Base(argv[0]), m, n, end.Sub(start).Round(time.Millisecond), firstBound.Sub(start).Round(time.Millisecond), r.podsPerSec)
 

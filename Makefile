@@ -39,7 +39,8 @@ e2e: build
 # node agent hosting KUBELITE_SIM_NODES (default 5000) simulated nodes; then a
 # Deployment of KUBELITE_DEPLOY_REPLICAS (5000) on KUBELITE_DEPLOY_NODES (100)
 # simulated nodes, reconciled by kubelite's controllers and scheduler and by
-# upstream's kube-controller-manager and kube-scheduler.
+# upstream's kube-controller-manager and kube-scheduler; then the scheduler
+# alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
 bench: build
 	conformance/tools/build.sh etcd >/dev/null
 	conformance/tools/build.sh kube-apiserver >/dev/null
@@ -51,6 +52,7 @@ bench: build
 	$(GO) test -run '^$$' -bench DeploymentReady -benchtime 1x -timeout 30m ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench . -benchmem ./nodeagent/...
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
+	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 60m ./cmd/kubelite/
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.

@@ -86,7 +86,15 @@ func (s *Scheduler) bind(ctx context.Context, qp *queuedPod, state *framework.Cy
 		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
 	}
-	err := s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
+	// At most BindParallelism binding requests are under way at once.
+	var err error
+	select {
+	case s.binds <- struct{}{}:
+		err = s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
+		<-s.binds
+	case <-ctx.Done():
+		err = context.Cause(ctx)
+	}
 	if err != nil {
 		s.unreserve(ctx, state, assumed)
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) && s.boundOrGone(assumed) {

@@ -70,6 +70,12 @@ type Config struct {
 	// share of nodes searched for feasible ones. Default: upstream's
 	// adaptive value (50% less 1% per 125 nodes, at least 5%).
 	PercentageOfNodesToScore int
+	// BindParallelism is how many binding requests may be under way at
+	// once; further ones wait for a free slot (PreBind plugins, which may
+	// wait for volumes, run before and hold none). It keeps a scheduler
+	// that places pods faster than the API server binds them from
+	// flooding the server with requests. Default: 64.
+	BindParallelism int
 	// Events records the Scheduled and FailedScheduling events. Default: a
 	// recorder writing events.k8s.io/v1 Events through Client, reported
 	// by Name.
@@ -88,6 +94,9 @@ func (c Config) Validate() error {
 	}
 	if c.Parallelism < 0 {
 		errs = append(errs, fmt.Errorf("scheduler: Parallelism %d is negative", c.Parallelism))
+	}
+	if c.BindParallelism < 0 {
+		errs = append(errs, fmt.Errorf("scheduler: BindParallelism %d is negative", c.BindParallelism))
 	}
 	if c.PercentageOfNodesToScore < 0 || c.PercentageOfNodesToScore > 100 {
 		errs = append(errs, fmt.Errorf("scheduler: PercentageOfNodesToScore %d is not within 0..100", c.PercentageOfNodesToScore))
@@ -109,6 +118,9 @@ type Scheduler struct {
 	algo      *algorithm
 	synced    []cache.InformerSynced
 	binding   sync.WaitGroup
+	// binds holds a token per binding request under way
+	// (BindParallelism).
+	binds chan struct{}
 }
 
 // New checks cfg, fills in its defaults and registers the scheduler's
@@ -122,6 +134,9 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.Parallelism == 0 {
 		cfg.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	if cfg.BindParallelism == 0 {
+		cfg.BindParallelism = 64
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
@@ -139,6 +154,7 @@ func New(cfg Config) (*Scheduler, error) {
 		cache:     newNodeCache(),
 		queue:     newQueue(cfg.Clock),
 		nominator: newNominator(),
+		binds:     make(chan struct{}, cfg.BindParallelism),
 	}
 	if cfg.PodDisruptionBudgets != nil {
 		s.pdbs = cfg.PodDisruptionBudgets.Lister()

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2/ktesting"
@@ -135,4 +138,84 @@ func TestSchedulerFake(t *testing.T) {
 	if scheduled != 3 || failed < 1 {
 		t.Errorf("events: %d Scheduled, %d FailedScheduling", scheduled, failed)
 	}
+}
+
+// TestBindParallelism: with bindings that take their time, no more than
+// BindParallelism of them are under way at once, and all pods still get
+// bound.
+func TestBindParallelism(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const limit, pods = 3, 20
+	objs := []runtime.Object{ft.MakeNode("n1").Capacity("cpu", "100", "pods", "100").Obj()}
+	for i := range pods {
+		objs = append(objs, ft.MakePod(fmt.Sprintf("p%d", i)).Obj())
+	}
+	fakeClient := fake.NewClientset(objs...)
+	client := &slowBinds{Interface: fakeClient}
+	// The informers use the fake itself, which tells them it cannot serve
+	// watch lists.
+	factory := informers.NewSharedInformerFactory(fakeClient, 0)
+	s, err := New(Config{Client: client, Pods: factory.Core().V1().Pods(), Nodes: factory.Core().V1().Nodes(),
+		Events: events.NewFakeRecorder(100), BindParallelism: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		client.mu.Lock()
+		defer client.mu.Unlock()
+		return client.bound == pods, nil
+	})
+	client.mu.Lock()
+	if err != nil {
+		t.Errorf("%d of %d pods bound", client.bound, pods)
+	}
+	if client.peak != limit {
+		t.Errorf("peak bindings in flight = %d, want %d", client.peak, limit)
+	}
+	client.mu.Unlock()
+	cancel()
+	<-done
+}
+
+// slowBinds is a clientset whose pod bindings take 20 ms each and count
+// how many are under way at once. (The fake clientset's reactors run one
+// at a time, so the wait must be outside them.)
+type slowBinds struct {
+	kubernetes.Interface
+	mu                    sync.Mutex
+	inFlight, peak, bound int
+}
+
+func (c *slowBinds) CoreV1() typedcorev1.CoreV1Interface { return slowCore{c.Interface.CoreV1(), c} }
+
+type slowCore struct {
+	typedcorev1.CoreV1Interface
+	c *slowBinds
+}
+
+func (s slowCore) Pods(ns string) typedcorev1.PodInterface {
+	return slowPods{s.CoreV1Interface.Pods(ns), s.c}
+}
+
+type slowPods struct {
+	typedcorev1.PodInterface
+	c *slowBinds
+}
+
+func (p slowPods) Bind(ctx context.Context, b *corev1.Binding, opts metav1.CreateOptions) error {
+	p.c.mu.Lock()
+	p.c.inFlight++
+	p.c.peak = max(p.c.peak, p.c.inFlight)
+	p.c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	p.c.mu.Lock()
+	p.c.inFlight--
+	p.c.bound++
+	p.c.mu.Unlock()
+	return nil
 }

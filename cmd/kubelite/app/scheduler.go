@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -12,8 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/controllers/scheduler"
 )
@@ -37,6 +44,9 @@ type SchedulerConfig struct {
 	// Name is the schedulerName of the pods it places. Default:
 	// default-scheduler.
 	Name string
+	// ProfilingAddress, when set, serves Go's /debug/pprof/ handlers over
+	// plain HTTP on this address (meant for loopback). Empty: off.
+	ProfilingAddress string
 }
 
 // Validate reports bad settings without side effects.
@@ -70,6 +80,11 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 			rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
 			ctx, cancel := signalContext()
 			defer cancel()
+			if cfg.ProfilingAddress != "" {
+				if err := serveProfiling(ctx, cfg.ProfilingAddress); err != nil {
+					return err
+				}
+			}
 			if !cfg.LeaderElect {
 				return runSchedulerOnce(ctx, rc, cfg.Name)
 			}
@@ -83,6 +98,7 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 	fs.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "QPS to use while talking with the API server.")
 	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst to use while talking with the API server.")
 	fs.StringVar(&cfg.Name, "scheduler-name", scheduler.DefaultName, "Place only pods whose spec.schedulerName is this.")
+	fs.StringVar(&cfg.ProfilingAddress, "profiling-address", "", "Serve /debug/pprof/ over plain HTTP on this address, e.g. 127.0.0.1:10251 (no authentication: keep it on loopback). Empty: off.")
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }
@@ -91,37 +107,54 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 // reaches, until ctx ends, while it holds the scheduler's Lease: of
 // several servers on one etcd, one schedules.
 func runScheduler(ctx context.Context, cfg *rest.Config, identity, name string) error {
-	client, err := schedulerClient(cfg)
+	client, events, err := schedulerClients(cfg)
 	if err != nil {
 		return err
 	}
 	return runElected(ctx, client, schedulerLease, identity, func(ctx context.Context) error {
-		return schedule(ctx, client, name)
+		return schedule(ctx, client, events, name)
 	})
 }
 
 // runSchedulerOnce runs the scheduler without leader election.
 func runSchedulerOnce(ctx context.Context, cfg *rest.Config, name string) error {
-	client, err := schedulerClient(cfg)
+	client, events, err := schedulerClients(cfg)
 	if err != nil {
 		return err
 	}
-	return schedule(ctx, client, name)
+	return schedule(ctx, client, events, name)
 }
 
-func schedulerClient(cfg *rest.Config) (kubernetes.Interface, error) {
+// schedulerClients returns the scheduler's clients, made as kube-scheduler
+// makes them: protobuf, no compression, and a second client for events, so
+// that events take no share of the bindings' rate limit.
+func schedulerClients(cfg *rest.Config) (client, events kubernetes.Interface, err error) {
 	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.DisableCompression = true
 	cfg.UserAgent = "kubelite-scheduler"
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("scheduler client: %w", err)
+	if client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, nil, fmt.Errorf("scheduler client: %w", err)
 	}
-	return client, nil
+	if events, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, nil, fmt.Errorf("scheduler events client: %w", err)
+	}
+	return client, events, nil
 }
 
-// schedule runs one scheduler, with informers of its own, until ctx ends.
-// Its pod informer leaves out finished pods, as upstream's does.
-func schedule(ctx context.Context, client kubernetes.Interface, name string) error {
+// schedule runs one scheduler, with informers of its own, until ctx ends,
+// recording events through eventClient. Its pod informer leaves out
+// finished pods, as upstream's does.
+func schedule(ctx context.Context, client, eventClient kubernetes.Interface, name string) error {
+	if name == "" {
+		name = scheduler.DefaultName
+	}
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: eventClient.EventsV1()})
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		return fmt.Errorf("scheduler: start event recording: %w", err)
+	}
+	defer broadcaster.Shutdown()
 	factory := informers.NewSharedInformerFactory(client, 0)
 	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -142,6 +175,7 @@ func schedule(ctx context.Context, client kubernetes.Interface, name string) err
 		StorageClasses:         factory.Storage().V1().StorageClasses(),
 		CSINodes:               factory.Storage().V1().CSINodes(),
 		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
+		Events:                 broadcaster.NewRecorder(scheme.Scheme, name),
 	})
 	if err != nil {
 		return err
@@ -151,4 +185,26 @@ func schedule(ctx context.Context, client kubernetes.Interface, name string) err
 	defer podFactory.Shutdown()
 	defer factory.Shutdown()
 	return s.Run(ctx)
+}
+
+// serveProfiling serves the /debug/pprof/ handlers on addr until ctx ends.
+func serveProfiling(ctx context.Context, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--profiling-address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() { _ = srv.Serve(l) }()
+	klog.FromContext(ctx).Info("Serving profiles", "address", l.Addr().String())
+	return nil
 }

@@ -49,6 +49,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/resourcequota"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/statefulset"
 	"github.com/kubelite/kubelite/controllers/tainteviction"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
 	"github.com/kubelite/kubelite/controllers/volumeprotection"
@@ -323,6 +324,18 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	statefulSets, err := statefulset.New(statefulset.Config{
+		Client:       client,
+		StatefulSets: factory.Apps().V1().StatefulSets(),
+		Pods:         factory.Core().V1().Pods(),
+		Claims:       factory.Core().V1().PersistentVolumeClaims(),
+		Revisions:    factory.Apps().V1().ControllerRevisions(),
+		Events:       recorder("statefulset-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	ttl, err := ttlafterfinished.New(ttlafterfinished.Config{
 		Client: client,
 		Jobs:   factory.Batch().V1().Jobs(),
@@ -451,6 +464,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice", func(ctx context.Context) error { return slicesCtl.Run(ctx, 2) }},
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
+		{"statefulset", func(ctx context.Context) error { return statefulSets.Run(ctx, 4) }},
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
 		{"persistentvolume-binder", func(ctx context.Context) error { return volumes.Run(ctx, 2) }},
 		{"volume-protection", func(ctx context.Context) error { return protection.Run(ctx, 2) }},

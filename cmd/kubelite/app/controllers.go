@@ -33,6 +33,7 @@ import (
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/cronjob"
+	"github.com/kubelite/kubelite/controllers/daemonset"
 	"github.com/kubelite/kubelite/controllers/deployment"
 	"github.com/kubelite/kubelite/controllers/disruption"
 	"github.com/kubelite/kubelite/controllers/endpoints"
@@ -336,6 +337,18 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	daemonSets, err := daemonset.New(daemonset.Config{
+		Client:     client,
+		DaemonSets: factory.Apps().V1().DaemonSets(),
+		Pods:       factory.Core().V1().Pods(),
+		Nodes:      factory.Core().V1().Nodes(),
+		Revisions:  factory.Apps().V1().ControllerRevisions(),
+		Events:     recorder("daemonset-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	ttl, err := ttlafterfinished.New(ttlafterfinished.Config{
 		Client: client,
 		Jobs:   factory.Batch().V1().Jobs(),
@@ -465,6 +478,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
 		{"statefulset", func(ctx context.Context) error { return statefulSets.Run(ctx, 4) }},
+		{"daemonset", func(ctx context.Context) error { return daemonSets.Run(ctx, 2) }},
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
 		{"persistentvolume-binder", func(ctx context.Context) error { return volumes.Run(ctx, 2) }},
 		{"volume-protection", func(ctx context.Context) error { return protection.Run(ctx, 2) }},

@@ -62,7 +62,16 @@ func (c *Controller) writeStatus(ctx context.Context, ds *appsv1.DaemonSet, st a
 	}
 	updated := ds.DeepCopy()
 	updated.Status = st
-	_, err := c.client.AppsV1().DaemonSets(ds.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	sets := c.client.AppsV1().DaemonSets(ds.Namespace)
+	_, err := sets.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// The cache is behind (often our own last write): the status is
+		// ours to set, so write it onto the latest version once.
+		if updated, err = sets.Get(ctx, ds.Name, metav1.GetOptions{}); err == nil && updated.UID == ds.UID {
+			updated.Status = st
+			_, err = sets.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+		}
+	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("update status of daemonset %s: %w", klog.KObj(ds), err)
 	}

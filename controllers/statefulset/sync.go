@@ -422,7 +422,16 @@ func (c *Controller) writeStatus(ctx context.Context, set *appsv1.StatefulSet, s
 	}
 	updated := set.DeepCopy()
 	updated.Status = *st
-	_, err := c.client.AppsV1().StatefulSets(set.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	sets := c.client.AppsV1().StatefulSets(set.Namespace)
+	_, err := sets.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// The cache is behind (often our own last write): the status is
+		// ours to set, so write it onto the latest version once.
+		if updated, err = sets.Get(ctx, set.Name, metav1.GetOptions{}); err == nil && updated.UID == set.UID {
+			updated.Status = *st
+			_, err = sets.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+		}
+	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("update status of statefulset %s: %w", klog.KObj(set), err)
 	}

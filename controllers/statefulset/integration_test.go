@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -133,6 +134,31 @@ func TestStatefulSets(t *testing.T) {
 		if len(numbers) != 2 || numbers[oldRev] != 3 || numbers[newRev] != 2 {
 			t.Errorf("revisions %v, want %s at 3 and %s at 2", numbers, oldRev, newRev)
 		}
+	})
+
+	t.Run("parallel rolling update with maxUnavailable 2", func(t *testing.T) {
+		t.Parallel()
+		ns := "sts-unavailable"
+		s.CreateNamespace(t, ns)
+		set := newSet(ns, "web", 4)
+		set.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
+		maxUnavailable := intstr.FromInt32(2)
+		set.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{MaxUnavailable: &maxUnavailable}
+		// Replacements take a moment to start, so that the dip is seen.
+		set.Spec.Template.Annotations = map[string]string{"container.sim.kubelite.io/main": "start=500ms"}
+		create(t, c, set)
+		waitSet(t, c, ns, "web", func(s *appsv1.StatefulSet) bool { return s.Status.ReadyReplicas == 4 })
+
+		low := watchReadyLow(t, c, ns)
+		patch(t, c, ns, "web", `{"spec":{"template":{"spec":{"containers":[{"name":"main","image":"app:v2"}]}}}}`)
+		waitSet(t, c, ns, "web", func(s *appsv1.StatefulSet) bool {
+			return s.Status.ObservedGeneration == s.Generation && s.Status.UpdatedReplicas == 4 && s.Status.ReadyReplicas == 4 &&
+				s.Status.CurrentRevision == s.Status.UpdateRevision
+		})
+		if n := low(); n != 2 {
+			t.Errorf("ready pods fell to %d during the update, want 2 (4 replicas, maxUnavailable 2)", n)
+		}
+		wantImages(t, c, ns, map[string]string{"web-0": "app:v2", "web-1": "app:v2", "web-2": "app:v2", "web-3": "app:v2"}, nil)
 	})
 
 	t.Run("claims per retention policy", func(t *testing.T) {
@@ -418,4 +444,50 @@ func isReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// watchReadyLow follows the ready, undeleted pods of a namespace and
+// returns a function that reports the fewest seen at once.
+func watchReadyLow(t *testing.T, c kubernetes.Interface, ns string) func() int {
+	t.Helper()
+	list, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := map[string]bool{}
+	for _, p := range list.Items {
+		ready[p.Name] = p.DeletionTimestamp == nil && isReady(&p)
+	}
+	w, err := c.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	var mu sync.Mutex
+	low := -1
+	go func() {
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			mu.Lock()
+			ready[p.Name] = ev.Type != watch.Deleted && p.DeletionTimestamp == nil && isReady(p)
+			n := 0
+			for _, r := range ready {
+				if r {
+					n++
+				}
+			}
+			if low < 0 || n < low {
+				low = n
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return low
+	}
 }

@@ -202,6 +202,10 @@ func TestStatefulSets(t *testing.T) {
 		if _, err := c.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), "data-db-0", metav1.GetOptions{}); err != nil {
 			t.Errorf("data-db-0: %v", err)
 		}
+		// Scaling up again makes a new claim for the new db-1.
+		scale(t, c, ns, "db", 2)
+		waitClaim(t, c, ns, "data-db-1", func(p *corev1.PersistentVolumeClaim) bool { return metav1.IsControlledBy(p, created) })
+		waitPod(t, c, ns, "db-1")
 		// Deleting the set deletes the rest.
 		if err := c.AppsV1().StatefulSets(ns).Delete(context.Background(), "db", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)

@@ -268,6 +268,9 @@ func (r *round) replica(ctx context.Context, p *corev1.Pod, monotonic bool) (boo
 	}
 	if !created(p) {
 		if c.claimIsStale(set, ordinalOf(p)) {
+			// The garbage collector is deleting the claim; no event of ours
+			// says when it is gone, so look again shortly.
+			c.requeueAfter(set.Namespace+"/"+set.Name, time.Second)
 			return true, nil
 		}
 		if err := c.createPod(ctx, set, p); err != nil {

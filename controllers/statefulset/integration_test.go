@@ -161,6 +161,27 @@ func TestStatefulSets(t *testing.T) {
 		wantImages(t, c, ns, map[string]string{"web-0": "app:v2", "web-1": "app:v2", "web-2": "app:v2", "web-3": "app:v2"}, nil)
 	})
 
+	t.Run("minReadySeconds", func(t *testing.T) {
+		t.Parallel()
+		ns := "sts-minready"
+		s.CreateNamespace(t, ns)
+		set := newSet(ns, "web", 2)
+		set.Spec.MinReadySeconds = 2
+		create(t, c, set)
+		// OrderedReady waits for web-0 to be available, not just ready,
+		// before it creates web-1; the set becomes available with no
+		// outside event, by the controller's own requeue.
+		got := waitSet(t, c, ns, "web", func(s *appsv1.StatefulSet) bool { return s.Status.ReadyReplicas >= 1 })
+		if got.Status.AvailableReplicas != 0 || got.Status.Replicas != 1 {
+			t.Errorf("right after web-0 is ready: status %+v, want 1 replica, 0 available", got.Status)
+		}
+		start := time.Now()
+		waitSet(t, c, ns, "web", func(s *appsv1.StatefulSet) bool { return s.Status.AvailableReplicas == 2 })
+		if d := time.Since(start); d < 3*time.Second {
+			t.Errorf("two pods available %v after the first was ready, want at least 2×minReadySeconds (about 4s)", d)
+		}
+	})
+
 	t.Run("claims per retention policy", func(t *testing.T) {
 		t.Parallel()
 		ns := "sts-claims"

@@ -166,19 +166,23 @@ func TestStatefulSets(t *testing.T) {
 		ns := "sts-minready"
 		s.CreateNamespace(t, ns)
 		set := newSet(ns, "web", 2)
-		set.Spec.MinReadySeconds = 2
+		set.Spec.MinReadySeconds = 3
 		create(t, c, set)
-		// OrderedReady waits for web-0 to be available, not just ready,
-		// before it creates web-1; the set becomes available with no
-		// outside event, by the controller's own requeue.
-		got := waitSet(t, c, ns, "web", func(s *appsv1.StatefulSet) bool { return s.Status.ReadyReplicas >= 1 })
-		if got.Status.AvailableReplicas != 0 || got.Status.Replicas != 1 {
-			t.Errorf("right after web-0 is ready: status %+v, want 1 replica, 0 available", got.Status)
-		}
-		start := time.Now()
+		// The set becomes available with no outside event, by the
+		// controller's own requeue.
 		waitSet(t, c, ns, "web", func(s *appsv1.StatefulSet) bool { return s.Status.AvailableReplicas == 2 })
-		if d := time.Since(start); d < 3*time.Second {
-			t.Errorf("two pods available %v after the first was ready, want at least 2×minReadySeconds (about 4s)", d)
+		// OrderedReady waits for web-0 to be available, not just ready,
+		// before it creates web-1. The API's timestamps have whole seconds,
+		// so allow one second less.
+		web0, web1 := waitPod(t, c, ns, "web-0"), waitPod(t, c, ns, "web-1")
+		var ready time.Time
+		for _, cond := range web0.Status.Conditions {
+			if cond.Type == corev1.PodReady {
+				ready = cond.LastTransitionTime.Time
+			}
+		}
+		if d := web1.CreationTimestamp.Sub(ready); d < 2*time.Second {
+			t.Errorf("web-1 created %v after web-0 was ready, want about minReadySeconds (3s)", d)
 		}
 	})
 

@@ -31,7 +31,7 @@
 //     unavailable counts, collisionCount and observedGeneration. Revisions no
 //     pod runs are deleted beyond revisionHistoryLimit.
 //
-// Unlike upstream, which leaves it to the pod garbage collector, pods
-// bound to a node that no longer exists are deleted here: kubelite has no
-// pod garbage collector.
+// As upstream, pods bound to a node that no longer exists are left to the
+// pod garbage collector (controllers/podgc); pods pinned to it but not yet
+// bound are deleted here.
 package daemonset

@@ -27,6 +27,8 @@ func TestDaemonSets(t *testing.T) {
 	s := testserver.StartWith(t, app.ServerConfig{
 		DataDir:   t.TempDir(),
 		Simulated: app.SimulatedNodesConfig{Count: 3},
+		// The pod garbage collector deletes the pods of a removed node.
+		Controllers: app.ControllersConfig{PodGCQuarantine: time.Second},
 	})
 	c := s.Client
 	sim := []string{"kubelite-sim-0000", "kubelite-sim-0001", "kubelite-sim-0002"}

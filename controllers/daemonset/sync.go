@@ -263,7 +263,8 @@ func (d *daemon) available(p *corev1.Pod) bool {
 // are deleted (failed ones after a backoff per node); a node with more
 // than one pod keeps the oldest (with maxSurge, an old and a new one while
 // the new one is not yet available); a node that may not keep the daemon
-// loses its pods, and so does a node that is gone.
+// loses its pods, and so do pods pinned to a node that is gone and not
+// yet bound.
 func (d *daemon) manage(ctx context.Context) error {
 	ds, c := d.ds, d.c
 	var remove []*corev1.Pod
@@ -310,10 +311,16 @@ func (d *daemon) manage(ctx context.Context) error {
 			}
 		}
 	}
-	// Pods of nodes that are gone: no agent will confirm their deletion.
+	// Pods pinned to a node that is gone can never be scheduled; those
+	// bound to one are the pod garbage collector's, as upstream.
 	for node, pods := range d.byNode {
-		if !seen[node] {
-			remove = append(remove, pods...)
+		if seen[node] {
+			continue
+		}
+		for _, p := range pods {
+			if p.Spec.NodeName == "" && p.DeletionTimestamp == nil {
+				remove = append(remove, p)
+			}
 		}
 	}
 	return d.apply(ctx, createOn, remove)
@@ -392,19 +399,11 @@ func (d *daemon) apply(ctx context.Context, nodes []string, remove []*corev1.Pod
 			break
 		}
 	}
-	existing := map[string]bool{}
-	for _, n := range d.nodes {
-		existing[n.Name] = true
-	}
 	var wg sync.WaitGroup
 	delErrs := make([]error, len(remove))
 	for i, p := range remove {
-		del := workload.DeletePod
-		if node, _ := targetNode(p); !existing[node] {
-			del = workload.ForceDeletePod
-		}
 		wg.Go(func() {
-			if delErrs[i] = del(ctx, c.client, p); delErrs[i] != nil {
+			if delErrs[i] = workload.DeletePod(ctx, c.client, p); delErrs[i] != nil {
 				c.expects.Deleted(d.key, keys[i]) // never coming
 				c.events.Eventf(ds, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", delErrs[i])
 				return

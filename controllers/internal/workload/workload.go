@@ -170,22 +170,9 @@ func NewPod(template *corev1.PodTemplateSpec, owner metav1.Object, kind schema.G
 // DeletePod deletes p on the condition that it is still the pod (uid) the
 // decision was made for. A pod that is gone or replaced is no error.
 func DeletePod(ctx context.Context, client kubernetes.Interface, p *corev1.Pod) error {
-	return deletePod(ctx, client, p, nil)
-}
-
-// ForceDeletePod deletes p at once, without waiting for a node agent to
-// confirm, as upstream's pod garbage collector does for pods bound to a
-// node that no longer exists.
-func ForceDeletePod(ctx context.Context, client kubernetes.Interface, p *corev1.Pod) error {
-	var zero int64
-	return deletePod(ctx, client, p, &zero)
-}
-
-func deletePod(ctx context.Context, client kubernetes.Interface, p *corev1.Pod, grace *int64) error {
 	uid := p.UID
 	err := client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
-		Preconditions:      &metav1.Preconditions{UID: &uid},
-		GracePeriodSeconds: grace,
+		Preconditions: &metav1.Preconditions{UID: &uid},
 	})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("delete pod %s: %w", klog.KObj(p), err)

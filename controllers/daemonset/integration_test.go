@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
@@ -106,11 +107,6 @@ func TestDaemonSets(t *testing.T) {
 			pods := podsByNode(t, c, ns, "x")["cordoned"]
 			return len(pods) == 1 && pods[0].DeletionTimestamp != nil, nil
 		})
-		for _, n := range []string{"tainted", "cordoned"} {
-			if err := c.CoreV1().Nodes().Delete(context.Background(), n, metav1.DeleteOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
 	})
 
 	for _, tc := range []struct {
@@ -133,6 +129,14 @@ func TestDaemonSets(t *testing.T) {
 			low.Store(3)
 			stop := make(chan struct{})
 			done := make(chan struct{})
+			defer func() {
+				select {
+				case <-stop:
+				default:
+					close(stop)
+				}
+				<-done
+			}()
 			go func() {
 				defer close(done)
 				for {
@@ -141,8 +145,12 @@ func TestDaemonSets(t *testing.T) {
 						return
 					case <-time.After(20 * time.Millisecond):
 					}
+					byNode, err := listByNode(c, ns, "roll")
+					if err != nil {
+						continue
+					}
 					ready := 0
-					for _, pods := range podsByNode(t, c, ns, "roll") {
+					for _, pods := range byNode {
 						for _, p := range pods {
 							if p.DeletionTimestamp == nil && isReady(&p) {
 								ready++
@@ -238,15 +246,25 @@ func addNode(t *testing.T, c kubernetes.Interface, name string, change func(*cor
 	if change != nil {
 		change(n)
 	}
-	created, err := c.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{})
-	if err != nil {
+	ctx := context.Background()
+	if _, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create node %s: %v", name, err)
 	}
+	t.Cleanup(func() { _ = c.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}) })
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110"),
 	}
-	created.Status.Capacity, created.Status.Allocatable = capacity, capacity
-	if _, err := c.CoreV1().Nodes().UpdateStatus(context.Background(), created, metav1.UpdateOptions{}); err != nil {
+	// The node lifecycle controller may write the node (taints) meanwhile.
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		got, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		got.Status.Capacity, got.Status.Allocatable = capacity, capacity
+		_, err = c.CoreV1().Nodes().UpdateStatus(ctx, got, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatalf("node %s status: %v", name, err)
 	}
 }
@@ -287,10 +305,17 @@ func waitDS(t *testing.T, c kubernetes.Interface, ns, name string, ok func(*apps
 // are bound or pinned to.
 func podsByNode(t *testing.T, c kubernetes.Interface, ns, name string) map[string][]corev1.Pod {
 	t.Helper()
-	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
+	out, err := listByNode(c, ns, name)
 	if err != nil {
 		t.Errorf("list pods: %v", err)
-		return nil
+	}
+	return out
+}
+
+func listByNode(c kubernetes.Interface, ns, name string) (map[string][]corev1.Pod, error) {
+	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
+	if err != nil {
+		return nil, err
 	}
 	out := map[string][]corev1.Pod{}
 	for _, p := range pods.Items {
@@ -300,7 +325,7 @@ func podsByNode(t *testing.T, c kubernetes.Interface, ns, name string) map[strin
 		}
 		out[node] = append(out[node], p)
 	}
-	return out
+	return out, nil
 }
 
 func waitEvent(t *testing.T, c kubernetes.Interface, ns, reason, prefix string) {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kubelite/kubelite/controllers/internal/loop"
+	"github.com/kubelite/kubelite/controllers/internal/workload"
 )
 
 // DefaultBurstReplicas is how many pods one sync creates or deletes at most
@@ -83,7 +84,7 @@ type Controller struct {
 	events  record.EventRecorder
 	burst   int
 	clock   clock.PassiveClock
-	expects *expectations
+	expects *workload.Expectations
 	loop    *loop.Loop
 }
 
@@ -108,7 +109,7 @@ func New(cfg Config) (*Controller, error) {
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}
-	c.expects = newExpectations(c.clock)
+	c.expects = workload.NewExpectations(c.clock)
 	name := "replicaset-controller"
 	if cfg.ReplicationControllers != nil {
 		name = "replicationcontroller-controller"
@@ -178,12 +179,12 @@ func (c *Controller) podChanged(oldObj, obj any) {
 		}
 		switch {
 		case old == nil:
-			c.expects.created(key)
+			c.expects.Created(key)
 			if p.DeletionTimestamp != nil {
-				c.expects.deleted(key, p.Namespace+"/"+p.Name)
+				c.expects.Deleted(key, p.Namespace+"/"+p.Name)
 			}
 		case p.DeletionTimestamp != nil && old.DeletionTimestamp == nil:
-			c.expects.deleted(key, p.Namespace+"/"+p.Name)
+			c.expects.Deleted(key, p.Namespace+"/"+p.Name)
 		}
 		c.loop.Add(key)
 		return
@@ -206,7 +207,7 @@ func (c *Controller) podDeleted(obj any) {
 	}
 	if ref := metav1.GetControllerOf(p); ref != nil {
 		if key := c.keyOf(p.Namespace, ref); key != "" {
-			c.expects.deleted(key, p.Namespace+"/"+p.Name)
+			c.expects.Deleted(key, p.Namespace+"/"+p.Name)
 			c.loop.Add(key)
 		}
 	}

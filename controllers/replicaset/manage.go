@@ -28,10 +28,10 @@ func (c *Controller) manage(ctx context.Context, key string, s *set, owned []*co
 			return fmt.Errorf("create pods for %s: no pod template", key)
 		}
 		logger.V(2).Info("Too few replicas", "set", klog.KObj(s.meta), "need", s.replicas, "creating", n)
-		c.expects.expect(key, n, nil)
+		c.expects.Expect(key, n, nil)
 		created, err := slowStart(n, func() error { return c.createPod(ctx, s) })
 		for range n - created {
-			c.expects.created(key) // never coming
+			c.expects.Created(key) // never coming
 		}
 		return err
 	case diff > 0:
@@ -42,13 +42,13 @@ func (c *Controller) manage(ctx context.Context, key string, s *set, owned []*co
 		for i, p := range victims {
 			keys[i] = p.Namespace + "/" + p.Name
 		}
-		c.expects.expect(key, 0, keys)
+		c.expects.Expect(key, 0, keys)
 		var wg sync.WaitGroup
 		errs := make([]error, len(victims))
 		for i, p := range victims {
 			wg.Go(func() {
 				if errs[i] = c.deletePod(ctx, s, p); errs[i] != nil {
-					c.expects.deleted(key, keys[i]) // never coming
+					c.expects.Deleted(key, keys[i]) // never coming
 				}
 			})
 		}

@@ -33,7 +33,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	s, err := c.kind.get(ns, name)
 	if apierrors.IsNotFound(err) {
-		c.expects.forget(key)
+		c.expects.Forget(key)
 		return nil
 	}
 	if err != nil {
@@ -42,7 +42,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if s.selector == nil {
 		return loop.Terminal(fmt.Errorf("%s %s has an invalid or empty selector", c.kind.gvk().Kind, key))
 	}
-	ready := c.expects.satisfied(key)
+	ready := c.expects.Satisfied(key)
 
 	var candidates, terminatingPods []*corev1.Pod
 	for _, p := range c.candidates(ns, s.meta.UID) {

@@ -136,7 +136,7 @@ func TestCreateFailure(t *testing.T) {
 		rs.Status.Conditions[0].Reason != "FailedCreate" {
 		t.Errorf("conditions = %+v, want ReplicaFailure/FailedCreate", rs.Status.Conditions)
 	}
-	if !f.ctrl.expects.satisfied("ns/web") {
+	if !f.ctrl.expects.Satisfied("ns/web") {
 		t.Error("expectations still wait for creates that never happened")
 	}
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/cronjob"
+	"github.com/kubelite/kubelite/controllers/daemonset"
 	"github.com/kubelite/kubelite/controllers/deployment"
 	"github.com/kubelite/kubelite/controllers/disruption"
 	"github.com/kubelite/kubelite/controllers/endpoints"
@@ -49,6 +50,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/resourcequota"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/statefulset"
 	"github.com/kubelite/kubelite/controllers/tainteviction"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
 	"github.com/kubelite/kubelite/controllers/volumeprotection"
@@ -327,6 +329,30 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		return err
 	}
 
+	statefulSets, err := statefulset.New(statefulset.Config{
+		Client:       client,
+		StatefulSets: factory.Apps().V1().StatefulSets(),
+		Pods:         factory.Core().V1().Pods(),
+		Claims:       factory.Core().V1().PersistentVolumeClaims(),
+		Revisions:    factory.Apps().V1().ControllerRevisions(),
+		Events:       recorder("statefulset-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
+	daemonSets, err := daemonset.New(daemonset.Config{
+		Client:     client,
+		DaemonSets: factory.Apps().V1().DaemonSets(),
+		Pods:       factory.Core().V1().Pods(),
+		Nodes:      factory.Core().V1().Nodes(),
+		Revisions:  factory.Apps().V1().ControllerRevisions(),
+		Events:     recorder("daemonset-controller"),
+	})
+	if err != nil {
+		return err
+	}
+
 	ttl, err := ttlafterfinished.New(ttlafterfinished.Config{
 		Client: client,
 		Jobs:   factory.Batch().V1().Jobs(),
@@ -456,6 +482,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		{"endpointslice", func(ctx context.Context) error { return slicesCtl.Run(ctx, 2) }},
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
+		{"statefulset", func(ctx context.Context) error { return statefulSets.Run(ctx, 4) }},
+		{"daemonset", func(ctx context.Context) error { return daemonSets.Run(ctx, 2) }},
 		{"ttl-after-finished", func(ctx context.Context) error { return ttl.Run(ctx, 2) }},
 		{"persistentvolume-binder", func(ctx context.Context) error { return volumes.Run(ctx, 2) }},
 		{"volume-protection", func(ctx context.Context) error { return protection.Run(ctx, 2) }},

@@ -1,4 +1,4 @@
-package replicaset
+package workload
 
 import (
 	"sync"
@@ -12,11 +12,11 @@ import (
 // longer holds the set back.
 const expectationsTTL = 5 * time.Minute
 
-// expectations remember, per set key, the pod creations and deletions a
+// Expectations remember, per owner key, the pod creations and deletions a
 // sync made that the pod informer has not reported yet. While any are
-// outstanding the set's pods in the cache are known to be stale, so the set
+// outstanding the owner's pods in the cache are known to be stale, so it
 // creates or deletes nothing more. It is safe for concurrent use.
-type expectations struct {
+type Expectations struct {
 	clock clock.PassiveClock
 
 	mu  sync.Mutex
@@ -29,13 +29,14 @@ type expected struct {
 	at      time.Time
 }
 
-func newExpectations(clk clock.PassiveClock) *expectations {
-	return &expectations{clock: clk, all: map[string]*expected{}}
+// NewExpectations returns empty expectations timed by clk.
+func NewExpectations(clk clock.PassiveClock) *Expectations {
+	return &Expectations{clock: clk, all: map[string]*expected{}}
 }
 
-// satisfied reports whether key has nothing outstanding (or what it has
+// Satisfied reports whether key has nothing outstanding (or what it has
 // expired), so that its pods in the cache can be trusted.
-func (e *expectations) satisfied(key string) bool {
+func (e *Expectations) Satisfied(key string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x, ok := e.all[key]
@@ -45,9 +46,9 @@ func (e *expectations) satisfied(key string) bool {
 	return e.clock.Since(x.at) > expectationsTTL
 }
 
-// expect replaces key's expectations with creates creations and the
+// Expect replaces key's expectations with creates creations and the
 // deletion of the pods deletes names.
-func (e *expectations) expect(key string, creates int, deletes []string) {
+func (e *Expectations) Expect(key string, creates int, deletes []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x := &expected{creates: creates, deletes: map[string]struct{}{}, at: e.clock.Now()}
@@ -57,8 +58,8 @@ func (e *expectations) expect(key string, creates int, deletes []string) {
 	e.all[key] = x
 }
 
-// created records that one expected creation happened, or will not.
-func (e *expectations) created(key string) {
+// Created records that one expected creation happened, or will not.
+func (e *Expectations) Created(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if x, ok := e.all[key]; ok && x.creates > 0 {
@@ -66,8 +67,8 @@ func (e *expectations) created(key string) {
 	}
 }
 
-// deleted records that the pod named pod is being deleted, or will not be.
-func (e *expectations) deleted(key, pod string) {
+// Deleted records that the pod named pod is being deleted, or will not be.
+func (e *Expectations) Deleted(key, pod string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if x, ok := e.all[key]; ok {
@@ -75,8 +76,8 @@ func (e *expectations) deleted(key, pod string) {
 	}
 }
 
-// forget drops key's expectations, as when the set is gone.
-func (e *expectations) forget(key string) {
+// Forget drops key's expectations, as when the owner is gone.
+func (e *Expectations) Forget(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.all, key)

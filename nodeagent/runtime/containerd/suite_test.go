@@ -1,0 +1,107 @@
+package containerd_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubelite/kubelite/nodeagent/runtime"
+	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
+	"github.com/kubelite/kubelite/nodeagent/runtime/suite"
+)
+
+// testImage is the image the tests run, from `make images`.
+const testImage = "registry.k8s.io/e2e-test-images/busybox:1.37.0-2"
+
+// daemon is the containerd the package's tests share, started by TestMain;
+// nil (with skipReason) where none can run.
+var (
+	daemon     *containerd.Daemon
+	daemonDir  string
+	skipReason string
+)
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if os.Geteuid() != 0 {
+			skipReason = "containerd tests need root"
+			return m.Run()
+		}
+		// A short path: unix socket paths are limited to 108 bytes.
+		dir, err := os.MkdirTemp("", "kl-ctd-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		d, err := containerd.StartDaemon(ctx, containerd.DaemonConfig{Dir: filepath.Join(dir, "containerd"), Install: true})
+		if err != nil {
+			skipReason = fmt.Sprintf("cannot run containerd: %v", err)
+			return m.Run()
+		}
+		daemon, daemonDir = d, dir
+		defer func() {
+			d.Close()
+			// What the daemon mounted under dir (snapshots, namespaces) goes
+			// before dir does.
+			_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
+		}()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// imageArchive is the busybox test image's archive from `make images`.
+func imageArchive(t *testing.T) string {
+	dir := os.Getenv("KUBELITE_IMAGES")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", ".cache", "images")
+	}
+	path := filepath.Join(dir, "busybox-1.37.0-2.tar")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("test image %s: %v; build it with `make images`", path, err)
+	}
+	return path
+}
+
+var podDirs int
+
+// newRuntime returns a runtime on the shared daemon with a containerd
+// namespace and pod directory of its own, holding the test image.
+func newRuntime(t *testing.T) *containerd.Runtime {
+	t.Helper()
+	if daemon == nil {
+		t.Skip(skipReason)
+	}
+	podDirs++
+	ns := fmt.Sprintf("test%d", podDirs)
+	cfg := containerd.Config{Address: daemon.Address, Dir: filepath.Join(daemonDir, ns), Namespace: ns, PodCIDRs: []string{"10.250.0.0/24"}}
+	r, err := containerd.New(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if _, err := r.ImportArchive(t.Context(), imageArchive(t)); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return r
+}
+
+func TestConformance(t *testing.T) {
+	suite.Run(t, func(t *testing.T) runtime.Runtime { return newRuntime(t) }, suite.Options{
+		Image: testImage,
+		// `sleep` as PID 1 ignores SIGTERM (the kernel drops signals PID 1
+		// has no handler for), so the suite's default waits out every grace.
+		Running: func(_ *corev1.Pod, name string) corev1.Container {
+			return corev1.Container{Name: name, Image: testImage, Command: []string{"sh", "-c", `trap "exit 0" TERM; sleep 3600 & wait`}}
+		},
+	})
+}

@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -80,7 +81,7 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	if err != nil {
 		return "", err
 	}
-	task, err := obj.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, lf.stream("stdout"), lf.stream("stderr")), cio.WithFIFODir(filepath.Join(r.cfg.Dir, ".fifo"))))
+	task, err := obj.NewTask(ctx, r.logIO(lf))
 	if err != nil {
 		lf.Close()
 		return "", fmt.Errorf("create task of %s: %w", c.Name, err)
@@ -110,6 +111,29 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	ct.State = runtime.StateRunning
 	r.mu.Unlock()
 	return ct.ID, nil
+}
+
+// logIO is the output of a new task: its stdout and stderr FIFOs are
+// <Dir>/.fifo/<id>.{stdout,stderr}, copied into lf. Unlike cio.NewCreator's
+// they stay when the IO closes, so that a restarted runtime attaches to them
+// again (restore); finish removes them.
+func (r *Runtime) logIO(lf *logFile) cio.Creator {
+	attach := cio.NewAttach(cio.WithStreams(nil, lf.stream("stdout"), lf.stream("stderr")))
+	return func(id string) (cio.IO, error) {
+		dir := r.fifoDir()
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		return attach(cio.NewFIFOSet(cio.Config{Stdout: filepath.Join(dir, id+".stdout"), Stderr: filepath.Join(dir, id+".stderr")}, nil))
+	}
+}
+
+func (r *Runtime) fifoDir() string { return filepath.Join(r.cfg.Dir, ".fifo") }
+
+func (r *Runtime) removeFIFOs(id string) {
+	for _, s := range []string{".stdout", ".stderr"} {
+		_ = os.Remove(filepath.Join(r.fifoDir(), id+s))
+	}
 }
 
 // StopContainer runs c's exec preStop hook, then sends SIGTERM and, after
@@ -151,10 +175,14 @@ func preStop(pod *corev1.Pod, name string) *corev1.LifecycleHandler {
 // exit. The pod's op is held.
 func (r *Runtime) stop(ctx context.Context, ct *container, grace time.Duration) error {
 	r.mu.Lock()
-	task, exited := ct.task, ct.State == runtime.StateExited
+	exited := ct.State == runtime.StateExited
 	r.mu.Unlock()
 	if exited {
 		return nil
+	}
+	task, err := r.task(ctx, ct)
+	if err != nil {
+		return err
 	}
 	if task == nil {
 		return r.finish(ctx, ct)
@@ -186,6 +214,26 @@ func (r *Runtime) stop(ctx context.Context, ct *container, grace time.Duration) 
 		return ctx.Err()
 	}
 	return r.finish(ctx, ct)
+}
+
+// task returns ct's task: the one it started or adopted with its output,
+// else the one containerd has, without; nil if there is none.
+func (r *Runtime) task(ctx context.Context, ct *container) (containerd.Task, error) {
+	r.mu.Lock()
+	task := ct.task
+	r.mu.Unlock()
+	if task != nil {
+		return task, nil
+	}
+	obj, err := r.client.LoadContainer(ctx, ct.ID)
+	if err != nil {
+		return nil, err
+	}
+	task, err = obj.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	return task, err
 }
 
 // exited handles a task's exit event: it records the exit, if the task
@@ -266,6 +314,7 @@ func (r *Runtime) finish(ctx context.Context, ct *container) error {
 	if ct.log != nil {
 		ct.log.Close()
 	}
+	r.removeFIFOs(ct.ID)
 	if _, err := obj.SetLabels(ctx, map[string]string{labelExitCode: strconv.Itoa(int(code)), labelReason: reason, labelFinished: formatTime(finished)}); err != nil {
 		return fmt.Errorf("record exit of %s: %w", ct.Name, err)
 	}
@@ -312,4 +361,3 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	r.mu.Unlock()
 	return nil
 }
-

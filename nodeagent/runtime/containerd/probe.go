@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -40,13 +39,14 @@ func (r *Runtime) Probe(ctx context.Context, pod *corev1.Pod, id string, probe *
 func (r *Runtime) exec(ctx context.Context, id string, cmd []string) (runtime.ProbeResult, string, error) {
 	r.mu.Lock()
 	ct := r.containers[id]
-	var task containerd.Task
-	if ct != nil && ct.State == runtime.StateRunning {
-		task = ct.task
-	}
+	running := ct != nil && ct.State == runtime.StateRunning
 	r.mu.Unlock()
-	if task == nil {
+	if !running {
 		return runtime.ProbeUnknown, "container is not running", nil
+	}
+	task, err := r.task(ctx, ct)
+	if err != nil || task == nil {
+		return runtime.ProbeUnknown, "container is not running", err
 	}
 	obj, err := r.client.LoadContainer(ctx, id)
 	if err != nil {
@@ -59,7 +59,7 @@ func (r *Runtime) exec(ctx context.Context, id string, cmd []string) (runtime.Pr
 	pspec := *spec.Process
 	pspec.Args, pspec.Terminal = cmd, false
 	var out limitedBuffer
-	proc, err := task.Exec(ctx, "exec-"+newID()[:16], &pspec, cio.NewCreator(cio.WithStreams(nil, &out, &out), cio.WithFIFODir(filepath.Join(r.cfg.Dir, ".fifo"))))
+	proc, err := task.Exec(ctx, "exec-"+newID()[:16], &pspec, cio.NewCreator(cio.WithStreams(nil, &out, &out), cio.WithFIFODir(r.fifoDir())))
 	if err != nil {
 		return runtime.ProbeUnknown, "", fmt.Errorf("exec in %s: %w", id, err)
 	}

@@ -160,10 +160,25 @@ func New(ctx context.Context, cfg Config) (_ *Runtime, retErr error) {
 	return r, nil
 }
 
-// Close stops watching events and disconnects; containers keep running.
+// Close stops watching events, detaches from the containers' output and
+// disconnects, as if the process ended: containers keep running, their
+// output waits in its pipes, and a new Runtime adopts them.
 func (r *Runtime) Close() error {
 	r.cancel()
 	<-r.done
+	r.mu.Lock()
+	for _, c := range r.containers {
+		if c.task != nil {
+			if io := c.task.IO(); io != nil {
+				io.Cancel()
+				_ = io.Close()
+			}
+		}
+		if c.log != nil {
+			_ = c.log.Close()
+		}
+	}
+	r.mu.Unlock()
 	return r.client.Close()
 }
 

@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 }
 
 // imageArchive is the busybox test image's archive from `make images`.
-func imageArchive(t *testing.T) string {
+func imageArchive(t testing.TB) string {
 	dir := os.Getenv("KUBELITE_IMAGES")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", ".cache", "images")
@@ -74,16 +74,23 @@ func imageArchive(t *testing.T) string {
 
 var podDirs int
 
-// newRuntime returns a runtime on the shared daemon with a containerd
-// namespace and pod directory of its own, holding the test image.
-func newRuntime(t *testing.T) *containerd.Runtime {
+// newConfig returns a runtime configuration on the shared daemon with a
+// containerd namespace and pod directory of its own.
+func newConfig(t testing.TB) containerd.Config {
 	t.Helper()
 	if daemon == nil {
 		t.Skip(skipReason)
 	}
 	podDirs++
 	ns := fmt.Sprintf("test%d", podDirs)
-	cfg := containerd.Config{Address: daemon.Address, Dir: filepath.Join(daemonDir, ns), Namespace: ns, PodCIDRs: []string{"10.250.0.0/24"}}
+	return containerd.Config{Address: daemon.Address, Dir: filepath.Join(daemonDir, ns), Namespace: ns, PodCIDRs: []string{"10.250.0.0/24"}}
+}
+
+// newRuntimeDir returns a runtime from newConfig holding the test image,
+// and its pod directory.
+func newRuntimeDir(t testing.TB) (*containerd.Runtime, string) {
+	t.Helper()
+	cfg := newConfig(t)
 	r, err := containerd.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -92,11 +99,11 @@ func newRuntime(t *testing.T) *containerd.Runtime {
 	if _, err := r.ImportArchive(t.Context(), imageArchive(t)); err != nil {
 		t.Fatalf("import: %v", err)
 	}
-	return r
+	return r, cfg.Dir
 }
 
 func TestConformance(t *testing.T) {
-	suite.Run(t, func(t *testing.T) runtime.Runtime { return newRuntime(t) }, suite.Options{
+	suite.Run(t, func(t *testing.T) runtime.Runtime { r, _ := newRuntimeDir(t); return r }, suite.Options{
 		Image: testImage,
 		// `sleep` as PID 1 ignores SIGTERM (the kernel drops signals PID 1
 		// has no handler for), so the suite's default waits out every grace.

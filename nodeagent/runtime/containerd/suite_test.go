@@ -50,6 +50,12 @@ func TestMain(m *testing.M) {
 		daemon, daemonDir = d, dir
 		defer func() {
 			d.Close()
+			for i := 1; i <= podDirs; i++ {
+				dirs, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/%s%d", nsPrefix, i))
+				for _, d := range dirs {
+					_ = os.Remove(d)
+				}
+			}
 			// What the daemon mounted under dir (snapshots, namespaces) goes
 			// before dir does.
 			_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
@@ -74,6 +80,11 @@ func imageArchive(t testing.TB) string {
 
 var podDirs int
 
+// nsPrefix starts the containerd namespaces of this test process. Each
+// namespace leaves an empty cgroup /<namespace> (runc puts containers in
+// /<namespace>/<id>), which TestMain removes.
+var nsPrefix = fmt.Sprintf("kltest%d-", os.Getpid())
+
 // newConfig returns a runtime configuration on the shared daemon with a
 // containerd namespace and pod directory of its own.
 func newConfig(t testing.TB) containerd.Config {
@@ -82,7 +93,7 @@ func newConfig(t testing.TB) containerd.Config {
 		t.Skip(skipReason)
 	}
 	podDirs++
-	ns := fmt.Sprintf("test%d", podDirs)
+	ns := fmt.Sprintf("%s%d", nsPrefix, podDirs)
 	return containerd.Config{Address: daemon.Address, Dir: filepath.Join(daemonDir, ns), Namespace: ns, PodCIDRs: []string{"10.250.0.0/24"}}
 }
 

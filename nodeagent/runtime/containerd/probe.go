@@ -18,11 +18,12 @@ import (
 // maxProbeOutput is how much of a probe's output its message keeps.
 const maxProbeOutput = 10 * 1024
 
-// Probe runs an exec probe in container id; other probe kinds are the
-// agent's (they reach the pod over the network).
+// Probe runs an exec probe in container id, or an httpGet or tcpSocket
+// probe against its pod from inside the pod's network namespace. gRPC
+// probes are not supported yet.
 func (r *Runtime) Probe(ctx context.Context, pod *corev1.Pod, id string, probe *corev1.Probe) (runtime.ProbeResult, string, error) {
-	if probe == nil || probe.Exec == nil {
-		return runtime.ProbeUnknown, "", errors.New("the containerd runtime runs exec probes only")
+	if probe == nil || (probe.Exec == nil && probe.HTTPGet == nil && probe.TCPSocket == nil) {
+		return runtime.ProbeUnknown, "", errors.New("the containerd runtime runs exec, httpGet and tcpSocket probes")
 	}
 	timeout := time.Duration(probe.TimeoutSeconds) * time.Second
 	if timeout <= 0 {
@@ -30,6 +31,9 @@ func (r *Runtime) Probe(ctx context.Context, pod *corev1.Pod, id string, probe *
 	}
 	ctx, cancel := context.WithTimeout(r.nsctx(ctx), timeout)
 	defer cancel()
+	if probe.Exec == nil {
+		return r.netProbe(ctx, pod, id, probe)
+	}
 	return r.exec(ctx, id, probe.Exec.Command)
 }
 

@@ -12,7 +12,7 @@
 // and reports what it sees.
 //
 // Two runtimes implement it: runtime/simulated (no processes; lifecycles are
-// data) and, later, containerd. Both must pass runtime/suite.
+// data) and runtime/containerd (real containers). Both pass runtime/suite.
 package runtime
 
 import (

@@ -1,6 +1,7 @@
 package containerd_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"regexp"
@@ -48,9 +49,9 @@ func run(t *testing.T, r runtime.Runtime, pod *corev1.Pod) []string {
 		}
 		ids = append(ids, id)
 	}
-	t.Cleanup(func() {
-		_ = r.StopPod(t.Context(), pod.UID, 0)
-		_ = r.RemovePod(t.Context(), pod.UID)
+	t.Cleanup(func() { // t.Context() is done by now
+		_ = r.StopPod(context.Background(), pod.UID, 0)
+		_ = r.RemovePod(context.Background(), pod.UID)
 	})
 	return ids
 }
@@ -200,7 +201,10 @@ func TestAdopt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = second.StopPod(t.Context(), other.UID, 0); _ = second.RemovePod(t.Context(), other.UID) })
+	t.Cleanup(func() {
+		_ = second.StopPod(context.Background(), other.UID, 0)
+		_ = second.RemovePod(context.Background(), other.UID)
+	})
 	if sb.IPs[0] == before.Sandbox.IPs[0] {
 		t.Errorf("a new sandbox got the adopted pod's address %s", sb.IPs[0])
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	ctdclient "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
@@ -49,6 +51,7 @@ func TestMain(m *testing.M) {
 		}
 		daemon, daemonDir = d, dir
 		defer func() {
+			killLeftovers(d.Address)
 			d.Close()
 			for i := 1; i <= podDirs; i++ {
 				dirs, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/%s%d", nsPrefix, i))
@@ -122,4 +125,24 @@ func TestConformance(t *testing.T) {
 			return corev1.Container{Name: name, Image: testImage, Command: []string{"sh", "-c", `trap "exit 0" TERM; sleep 3600 & wait`}}
 		},
 	})
+}
+
+// killLeftovers kills the tasks a failed test left in the test namespaces,
+// so that no container outlives the test process.
+func killLeftovers(address string) {
+	client, err := ctdclient.New(address)
+	if err != nil {
+		return
+	}
+	defer client.Close()
+	for i := 1; i <= podDirs; i++ {
+		ctx := namespaces.WithNamespace(context.Background(), fmt.Sprintf("%s%d", nsPrefix, i))
+		list, _ := client.Containers(ctx)
+		for _, c := range list {
+			if task, err := c.Task(ctx, nil); err == nil {
+				fmt.Fprintf(os.Stderr, "killing container %s left running\n", c.ID())
+				_, _ = task.Delete(ctx, ctdclient.WithProcessKill)
+			}
+		}
+	}
 }

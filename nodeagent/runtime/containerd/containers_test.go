@@ -254,3 +254,20 @@ func TestPullPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestHostNetwork: a hostNetwork pod has the host's name and addresses.
+func TestHostNetwork(t *testing.T) {
+	r, dir := newRuntimeDir(t)
+	pod := testPod("hostnet", corev1.Container{Name: "main", Command: []string{"sh", "-c", "hostname; cat /etc/hostname; ls /sys/class/net | grep -cv '^lo$'"}})
+	pod.Spec.HostNetwork = true
+	ids := run(t, r, pod)
+	waitExited(t, r, pod.UID, ids[0])
+	host, _ := os.Hostname()
+	got := logLines(t, dir, pod, "main")
+	if len(got) != 3 || got[0] != "stdout "+host || got[1] != "stdout "+host || got[2] == "stdout 0" {
+		t.Errorf("log %q, want the host's name twice and its interfaces besides lo", got)
+	}
+	if s, _ := r.PodStatus(t.Context(), pod.UID); len(s.Sandbox.IPs) == 0 || s.Sandbox.IPs[0] == "10.250.0.2" {
+		t.Errorf("hostNetwork sandbox addresses %v, want the host's", s.Sandbox.IPs)
+	}
+}

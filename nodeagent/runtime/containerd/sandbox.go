@@ -48,6 +48,9 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *runtim
 	setup := nsSetup{hostNetwork: hostNetwork, hostname: sb.hostname}
 	if hostNetwork {
 		sb.IPs = r.cfg.HostIPs
+		if h, err := os.Hostname(); err == nil {
+			sb.hostname = h // the pod shares the host's UTS namespace
+		}
 	} else {
 		ips, err := r.allocate()
 		if err != nil {

@@ -27,7 +27,9 @@ run: build
 # (Helm 3 and 4 are built once into .cache/bin).
 test: unit e2e
 
-unit:
+# unit needs containerd and runc, and the busybox image from `make images`, for the tests
+# of nodeagent/runtime/containerd on real containers (4 s when the images are built).
+unit: containerd images
 	$(GO) test -count=1 ./...
 
 e2e: build

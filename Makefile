@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e bench conformance conformance-report conformance-check images generate clean
+.PHONY: all build run test unit e2e bench conformance conformance-report conformance-check images containerd generate clean
 
 all: build
 
@@ -27,7 +27,9 @@ run: build
 # (Helm 3 and 4 are built once into .cache/bin).
 test: unit e2e
 
-unit:
+# unit needs containerd and runc, and the busybox image from `make images`, for the tests
+# of nodeagent/runtime/containerd on real containers (4 s when the images are built).
+unit: containerd images
 	$(GO) test -count=1 ./...
 
 e2e: build
@@ -79,6 +81,13 @@ conformance-check: build
 # See conformance/README.md ("Images").
 images:
 	./conformance/images/build.sh
+
+# containerd: install containerd and runc (Debian's packages) when missing. The node
+# agent and the tests of nodeagent/runtime/containerd start a containerd of kubelite's
+# own (socket, root and state under the data dir) and stop it on exit; its tests run
+# the runtime conformance suite on real containers from `make images`' busybox.
+containerd:
+	./conformance/tools/containerd.sh
 
 # generate: regenerate the OpenAPI definitions. The inputs are the API versions
 # kubelite serves or will serve (GA), plus what they refer to; apis/openapi's test

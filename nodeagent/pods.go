@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -281,6 +282,9 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 		return cs.retryAt
 	}
 	if _, err := a.rt.PullImage(ctx, pod, c); err != nil {
+		if errors.Is(err, runtime.ErrImageNeverPull) {
+			return fail("ErrImageNeverPull", err.Error())
+		}
 		return fail("ErrImagePull", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 	}
 	if attempt == 0 {

@@ -12,16 +12,21 @@
 // and reports what it sees.
 //
 // Two runtimes implement it: runtime/simulated (no processes; lifecycles are
-// data) and, later, containerd. Both must pass runtime/suite.
+// data) and runtime/containerd (real containers). Both pass runtime/suite.
 package runtime
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
+
+// ErrImageNeverPull is what PullImage returns (wrapped, with upstream's
+// message) when an image is missing and its pull policy is Never.
+var ErrImageNeverPull = errors.New("image is not present with pull policy of Never")
 
 // State is where a container is in its life.
 type State string

@@ -30,7 +30,7 @@ node agent. Unmodified kubectl, Helm and client-go programs drive it.`,
 	gfs := goflag.NewFlagSet("klog", goflag.ContinueOnError)
 	klog.InitFlags(gfs)
 	root.PersistentFlags().AddGoFlagSet(gfs)
-	root.AddCommand(newServerCommand(), newNodeAgentCommand(), newSchedulerCommand(), newControllerManagerCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newNodeAgentCommand(), newSchedulerCommand(), newControllerManagerCommand(), newImagesCommand(), newVersionCommand())
 	return root
 }
 
@@ -86,6 +86,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "A CIDR notation IP range from which to assign service cluster IPs.")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")
 	addSimulatedNodeFlags(fs, &cfg.Simulated)
+	fs.StringVar(&cfg.LocalNode, "local-node", "", "Run a node agent for this machine on this container runtime: containerd (a containerd of kubelite's own under <data-dir>/containerd, installed with apt-get when missing; images from <data-dir>/images and `kubelite images import`). Empty: no local node (experimental).")
 	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")
 	addControllerFlags(fs, &cfg.Controllers)
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())

@@ -49,6 +49,10 @@ type ServerConfig struct {
 	ServiceNodePortRange string
 	// Simulated adds simulated nodes beside the server. Zero: none.
 	Simulated SimulatedNodesConfig
+	// LocalNode runs a node agent for this machine on the named runtime
+	// (localNodeRuntimes: "containerd"), whose data is under DataDir.
+	// Empty: none.
+	LocalNode string
 	// Controllers tunes the controller manager. Zero: upstream's behaviour.
 	Controllers ControllersConfig
 	// Disable names built-in components not to run (see disableable), e.g.
@@ -82,6 +86,9 @@ func (c ServerConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("--secure-port %d out of range", c.SecurePort))
 	}
 	errs = append(errs, c.Simulated.Validate())
+	if c.LocalNode != "" && !slices.Contains(localNodeRuntimes, c.LocalNode) {
+		errs = append(errs, fmt.Errorf("--local-node: unknown runtime %q (known: %s)", c.LocalNode, strings.Join(localNodeRuntimes, ", ")))
+	}
 	for _, d := range c.Disable {
 		if !slices.Contains(disableable, d) {
 			errs = append(errs, fmt.Errorf("--disable: unknown component %q (known: %s)", d, strings.Join(disableable, ", ")))
@@ -245,6 +252,19 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, tuning); err != nil {
 				logger.Error(err, "controller manager failed")
+				cancel()
+			}
+		}()
+	}
+	if cfg.LocalNode != "" {
+		// The agent, and the containerd it started, stop before the API
+		// server does; the containers keep running for the next start.
+		localDone := make(chan struct{})
+		defer func() { cancel(); <-localDone }()
+		go func() {
+			defer close(localDone)
+			if err := runLocalNode(runCtx, api.loopbackConfig, cfg.DataDir); err != nil {
+				logger.Error(err, "local node failed")
 				cancel()
 			}
 		}()

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/utils/clock"
+
+	"github.com/kubelite/kubelite/nodeagent/runtime/ipam"
 )
 
 // Defaults for Config's zero values.
@@ -53,7 +55,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("podCIDRs: %s: more than one CIDR of its IP family", cidr))
 		}
 		families[p.Addr().Is4()] = true
-		if _, err := newPool(cidr); err != nil {
+		if _, err := ipam.NewPool(cidr); err != nil {
 			errs = append(errs, fmt.Errorf("podCIDRs: %w", err))
 		}
 	}

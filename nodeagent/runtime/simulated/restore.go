@@ -19,7 +19,7 @@ func (r *Runtime) restoreLocked(sp *pod, p *corev1.Pod, now time.Time) timerWork
 	var work timerWork
 	for _, ip := range p.Status.PodIPs {
 		for _, pl := range r.pools {
-			if pl.take(ip.IP) {
+			if pl.Take(ip.IP) {
 				sp.ips = append(sp.ips, ip.IP)
 				break
 			}
@@ -72,16 +72,4 @@ func (r *Runtime) restoreContainer(sp *pod, spec *corev1.Container, id string, a
 	r.imageRefLocked(spec.Image)
 	r.containers[id] = ct
 	sp.containers = append(sp.containers, ct)
-}
-
-// take marks addr used, if it is one of p's free addresses, and reports
-// whether it did.
-func (p *pool) take(addr string) bool {
-	i, ok := p.index(addr)
-	if !ok || p.used[i/64]&(1<<(i%64)) != 0 {
-		return false
-	}
-	p.used[i/64] |= 1 << (i % 64)
-	p.free--
-	return true
 }

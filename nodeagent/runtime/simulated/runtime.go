@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
+	"github.com/kubelite/kubelite/nodeagent/runtime/ipam"
 )
 
 // Errors the Runtime's methods wrap.
@@ -43,7 +44,7 @@ type Runtime struct {
 	// the fake clock runs timer functions with its own lock held, and those
 	// take mu.
 	mu          sync.Mutex
-	pools       []*pool
+	pools       []*ipam.Pool
 	pods        map[types.UID]*pod
 	containers  map[string]*container
 	images      map[string]string // image → imageRef
@@ -94,7 +95,7 @@ func New(cfg Config) (*Runtime, error) {
 		cidrs = []string{DefaultPodCIDR}
 	}
 	for _, cidr := range cidrs {
-		p, err := newPool(cidr)
+		p, err := ipam.NewPool(cidr)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +142,7 @@ func (r *Runtime) RunPodSandbox(_ context.Context, p *corev1.Pod) (*runtime.Sand
 		work = r.restoreLocked(sp, p, now)
 		if !p.Spec.HostNetwork && len(sp.ips) == 0 {
 			for _, pl := range r.pools {
-				ip, err := pl.allocate()
+				ip, err := pl.Allocate()
 				if err != nil {
 					r.releaseLocked(sp)
 					r.mu.Unlock()
@@ -169,7 +170,7 @@ func (p *pod) sandbox() *runtime.Sandbox {
 func (r *Runtime) releaseLocked(p *pod) {
 	for _, ip := range p.ips {
 		for _, pl := range r.pools {
-			pl.release(ip)
+			pl.Release(ip)
 		}
 	}
 	p.ips = nil

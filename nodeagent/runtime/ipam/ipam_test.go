@@ -1,4 +1,4 @@
-package simulated
+package ipam
 
 import (
 	"errors"
@@ -24,14 +24,14 @@ func TestPool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := newPool(tc.cidr)
+			p, err := NewPool(tc.cidr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			seen := map[string]bool{}
 			var got []string
 			for range tc.n {
-				ip, err := p.allocate()
+				ip, err := p.Allocate()
 				if err != nil {
 					t.Fatalf("allocate %d: %v", len(got), err)
 				}
@@ -44,15 +44,15 @@ func TestPool(t *testing.T) {
 			if diff := cmp.Diff(tc.first, got[:len(tc.first)]); diff != "" {
 				t.Errorf("first addresses (-want +got):\n%s", diff)
 			}
-			_, err = p.allocate()
+			_, err = p.Allocate()
 			if tc.full != errors.Is(err, ErrNoAddresses) {
 				t.Errorf("allocate beyond %d: %v, want full=%v", tc.n, err, tc.full)
 			}
 			if tc.full {
-				p.release(got[0])
-				p.release(got[0])      // twice: no effect
-				p.release("192.0.2.1") // foreign: no effect
-				if ip, err := p.allocate(); err != nil || ip != got[0] {
+				p.Release(got[0])
+				p.Release(got[0])      // twice: no effect
+				p.Release("192.0.2.1") // foreign: no effect
+				if ip, err := p.Allocate(); err != nil || ip != got[0] {
 					t.Errorf("allocate after release = %s, %v; want %s", ip, err, got[0])
 				}
 			}
@@ -61,36 +61,27 @@ func TestPool(t *testing.T) {
 }
 
 func TestPoolReusesLast(t *testing.T) {
-	p, err := newPool("10.0.0.0/29") // .2 to .6
+	p, err := NewPool("10.0.0.0/29") // .2 to .6
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := p.allocate()
-	p.release(a)
-	b, _ := p.allocate()
+	a, _ := p.Allocate()
+	p.Release(a)
+	b, _ := p.Allocate()
 	if a == b {
 		t.Errorf("a released address came back before the rest of the range: %s", a)
 	}
 }
 
-func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  Config
-		ok   bool
-	}{
-		{"zero", Config{}, true},
-		{"dual stack", Config{PodCIDRs: []string{"10.244.1.0/24", "fd00::/64"}}, true},
-		{"two ipv4", Config{PodCIDRs: []string{"10.244.1.0/24", "10.244.2.0/24"}}, false},
-		{"not a CIDR", Config{PodCIDRs: []string{"10.244.1.0"}}, false},
-		{"too small", Config{PodCIDRs: []string{"10.244.1.0/31"}}, false},
-		{"bad version", Config{Version: "1 2"}, false},
+func TestPoolTake(t *testing.T) {
+	p, err := NewPool("10.0.0.0/29") // .2 to .6
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.cfg.Validate(); (err == nil) != tc.ok {
-				t.Errorf("Validate() = %v, want ok=%v", err, tc.ok)
-			}
-		})
+	if !p.Take("10.0.0.2") || p.Take("10.0.0.2") || p.Take("10.0.0.1") || p.Take("192.0.2.2") {
+		t.Fatal("Take: want true once for a free address of the pool, false otherwise")
+	}
+	if a, _ := p.Allocate(); a == "10.0.0.2" {
+		t.Errorf("Allocate handed out the taken address %s", a)
 	}
 }

@@ -1,4 +1,5 @@
-package simulated
+// Package ipam hands out the addresses of a node's pod CIDRs to sandboxes.
+package ipam
 
 import (
 	"encoding/binary"
@@ -14,11 +15,11 @@ var ErrNoAddresses = errors.New("no free pod address")
 // costs no more than a bitmap of 64 Ki bits.
 const maxPoolSize = 1 << 16
 
-// pool hands out the addresses of one pod CIDR. The first two addresses (the
+// Pool hands out the addresses of one pod CIDR. The first two addresses (the
 // network's and the gateway's, as bridge networks use them) and an IPv4
 // network's broadcast address are never handed out. Freed addresses are
 // reused only after the rest of the range, as host-local IPAM does.
-type pool struct {
+type Pool struct {
 	prefix netip.Prefix
 	// first is the offset of the first usable address, size the number of
 	// usable addresses from it.
@@ -27,7 +28,8 @@ type pool struct {
 	next, free  int
 }
 
-func newPool(cidr string) (*pool, error) {
+// NewPool returns a pool of cidr's addresses, none used.
+func NewPool(cidr string) (*Pool, error) {
 	prefix, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return nil, fmt.Errorf("parse pod CIDR: %w", err)
@@ -45,11 +47,11 @@ func newPool(cidr string) (*pool, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("pod CIDR %s has no usable addresses", cidr)
 	}
-	return &pool{prefix: prefix, first: 2, size: size, used: make([]uint64, (size+63)/64), free: size}, nil
+	return &Pool{prefix: prefix, first: 2, size: size, used: make([]uint64, (size+63)/64), free: size}, nil
 }
 
-// allocate returns a free address.
-func (p *pool) allocate() (string, error) {
+// Allocate returns a free address.
+func (p *Pool) Allocate() (string, error) {
 	if p.free == 0 {
 		return "", fmt.Errorf("allocate from %s: %w", p.prefix, ErrNoAddresses)
 	}
@@ -64,8 +66,8 @@ func (p *pool) allocate() (string, error) {
 	}
 }
 
-// release frees addr; addresses not from p are ignored.
-func (p *pool) release(addr string) {
+// Release frees addr; addresses not from p are ignored.
+func (p *Pool) Release(addr string) {
 	i, ok := p.index(addr)
 	if !ok || p.used[i/64]&(1<<(i%64)) == 0 {
 		return
@@ -75,7 +77,7 @@ func (p *pool) release(addr string) {
 }
 
 // index is the position of addr among p's usable addresses, if it is one.
-func (p *pool) index(addr string) (int, bool) {
+func (p *Pool) index(addr string) (int, bool) {
 	a, err := netip.ParseAddr(addr)
 	if err != nil || !p.prefix.Contains(a) {
 		return 0, false
@@ -90,7 +92,7 @@ func (p *pool) index(addr string) (int, bool) {
 }
 
 // addr is the i-th usable address.
-func (p *pool) addr(i int) netip.Addr {
+func (p *Pool) addr(i int) netip.Addr {
 	b := p.prefix.Addr().AsSlice()
 	carry := i + p.first
 	for j := len(b) - 1; j >= 0 && carry > 0; j-- {
@@ -100,4 +102,16 @@ func (p *pool) addr(i int) netip.Addr {
 	}
 	a, _ := netip.AddrFromSlice(b)
 	return a
+}
+
+// Take marks addr used, if it is one of p's free addresses, and reports
+// whether it did (a restarted runtime takes the addresses its pods hold).
+func (p *Pool) Take(addr string) bool {
+	i, ok := p.index(addr)
+	if !ok || p.used[i/64]&(1<<(i%64)) != 0 {
+		return false
+	}
+	p.used[i/64] |= 1 << (i % 64)
+	p.free--
+	return true
 }

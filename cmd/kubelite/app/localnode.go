@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/kubelite/kubelite/nodeagent"
+	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
+)
+
+// localNodeRuntimes are the runtimes --local-node accepts.
+var localNodeRuntimes = []string{"containerd"}
+
+// runLocalNode runs a node agent for this machine on containerd until ctx
+// ends: a containerd of its own under dataDir/containerd (started when none
+// answers there, stopped after), pods' files under dataDir/pods, and the
+// archives of dataDir/images imported at start.
+func runLocalNode(ctx context.Context, rc *rest.Config, dataDir string) error {
+	node, err := nodeagent.LocalNodeConfig("", dataDir)
+	if err != nil {
+		return err
+	}
+	if len(node.PodCIDRs) == 0 {
+		node.PodCIDRs = []string{containerd.DefaultPodCIDR}
+	}
+	d, err := containerd.StartDaemon(ctx, containerd.DaemonConfig{Dir: filepath.Join(dataDir, "containerd"), Install: true})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	rt, err := containerd.New(ctx, containerd.Config{
+		Address:  d.Address,
+		Dir:      filepath.Join(dataDir, "pods"),
+		ImageDir: filepath.Join(dataDir, "images"),
+		PodCIDRs: node.PodCIDRs,
+		HostIPs:  node.InternalIPs,
+	})
+	if err != nil {
+		return fmt.Errorf("containerd runtime: %w", err)
+	}
+	defer rt.Close()
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	b := record.NewBroadcaster(record.WithContext(ctx))
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer b.Shutdown()
+	agent, err := nodeagent.New(nodeagent.Config{
+		Node:     node,
+		Client:   client,
+		Runtime:  rt,
+		Recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
+	})
+	if err != nil {
+		return err
+	}
+	return agent.Run(ctx)
+}

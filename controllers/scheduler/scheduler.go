@@ -109,6 +109,14 @@ type Scheduler struct {
 	algo      *algorithm
 	synced    []cache.InformerSynced
 	binding   sync.WaitGroup
+	// handlers are the scheduler's event handlers, removed when Run returns.
+	handlers []handler
+}
+
+// handler is one event handler the scheduler added to an informer.
+type handler struct {
+	informer cache.SharedIndexInformer
+	reg      cache.ResourceEventHandlerRegistration
 }
 
 // New checks cfg, fills in its defaults and registers the scheduler's
@@ -150,6 +158,7 @@ func New(cfg Config) (*Scheduler, error) {
 		s.synced = append(s.synced, cfg.Namespaces.Informer().HasSynced)
 	}
 	if err := s.watchVolumes(cfg, &l); err != nil {
+		s.removeHandlers()
 		return nil, err
 	}
 	if cfg.Services != nil {
@@ -176,6 +185,7 @@ func New(cfg Config) (*Scheduler, error) {
 		nominated:   s.nominator.on,
 	}
 	if err := s.addHandlers(cfg); err != nil {
+		s.removeHandlers()
 		return nil, err
 	}
 	return s, nil
@@ -183,8 +193,10 @@ func New(cfg Config) (*Scheduler, error) {
 
 // Run waits for the caches, then schedules pods one at a time until ctx
 // ends. Bindings run in the background; Run returns once the last has
-// finished. Run may be called only once.
+// finished, and removes the scheduler's event handlers from the informers,
+// which the caller may go on using. Run may be called only once.
 func (s *Scheduler) Run(ctx context.Context) error {
+	defer s.removeHandlers()
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "scheduler")
 	ctx = klog.NewContext(ctx, logger)
 	if s.events == nil {

@@ -11,8 +11,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubelite/kubelite/controllers/scheduler"
@@ -74,7 +76,7 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 				return runSchedulerOnce(ctx, rc, cfg.Name)
 			}
 			host, _ := os.Hostname()
-			return runScheduler(ctx, rc, host+"_"+string(uuid.NewUUID()), cfg.Name)
+			return runScheduler(ctx, rc, nil, host+"_"+string(uuid.NewUUID()), cfg.Name)
 		},
 	}
 	fs := cmd.Flags()
@@ -90,14 +92,24 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 // runScheduler runs the scheduler against the API server that cfg
 // reaches, until ctx ends, while it holds the scheduler's Lease: of
 // several servers on one etcd, one schedules.
-func runScheduler(ctx context.Context, cfg *rest.Config, identity, name string) error {
+//
+// shared, when set, is the informer factory of the process's other
+// components: the scheduler's informers come from it and run as long as
+// ctx, whoever holds the Lease. Otherwise each term as leader has its own.
+func runScheduler(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory, identity, name string) error {
 	client, err := schedulerClient(cfg)
 	if err != nil {
 		return err
 	}
-	return runElected(ctx, client, schedulerLease, identity, func(ctx context.Context) error {
-		return schedule(ctx, client, name)
-	})
+	term := func(ctx context.Context) error { return schedule(ctx, client, name) }
+	if shared != nil {
+		// The caches are filled once, before any term: a scheduler that
+		// wins the Lease starts from them at once.
+		fromShared := schedulerInformers(shared, shared.Core().V1().Pods())
+		shared.Start(ctx.Done())
+		term = func(ctx context.Context) error { return runSchedulerTerm(ctx, client, name, fromShared) }
+	}
+	return runElected(ctx, client, schedulerLease, identity, term)
 }
 
 // runSchedulerOnce runs the scheduler without leader election.
@@ -127,10 +139,30 @@ func schedule(ctx context.Context, client kubernetes.Interface, name string) err
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
 		}))
-	s, err := scheduler.New(scheduler.Config{
-		Client:                 client,
-		Name:                   name,
-		Pods:                   podFactory.Core().V1().Pods(),
+	cfg := schedulerInformers(factory, podFactory.Core().V1().Pods())
+	factory.Start(ctx.Done())
+	podFactory.Start(ctx.Done())
+	defer podFactory.Shutdown()
+	defer factory.Shutdown()
+	return runSchedulerTerm(ctx, client, name, cfg)
+}
+
+// runSchedulerTerm runs one scheduler on the informers in cfg, which the
+// caller starts, until ctx ends.
+func runSchedulerTerm(ctx context.Context, client kubernetes.Interface, name string, cfg scheduler.Config) error {
+	cfg.Client, cfg.Name = client, name
+	s, err := scheduler.New(cfg)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// schedulerInformers is the scheduler's config with its informers from
+// factory, pods from the given informer, each added to its factory.
+func schedulerInformers(factory informers.SharedInformerFactory, pods coreinformers.PodInformer) scheduler.Config {
+	cfg := scheduler.Config{
+		Pods:                   pods,
 		Nodes:                  factory.Core().V1().Nodes(),
 		Namespaces:             factory.Core().V1().Namespaces(),
 		Services:               factory.Core().V1().Services(),
@@ -142,13 +174,15 @@ func schedule(ctx context.Context, client kubernetes.Interface, name string) err
 		StorageClasses:         factory.Storage().V1().StorageClasses(),
 		CSINodes:               factory.Storage().V1().CSINodes(),
 		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
-	})
-	if err != nil {
-		return err
 	}
-	factory.Start(ctx.Done())
-	podFactory.Start(ctx.Done())
-	defer podFactory.Shutdown()
-	defer factory.Shutdown()
-	return s.Run(ctx)
+	for _, i := range []interface {
+		Informer() cache.SharedIndexInformer
+	}{
+		cfg.Pods, cfg.Nodes, cfg.Namespaces, cfg.Services, cfg.ReplicationControllers, cfg.ReplicaSets,
+		cfg.StatefulSets, cfg.PersistentVolumeClaims, cfg.PersistentVolumes, cfg.StorageClasses, cfg.CSINodes,
+		cfg.PodDisruptionBudgets,
+	} {
+		i.Informer()
+	}
+	return cfg
 }

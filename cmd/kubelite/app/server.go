@@ -257,7 +257,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	if !cfg.disabled("scheduler") {
 		go func() {
-			if err := runScheduler(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), ""); err != nil {
+			if err := runScheduler(runCtx, api.loopbackConfig, api.informers, serverIdentity(cfg.DataDir), ""); err != nil {
 				logger.Error(err, "scheduler failed")
 				cancel()
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -85,6 +86,8 @@ type Controller struct {
 	rediscover chan struct{}
 	monitors   *monitors
 	loop       *loop.Loop
+	// discovered is set once the first discovery's informers are started.
+	discovered atomic.Bool
 }
 
 // New validates cfg and returns a collector. Nothing runs until Run.
@@ -151,10 +154,18 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	}
 	c.kinds.set(first)
 	c.monitors.sync(ctx, first)
+	c.discovered.Store(true)
 	c.loop.WaitFor(c.monitors.synced)
 
 	go c.discoverEvery(ctx)
 	return c.loop.Run(loopCtx, workers)
+}
+
+// HasSynced reports whether the collector has discovered the served
+// resources and its informers have listed them (or stopped waiting for
+// those whose lists keep failing): its graph is complete.
+func (c *Controller) HasSynced() bool {
+	return c.discovered.Load() && c.monitors.synced()
 }
 
 // discoverEvery refreshes discovery every interval, and when asked to

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
@@ -99,7 +100,7 @@ const controllerManagerLease = "kube-controller-manager"
 // runControllerManager runs the controllers while this process holds the
 // controller manager's Lease: of several servers on one etcd, one set of
 // controllers is active. identity names this process in the Lease.
-func runControllerManager(ctx context.Context, cfg *rest.Config, identity string, rootCA []byte, tuning ControllersConfig) error {
+func runControllerManager(ctx context.Context, cfg *rest.Config, identity string, rootCA []byte, tuning ControllersConfig, started func()) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "kubelite-controller-manager"
 	client, err := kubernetes.NewForConfig(cfg)
@@ -107,7 +108,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, identity string
 		return fmt.Errorf("controller manager client: %w", err)
 	}
 	return runElected(ctx, client, controllerManagerLease, identity, func(ctx context.Context) error {
-		return runControllers(ctx, cfg, rootCA, tuning)
+		return runControllers(ctx, cfg, rootCA, tuning, started)
 	})
 }
 
@@ -158,8 +159,10 @@ func (g *gcThreshold) Type() string { return "int" }
 // runControllers runs the controller manager's controllers against the API
 // server that cfg reaches, until ctx ends. Each controller is wired here,
 // explicitly, in one place. rootCA is the PEM bundle that verifies the API
-// server, published in every namespace.
-func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning ControllersConfig) error {
+// server, published in every namespace. started, when set, is called once
+// the controllers' caches (the garbage collector's graph included) are
+// filled.
+func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning ControllersConfig, started func()) error {
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "controller-manager")
 	ctx = klog.NewContext(ctx, logger)
 	client, err := kubernetes.NewForConfig(cfg)
@@ -464,6 +467,18 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())
 	var wg sync.WaitGroup
+	if started != nil {
+		wg.Go(func() {
+			factory.WaitForCacheSync(ctx.Done())
+			rootCAFactory.WaitForCacheSync(ctx.Done())
+			err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+				return gc.HasSynced(), nil
+			})
+			if err == nil {
+				started()
+			}
+		})
+	}
 	for _, r := range runs {
 		wg.Add(1)
 		go func() {
@@ -541,10 +556,10 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 			ctx, cancel := signalContext()
 			defer cancel()
 			if !cfg.LeaderElect {
-				return runControllers(ctx, rc, rootCA, cfg.Controllers)
+				return runControllers(ctx, rc, rootCA, cfg.Controllers, nil)
 			}
 			host, _ := os.Hostname()
-			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers)
+			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers, nil)
 		},
 	}
 	fs := cmd.Flags()

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -49,6 +50,12 @@ type Config struct {
 	DiscoveryInterval time.Duration
 	// Resync is the informers' resync period. Zero value: none.
 	Resync time.Duration
+	// Informers, when set, returns a shared informer the process already
+	// runs (or will start) for a resource, or nil. The collector watches
+	// such a resource through it, with its own handler, rather than with a
+	// second watch and cache of its own. Zero value: the collector runs a
+	// metadata informer for every resource.
+	Informers func(schema.GroupVersionResource) cache.SharedIndexInformer
 	// Clock times how long informers take to sync. Zero value: the real
 	// clock.
 	Clock clock.PassiveClock
@@ -123,6 +130,7 @@ func New(cfg Config) (*Controller, error) {
 		enqueue: func(uid types.UID) { c.loop.Add(string(uid)) },
 		resync:  cfg.Resync,
 		clock:   clk,
+		shared:  cfg.Informers,
 		running: map[schema.GroupVersionResource]*monitor{},
 	}
 	return c, nil

@@ -12,9 +12,18 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -27,6 +36,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/scale"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -243,6 +253,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		Metadata:  meta,
 		Discovery: client.Discovery(),
 		Events:    recorder("garbage-collector-controller"),
+		Informers: typedInformers(factory),
 	})
 	if err != nil {
 		return err
@@ -581,4 +592,44 @@ func localNodeName() string {
 		return ""
 	}
 	return strings.ToLower(host)
+}
+
+// controllerResources are the resources whose typed informers the
+// controllers take from their factory. The garbage collector watches them
+// through those, not with a metadata informer of its own: one watch and
+// cache of each, as upstream's controller manager gives its collector the
+// typed informers. (A resource missing here is only watched twice.)
+var controllerResources = []schema.GroupVersionResource{
+	corev1.SchemeGroupVersion.WithResource("pods"),
+	corev1.SchemeGroupVersion.WithResource("nodes"),
+	corev1.SchemeGroupVersion.WithResource("namespaces"),
+	corev1.SchemeGroupVersion.WithResource("services"),
+	corev1.SchemeGroupVersion.WithResource("endpoints"),
+	corev1.SchemeGroupVersion.WithResource("serviceaccounts"),
+	corev1.SchemeGroupVersion.WithResource("replicationcontrollers"),
+	appsv1.SchemeGroupVersion.WithResource("deployments"),
+	appsv1.SchemeGroupVersion.WithResource("replicasets"),
+	appsv1.SchemeGroupVersion.WithResource("statefulsets"),
+	batchv1.SchemeGroupVersion.WithResource("jobs"),
+	batchv1.SchemeGroupVersion.WithResource("cronjobs"),
+	autoscalingv2.SchemeGroupVersion.WithResource("horizontalpodautoscalers"),
+	coordinationv1.SchemeGroupVersion.WithResource("leases"),
+	policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"),
+	discoveryv1.SchemeGroupVersion.WithResource("endpointslices"),
+	corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"),
+	corev1.SchemeGroupVersion.WithResource("persistentvolumes"),
+	storagev1.SchemeGroupVersion.WithResource("storageclasses"),
+	rbacv1.SchemeGroupVersion.WithResource("clusterroles"),
+}
+
+// typedInformers returns the informers of factory for controllerResources,
+// by resource, for the garbage collector.
+func typedInformers(factory informers.SharedInformerFactory) func(schema.GroupVersionResource) cache.SharedIndexInformer {
+	byResource := map[schema.GroupVersionResource]cache.SharedIndexInformer{}
+	for _, gvr := range controllerResources {
+		if i, err := factory.ForResource(gvr); err == nil {
+			byResource[gvr] = i.Informer()
+		}
+	}
+	return func(gvr schema.GroupVersionResource) cache.SharedIndexInformer { return byResource[gvr] }
 }

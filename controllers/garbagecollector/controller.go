@@ -21,8 +21,9 @@ import (
 )
 
 // DefaultDiscoveryInterval is how often the collector asks the server which
-// resources it serves when Config.DiscoveryInterval is zero.
-const DefaultDiscoveryInterval = 10 * time.Second
+// resources it serves when Config.DiscoveryInterval is zero: upstream's 30 s.
+// An owner reference to a kind not yet known asks for a discovery at once.
+const DefaultDiscoveryInterval = 30 * time.Second
 
 // minRediscover is the least time between two discoveries.
 const minRediscover = 2 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -19,8 +21,9 @@ import (
 )
 
 // DefaultDiscoveryInterval is how often the collector asks the server which
-// resources it serves when Config.DiscoveryInterval is zero.
-const DefaultDiscoveryInterval = 10 * time.Second
+// resources it serves when Config.DiscoveryInterval is zero: upstream's 30 s.
+// An owner reference to a kind not yet known asks for a discovery at once.
+const DefaultDiscoveryInterval = 30 * time.Second
 
 // minRediscover is the least time between two discoveries.
 const minRediscover = 2 * time.Second
@@ -48,6 +51,12 @@ type Config struct {
 	DiscoveryInterval time.Duration
 	// Resync is the informers' resync period. Zero value: none.
 	Resync time.Duration
+	// Informers, when set, returns a shared informer the process already
+	// runs (or will start) for a resource, or nil. The collector watches
+	// such a resource through it, with its own handler, rather than with a
+	// second watch and cache of its own. Zero value: the collector runs a
+	// metadata informer for every resource.
+	Informers func(schema.GroupVersionResource) cache.SharedIndexInformer
 	// Clock times how long informers take to sync. Zero value: the real
 	// clock.
 	Clock clock.PassiveClock
@@ -85,6 +94,8 @@ type Controller struct {
 	rediscover chan struct{}
 	monitors   *monitors
 	loop       *loop.Loop
+	// discovered is set once the first discovery's informers are started.
+	discovered atomic.Bool
 }
 
 // New validates cfg and returns a collector. Nothing runs until Run.
@@ -120,6 +131,7 @@ func New(cfg Config) (*Controller, error) {
 		enqueue: func(uid types.UID) { c.loop.Add(string(uid)) },
 		resync:  cfg.Resync,
 		clock:   clk,
+		shared:  cfg.Informers,
 		running: map[schema.GroupVersionResource]*monitor{},
 	}
 	return c, nil
@@ -151,10 +163,18 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	}
 	c.kinds.set(first)
 	c.monitors.sync(ctx, first)
+	c.discovered.Store(true)
 	c.loop.WaitFor(c.monitors.synced)
 
 	go c.discoverEvery(ctx)
 	return c.loop.Run(loopCtx, workers)
+}
+
+// HasSynced reports whether the collector has discovered the served
+// resources and its informers have listed them (or stopped waiting for
+// those whose lists keep failing): its graph is complete.
+func (c *Controller) HasSynced() bool {
+	return c.discovered.Load() && c.monitors.synced()
 }
 
 // discoverEvery refreshes discovery every interval, and when asked to

@@ -4,8 +4,9 @@
 //
 // The collector watches the metadata of every resource the server serves
 // that can be listed, watched and deleted (custom resources too; events are
-// left out), through metadata informers it starts and stops as discovery,
-// refreshed every DiscoveryInterval, shows resources come and go. The
+// left out), through metadata informers it starts and stops (or the shared
+// informers Config.Informers gives) as discovery, refreshed every
+// DiscoveryInterval, shows resources come and go. The
 // informers feed a graph: each observed object by uid, and for every uid
 // named in an ownerReference the objects naming it. Each change queues the
 // uids it may affect, and one level-triggered sync per uid decides, from the

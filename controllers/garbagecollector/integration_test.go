@@ -204,6 +204,49 @@ func TestGarbageCollection(t *testing.T) {
 		}
 	})
 
+	// In kubelite server the collector watches services (as pods, ...)
+	// through the typed informers the other controllers share.
+	t.Run("shared informers", func(t *testing.T) {
+		ns := "gc-shared"
+		s.CreateNamespace(t, ns)
+		service := func(name string, owners ...metav1.OwnerReference) *corev1.Service {
+			t.Helper()
+			svc, err := c.CoreV1().Services(ns).Create(t.Context(), &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Name: name, OwnerReferences: owners},
+				Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Ports: []corev1.ServicePort{{Port: 80}}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return svc
+		}
+		serviceGone := func(name string) {
+			t.Helper()
+			waitFor(t, "service "+name+" deleted", func(ctx context.Context) (bool, error) {
+				_, err := c.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+				return apierrors.IsNotFound(err), nil
+			})
+		}
+		// A service owned by a config map goes with it.
+		owner := configMap(t, c, ns, "owner")
+		service("dep", ownerRef(owner, false))
+		if err := c.CoreV1().ConfigMaps(ns).Delete(t.Context(), owner.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		serviceGone("dep")
+		// A service deleted in the foreground takes its dependents first.
+		svc := service("owner")
+		ref := metav1.OwnerReference{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID, BlockOwnerDeletion: ptr.To(true)}
+		cm := configMap(t, c, ns, "cm", ref)
+		err := c.CoreV1().Services(ns).Delete(t.Context(), svc.Name,
+			metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, c, ns, cm.Name)
+		serviceGone(svc.Name)
+	})
+
 	t.Run("custom resources", func(t *testing.T) {
 		ns := "gc-custom"
 		s.CreateNamespace(t, ns)

@@ -22,21 +22,26 @@ import (
 // the collection of every other.
 const syncTimeout = 30 * time.Second
 
-// monitor is the running metadata informer of one resource.
+// monitor is the collector's watch of one resource: its handler on a
+// metadata informer of its own, or on a shared informer.
 type monitor struct {
-	informer cache.SharedIndexInformer
-	stop     context.CancelFunc
-	started  time.Time
+	// synced reports whether the handler has seen the resource's list.
+	synced  func() bool
+	stop    func()
+	started time.Time
 }
 
-// monitors runs one metadata informer per watched resource and feeds their
-// events into the graph. Changes to the graph are reported to enqueue.
+// monitors runs one metadata informer per watched resource, or uses the
+// shared informer of it, and feeds their events into the graph. Changes to
+// the graph are reported to enqueue.
 type monitors struct {
 	client  metadata.Interface
 	graph   *graph
 	enqueue func(types.UID)
 	resync  time.Duration
 	clock   clock.PassiveClock
+	// shared returns a running shared informer of a resource, or nil.
+	shared func(schema.GroupVersionResource) cache.SharedIndexInformer
 
 	mu      sync.Mutex
 	running map[schema.GroupVersionResource]*monitor
@@ -54,22 +59,34 @@ func (m *monitors) sync(ctx context.Context, r resources) {
 		if _, ok := m.running[gvr]; ok {
 			continue
 		}
+		handler := cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { m.observe(res, obj) },
+			UpdateFunc: func(_, obj any) { m.observe(res, obj) },
+			DeleteFunc: m.forget,
+		}
+		if informer := m.sharedInformer(gvr); informer != nil {
+			reg, err := informer.AddEventHandler(handler)
+			if err != nil {
+				logger.Error(err, "Cannot watch resource", "resource", gvr)
+				continue
+			}
+			stop := func() { _ = informer.RemoveEventHandler(reg) }
+			m.running[gvr] = &monitor{synced: reg.HasSynced, stop: stop, started: m.clock.Now()}
+			logger.V(2).Info("Watching resource through a shared informer", "resource", gvr)
+			continue
+		}
 		informer := metadatainformer.NewFilteredMetadataInformer(m.client, gvr, metav1.NamespaceAll, m.resync, cache.Indexers{}, nil).Informer()
 		if err := informer.SetTransform(trim); err != nil {
 			logger.Error(err, "Cannot trim cached objects", "resource", gvr)
 		}
-		_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { m.observe(res, obj) },
-			UpdateFunc: func(_, obj any) { m.observe(res, obj) },
-			DeleteFunc: m.forget,
-		})
+		reg, err := informer.AddEventHandler(handler)
 		if err != nil {
 			logger.Error(err, "Cannot watch resource", "resource", gvr)
 			continue
 		}
 		mctx, cancel := context.WithCancel(ctx)
 		go informer.RunWithContext(mctx)
-		m.running[gvr] = &monitor{informer: informer, stop: cancel, started: m.clock.Now()}
+		m.running[gvr] = &monitor{synced: reg.HasSynced, stop: cancel, started: m.clock.Now()}
 		logger.V(2).Info("Watching resource", "resource", gvr)
 	}
 	if !r.complete {
@@ -88,6 +105,14 @@ func (m *monitors) sync(ctx context.Context, r resources) {
 	}
 }
 
+// sharedInformer is the shared informer of gvr, or nil.
+func (m *monitors) sharedInformer(gvr schema.GroupVersionResource) cache.SharedIndexInformer {
+	if m.shared == nil {
+		return nil
+	}
+	return m.shared(gvr)
+}
+
 // synced reports whether every running informer has listed its resource,
 // or has been trying for longer than syncTimeout. Until then the graph may
 // miss dependents.
@@ -95,7 +120,7 @@ func (m *monitors) synced() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, mon := range m.running {
-		if !mon.informer.HasSynced() && m.clock.Since(mon.started) < syncTimeout {
+		if !mon.synced() && m.clock.Since(mon.started) < syncTimeout {
 			return false
 		}
 	}

@@ -49,7 +49,7 @@ func (ev clusterEvent) plugins() []string {
 }
 
 func (s *Scheduler) addHandlers(cfg Config) error {
-	podReg, err := cfg.Pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	podReg, err := s.handle(cfg.Pods.Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.onPod(nil, obj.(*corev1.Pod)) },
 		UpdateFunc: func(old, cur any) { s.onPod(old.(*corev1.Pod), cur.(*corev1.Pod)) },
 		DeleteFunc: func(obj any) {
@@ -64,7 +64,7 @@ func (s *Scheduler) addHandlers(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: add pod handler: %w", err)
 	}
-	nodeReg, err := cfg.Nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nodeReg, err := s.handle(cfg.Nodes.Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			s.cache.setNode(obj.(*corev1.Node))
 			s.queue.move(nodeAdded)
@@ -90,6 +90,25 @@ func (s *Scheduler) addHandlers(cfg Config) error {
 	}
 	s.synced = append(s.synced, cfg.Pods.Informer().HasSynced, podReg.HasSynced, cfg.Nodes.Informer().HasSynced, nodeReg.HasSynced)
 	return nil
+}
+
+// handle adds h to informer and remembers it, for removeHandlers.
+func (s *Scheduler) handle(informer cache.SharedIndexInformer, h cache.ResourceEventHandler) (cache.ResourceEventHandlerRegistration, error) {
+	reg, err := informer.AddEventHandler(h)
+	if err == nil {
+		s.handlers = append(s.handlers, handler{informer, reg})
+	}
+	return reg, err
+}
+
+// removeHandlers takes the scheduler's handlers off the informers, which
+// may outlive it: a scheduler that lost its lease must stop hearing of
+// pods while the process's other components keep the informers.
+func (s *Scheduler) removeHandlers() {
+	for _, h := range s.handlers {
+		_ = h.informer.RemoveEventHandler(h.reg)
+	}
+	s.handlers = nil
 }
 
 func finished(pod *corev1.Pod) bool {
@@ -184,7 +203,7 @@ func (s *Scheduler) watchVolumes(cfg Config, l *listers) error {
 		if inf == nil {
 			continue
 		}
-		reg, err := inf.Informer().AddEventHandler(retry)
+		reg, err := s.handle(inf.Informer(), retry)
 		if err != nil {
 			return fmt.Errorf("scheduler: add volume handler: %w", err)
 		}

@@ -121,6 +121,14 @@ type Scheduler struct {
 	// binds holds a token per binding request under way
 	// (BindParallelism).
 	binds chan struct{}
+	// handlers are the scheduler's event handlers, removed when Run returns.
+	handlers []handler
+}
+
+// handler is one event handler the scheduler added to an informer.
+type handler struct {
+	informer cache.SharedIndexInformer
+	reg      cache.ResourceEventHandlerRegistration
 }
 
 // New checks cfg, fills in its defaults and registers the scheduler's
@@ -166,6 +174,7 @@ func New(cfg Config) (*Scheduler, error) {
 		s.synced = append(s.synced, cfg.Namespaces.Informer().HasSynced)
 	}
 	if err := s.watchVolumes(cfg, &l); err != nil {
+		s.removeHandlers()
 		return nil, err
 	}
 	if cfg.Services != nil {
@@ -192,6 +201,7 @@ func New(cfg Config) (*Scheduler, error) {
 		nominated:   s.nominator.on,
 	}
 	if err := s.addHandlers(cfg); err != nil {
+		s.removeHandlers()
 		return nil, err
 	}
 	return s, nil
@@ -199,8 +209,10 @@ func New(cfg Config) (*Scheduler, error) {
 
 // Run waits for the caches, then schedules pods one at a time until ctx
 // ends. Bindings run in the background; Run returns once the last has
-// finished. Run may be called only once.
+// finished, and removes the scheduler's event handlers from the informers,
+// which the caller may go on using. Run may be called only once.
 func (s *Scheduler) Run(ctx context.Context) error {
+	defer s.removeHandlers()
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "scheduler")
 	ctx = klog.NewContext(ctx, logger)
 	if s.events == nil {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -218,4 +219,64 @@ func (p slowPods) Bind(ctx context.Context, b *corev1.Binding, opts metav1.Creat
 	p.c.bound++
 	p.c.mu.Unlock()
 	return nil
+}
+
+// TestRunRemovesHandlers checks that a scheduler that stops (its lease
+// lost) leaves the informers it shared with others without its handlers:
+// a pod created afterwards reaches only the next scheduler on them.
+func TestRunRemovesHandlers(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client := fake.NewClientset()
+	factory := informers.NewSharedInformerFactory(client, 0)
+	cfg := Config{Client: client, Pods: factory.Core().V1().Pods(), Nodes: factory.Core().V1().Nodes(),
+		PersistentVolumeClaims: factory.Core().V1().PersistentVolumeClaims(), Events: events.NewFakeRecorder(100)}
+	queued := func(s *Scheduler, uid string) bool {
+		s.queue.mu.Lock()
+		defer s.queue.mu.Unlock()
+		_, ok := s.queue.pods[types.UID(uid)]
+		return ok
+	}
+	first, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- first.Run(runCtx) }()
+	create := func(name string) {
+		t.Helper()
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID(name + "-uid")},
+			Spec: corev1.PodSpec{SchedulerName: DefaultName, Containers: []corev1.Container{{Name: "c"}}}}
+		if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitQueued := func(s *Scheduler, name string) {
+		t.Helper()
+		err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			return queued(s, name+"-uid"), nil
+		})
+		if err != nil {
+			t.Fatalf("pod %s never queued", name)
+		}
+	}
+	create("a")
+	waitQueued(first, "a")
+	stop()
+	<-done // nil, or the wait for the caches cut short
+	second, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create("p")
+	waitQueued(second, "p")
+	if queued(first, "p-uid") {
+		t.Error("the stopped scheduler still hears of pods on the shared informer")
+	}
+	if n := len(first.handlers); n != 0 {
+		t.Errorf("stopped scheduler keeps %d handlers", n)
+	}
 }

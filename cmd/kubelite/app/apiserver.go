@@ -87,6 +87,9 @@ type apiServer struct {
 	definitions *definitionsCache
 	// etcd is the client the resources' stores share.
 	etcd *storage.Shared
+	// informers is the loopback informer factory of admission, which the
+	// process's other components share: one cache of each resource.
+	informers informers.SharedInformerFactory
 }
 
 // close releases what the server holds once it has stopped.
@@ -282,7 +285,10 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	factory := informers.NewSharedInformerFactory(loopback, 10*time.Minute)
+	// kube-apiserver resyncs its informers every 10 minutes; the admission
+	// plugins only read listers, and in `kubelite server` the scheduler
+	// shares this factory, whose handlers upstream never resyncs.
+	factory := informers.NewSharedInformerFactory(loopback, 0)
 	gc.AdmissionControl, err = admission.New(admission.Config{Client: loopback, Informers: factory, Drained: gc.DrainedNotify()})
 	if err != nil {
 		return nil, err
@@ -324,7 +330,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := registerAPIServices(srv, gc, loopback, crds, installed); err != nil {
 		return nil, err
 	}
-	return &apiServer{generic: srv, config: gc, definitions: definitions, etcd: shared, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port}, nil
+	return &apiServer{generic: srv, config: gc, definitions: definitions, etcd: shared, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port, informers: factory}, nil
 }
 
 // operationIDAndTags names a route's OpenAPI operation as the generic server

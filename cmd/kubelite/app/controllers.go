@@ -12,10 +12,20 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
@@ -26,6 +36,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/scale"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -105,7 +116,7 @@ const controllerManagerLease = "kube-controller-manager"
 // runControllerManager runs the controllers while this process holds the
 // controller manager's Lease: of several servers on one etcd, one set of
 // controllers is active. identity names this process in the Lease.
-func runControllerManager(ctx context.Context, cfg *rest.Config, identity string, rootCA []byte, tuning ControllersConfig) error {
+func runControllerManager(ctx context.Context, cfg *rest.Config, identity string, rootCA []byte, tuning ControllersConfig, started func()) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "kubelite-controller-manager"
 	client, err := kubernetes.NewForConfig(cfg)
@@ -113,7 +124,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, identity string
 		return fmt.Errorf("controller manager client: %w", err)
 	}
 	return runElected(ctx, client, controllerManagerLease, identity, func(ctx context.Context) error {
-		return runControllers(ctx, cfg, rootCA, tuning)
+		return runControllers(ctx, cfg, rootCA, tuning, started)
 	})
 }
 
@@ -164,8 +175,10 @@ func (g *gcThreshold) Type() string { return "int" }
 // runControllers runs the controller manager's controllers against the API
 // server that cfg reaches, until ctx ends. Each controller is wired here,
 // explicitly, in one place. rootCA is the PEM bundle that verifies the API
-// server, published in every namespace.
-func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning ControllersConfig) error {
+// server, published in every namespace. started, when set, is called once
+// the controllers' caches (the garbage collector's graph included) are
+// filled.
+func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning ControllersConfig, started func()) error {
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "controller-manager")
 	ctx = klog.NewContext(ctx, logger)
 	client, err := kubernetes.NewForConfig(cfg)
@@ -246,6 +259,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		Metadata:  meta,
 		Discovery: client.Discovery(),
 		Events:    recorder("garbage-collector-controller"),
+		Informers: typedInformers(factory),
 	})
 	if err != nil {
 		return err
@@ -497,6 +511,18 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())
 	var wg sync.WaitGroup
+	if started != nil {
+		wg.Go(func() {
+			factory.WaitForCacheSync(ctx.Done())
+			rootCAFactory.WaitForCacheSync(ctx.Done())
+			err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+				return gc.HasSynced(), nil
+			})
+			if err == nil {
+				started()
+			}
+		})
+	}
 	for _, r := range runs {
 		wg.Add(1)
 		go func() {
@@ -574,10 +600,10 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 			ctx, cancel := signalContext()
 			defer cancel()
 			if !cfg.LeaderElect {
-				return runControllers(ctx, rc, rootCA, cfg.Controllers)
+				return runControllers(ctx, rc, rootCA, cfg.Controllers, nil)
 			}
 			host, _ := os.Hostname()
-			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers)
+			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers, nil)
 		},
 	}
 	fs := cmd.Flags()
@@ -599,4 +625,44 @@ func localNodeName() string {
 		return ""
 	}
 	return strings.ToLower(host)
+}
+
+// controllerResources are the resources whose typed informers the
+// controllers take from their factory. The garbage collector watches them
+// through those, not with a metadata informer of its own: one watch and
+// cache of each, as upstream's controller manager gives its collector the
+// typed informers. (A resource missing here is only watched twice.)
+var controllerResources = []schema.GroupVersionResource{
+	corev1.SchemeGroupVersion.WithResource("pods"),
+	corev1.SchemeGroupVersion.WithResource("nodes"),
+	corev1.SchemeGroupVersion.WithResource("namespaces"),
+	corev1.SchemeGroupVersion.WithResource("services"),
+	corev1.SchemeGroupVersion.WithResource("endpoints"),
+	corev1.SchemeGroupVersion.WithResource("serviceaccounts"),
+	corev1.SchemeGroupVersion.WithResource("replicationcontrollers"),
+	appsv1.SchemeGroupVersion.WithResource("deployments"),
+	appsv1.SchemeGroupVersion.WithResource("replicasets"),
+	appsv1.SchemeGroupVersion.WithResource("statefulsets"),
+	batchv1.SchemeGroupVersion.WithResource("jobs"),
+	batchv1.SchemeGroupVersion.WithResource("cronjobs"),
+	autoscalingv2.SchemeGroupVersion.WithResource("horizontalpodautoscalers"),
+	coordinationv1.SchemeGroupVersion.WithResource("leases"),
+	policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"),
+	discoveryv1.SchemeGroupVersion.WithResource("endpointslices"),
+	corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"),
+	corev1.SchemeGroupVersion.WithResource("persistentvolumes"),
+	storagev1.SchemeGroupVersion.WithResource("storageclasses"),
+	rbacv1.SchemeGroupVersion.WithResource("clusterroles"),
+}
+
+// typedInformers returns the informers of factory for controllerResources,
+// by resource, for the garbage collector.
+func typedInformers(factory informers.SharedInformerFactory) func(schema.GroupVersionResource) cache.SharedIndexInformer {
+	byResource := map[schema.GroupVersionResource]cache.SharedIndexInformer{}
+	for _, gvr := range controllerResources {
+		if i, err := factory.ForResource(gvr); err == nil {
+			byResource[gvr] = i.Informer()
+		}
+	}
+	return func(gvr schema.GroupVersionResource) cache.SharedIndexInformer { return byResource[gvr] }
 }

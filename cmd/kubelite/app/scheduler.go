@@ -15,9 +15,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -89,7 +91,7 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 				return runSchedulerOnce(ctx, rc, cfg.Name)
 			}
 			host, _ := os.Hostname()
-			return runScheduler(ctx, rc, host+"_"+string(uuid.NewUUID()), cfg.Name)
+			return runScheduler(ctx, rc, nil, host+"_"+string(uuid.NewUUID()), cfg.Name)
 		},
 	}
 	fs := cmd.Flags()
@@ -106,14 +108,24 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 // runScheduler runs the scheduler against the API server that cfg
 // reaches, until ctx ends, while it holds the scheduler's Lease: of
 // several servers on one etcd, one schedules.
-func runScheduler(ctx context.Context, cfg *rest.Config, identity, name string) error {
+//
+// shared, when set, is the informer factory of the process's other
+// components: the scheduler's informers come from it and run as long as
+// ctx, whoever holds the Lease. Otherwise each term as leader has its own.
+func runScheduler(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory, identity, name string) error {
 	client, events, err := schedulerClients(cfg)
 	if err != nil {
 		return err
 	}
-	return runElected(ctx, client, schedulerLease, identity, func(ctx context.Context) error {
-		return schedule(ctx, client, events, name)
-	})
+	term := func(ctx context.Context) error { return schedule(ctx, client, events, name) }
+	if shared != nil {
+		// The caches are filled once, before any term: a scheduler that
+		// wins the Lease starts from them at once.
+		fromShared := schedulerInformers(shared, shared.Core().V1().Pods())
+		shared.Start(ctx.Done())
+		term = func(ctx context.Context) error { return runSchedulerTerm(ctx, client, events, name, fromShared) }
+	}
+	return runElected(ctx, client, schedulerLease, identity, term)
 }
 
 // runSchedulerOnce runs the scheduler without leader election.
@@ -143,10 +155,25 @@ func schedulerClients(cfg *rest.Config) (client, events kubernetes.Interface, er
 	return client, events, nil
 }
 
-// schedule runs one scheduler, with informers of its own, until ctx ends,
-// recording events through eventClient. Its pod informer leaves out
-// finished pods, as upstream's does.
+// schedule runs one scheduler, with informers of its own, until ctx ends.
+// Its pod informer leaves out finished pods, as upstream's does.
 func schedule(ctx context.Context, client, eventClient kubernetes.Interface, name string) error {
+	factory := informers.NewSharedInformerFactory(client, 0)
+	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
+		}))
+	cfg := schedulerInformers(factory, podFactory.Core().V1().Pods())
+	factory.Start(ctx.Done())
+	podFactory.Start(ctx.Done())
+	defer podFactory.Shutdown()
+	defer factory.Shutdown()
+	return runSchedulerTerm(ctx, client, eventClient, name, cfg)
+}
+
+// runSchedulerTerm runs one scheduler on the informers in cfg, which the
+// caller starts, until ctx ends, recording events through eventClient.
+func runSchedulerTerm(ctx context.Context, client, eventClient kubernetes.Interface, name string, cfg scheduler.Config) error {
 	if name == "" {
 		name = scheduler.DefaultName
 	}
@@ -155,15 +182,19 @@ func schedule(ctx context.Context, client, eventClient kubernetes.Interface, nam
 		return fmt.Errorf("scheduler: start event recording: %w", err)
 	}
 	defer broadcaster.Shutdown()
-	factory := informers.NewSharedInformerFactory(client, 0)
-	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
-		}))
-	s, err := scheduler.New(scheduler.Config{
-		Client:                 client,
-		Name:                   name,
-		Pods:                   podFactory.Core().V1().Pods(),
+	cfg.Client, cfg.Name, cfg.Events = client, name, broadcaster.NewRecorder(scheme.Scheme, name)
+	s, err := scheduler.New(cfg)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// schedulerInformers is the scheduler's config with its informers from
+// factory, pods from the given informer, each added to its factory.
+func schedulerInformers(factory informers.SharedInformerFactory, pods coreinformers.PodInformer) scheduler.Config {
+	cfg := scheduler.Config{
+		Pods:                   pods,
 		Nodes:                  factory.Core().V1().Nodes(),
 		Namespaces:             factory.Core().V1().Namespaces(),
 		Services:               factory.Core().V1().Services(),
@@ -175,16 +206,17 @@ func schedule(ctx context.Context, client, eventClient kubernetes.Interface, nam
 		StorageClasses:         factory.Storage().V1().StorageClasses(),
 		CSINodes:               factory.Storage().V1().CSINodes(),
 		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
-		Events:                 broadcaster.NewRecorder(scheme.Scheme, name),
-	})
-	if err != nil {
-		return err
 	}
-	factory.Start(ctx.Done())
-	podFactory.Start(ctx.Done())
-	defer podFactory.Shutdown()
-	defer factory.Shutdown()
-	return s.Run(ctx)
+	for _, i := range []interface {
+		Informer() cache.SharedIndexInformer
+	}{
+		cfg.Pods, cfg.Nodes, cfg.Namespaces, cfg.Services, cfg.ReplicationControllers, cfg.ReplicaSets,
+		cfg.StatefulSets, cfg.PersistentVolumeClaims, cfg.PersistentVolumes, cfg.StorageClasses, cfg.CSINodes,
+		cfg.PodDisruptionBudgets,
+	} {
+		i.Informer()
+	}
+	return cfg
 }
 
 // serveProfiling serves the /debug/pprof/ handlers on addr until ctx ends.

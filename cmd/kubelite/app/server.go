@@ -244,13 +244,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read CA: %w", err)
 	}
+	// Start-up ends once the controllers have filled their caches (in their
+	// first term as leader): then what only start-up needed is released.
+	startedOnce := sync.OnceFunc(func() { releaseStartupMemory(logger) })
 	if !cfg.disabled("controller-manager") {
 		go func() {
 			tuning := cfg.Controllers
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}
-			if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, tuning); err != nil {
+			if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, tuning, startedOnce); err != nil {
 				logger.Error(err, "controller manager failed")
 				cancel()
 			}
@@ -277,7 +280,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	if !cfg.disabled("scheduler") {
 		go func() {
-			if err := runScheduler(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), ""); err != nil {
+			if err := runScheduler(runCtx, api.loopbackConfig, api.informers, serverIdentity(cfg.DataDir), ""); err != nil {
 				logger.Error(err, "scheduler failed")
 				cancel()
 			}
@@ -288,6 +291,9 @@ func (s *Server) Run(ctx context.Context) error {
 	// Start-up builds much that it then drops (OpenAPI specs, discovery); give
 	// those pages back now rather than when the scavenger gets to them.
 	debug.FreeOSMemory()
+	if cfg.disabled("controller-manager") {
+		startedOnce()
+	}
 	return <-errc
 }
 

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	"k8s.io/klog/v2"
+)
+
+// releaseStartupMemory gives back to the system what start-up used and the
+// running server does not need: the heap garbage it left (OpenAPI, discovery,
+// the first lists of every informer) and the executable's pages that only
+// start-up ran or read (package initialisation, the assembly of the API
+// server and its routes). Of the ~73 MiB of the binary start-up maps, an idle
+// server uses some 20-25 MiB; the rest leaves memory. A code path first used
+// later reads its pages from disk then, one page at a time (see
+// dropExecutablePages): a little latency on first use for ~50 MiB less.
+func releaseStartupMemory(logger klog.Logger) {
+	debug.FreeOSMemory()
+	n, err := dropExecutablePages()
+	if err != nil {
+		logger.Error(err, "Cannot drop start-up pages of the executable")
+		return
+	}
+	logger.V(2).Info("Released start-up memory", "executableMiB", n>>20)
+}
+
+// dropExecutablePages pages out the executable's read-only mappings (code,
+// read-only data) and returns how many bytes those mappings span.
+//
+// Dropping the pages alone is not enough: the kernel would read them back
+// around each page the server still touches (read-ahead, 128 KiB), and map
+// the cached neighbours of each fault (fault-around), so that half the
+// binary came back resident within seconds. The mappings are therefore
+// marked random-access (MADV_RANDOM: no read-ahead) and their pages paged
+// out (MADV_PAGEOUT: unmapped and, unless another process maps them, dropped
+// from the page cache); a page used again is read alone. Where the kernel
+// refuses MADV_PAGEOUT (before Linux 5.4), the pages are only unmapped
+// (MADV_DONTNEED) and stay cached.
+//
+// A mapping the process has written to (one with anonymous pages, as a
+// relocated read-only segment of a position-independent binary) is left
+// alone: dropping its pages would lose the writes.
+func dropExecutablePages() (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return 0, err
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	type mapping struct {
+		start, end uint64
+		readOnly   bool
+		path       string
+		anonymous  bool
+	}
+	var maps []mapping
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			// A mapping's header: address perms offset dev inode [path].
+			lo, hi, _ := strings.Cut(fields[0], "-")
+			start, err1 := strconv.ParseUint(lo, 16, 64)
+			end, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 != nil || err2 != nil {
+				return 0, fmt.Errorf("parse mapping %q", sc.Text())
+			}
+			m := mapping{start: start, end: end, readOnly: !strings.Contains(fields[1], "w")}
+			if len(fields) == 6 {
+				m.path = fields[5]
+			}
+			maps = append(maps, m)
+		case len(fields) >= 2 && fields[0] == "Anonymous:" && len(maps) > 0:
+			maps[len(maps)-1].anonymous = fields[1] != "0"
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	var total int
+	for _, m := range maps {
+		if m.path != exe || !m.readOnly || m.anonymous {
+			continue
+		}
+		if err := madvise(m.start, m.end, unix.MADV_RANDOM); err != nil {
+			return total, err
+		}
+		err := madvise(m.start, m.end, unix.MADV_PAGEOUT)
+		if errors.Is(err, unix.EINVAL) {
+			err = madvise(m.start, m.end, unix.MADV_DONTNEED)
+		}
+		if err != nil {
+			return total, err
+		}
+		total += int(m.end - m.start)
+	}
+	return total, nil
+}
+
+func madvise(start, end uint64, advice int) error {
+	if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), uintptr(advice)); errno != 0 {
+		return fmt.Errorf("madvise %x-%x (%d): %w", start, end, advice, errno)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rssFileKiB is the process's resident memory backed by files.
+func rssFileKiB(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "RssFile:" {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no RssFile in /proc/self/status")
+	return 0
+}
+
+// TestDropExecutablePages checks that the executable's pages leave the
+// process's resident memory and that its code still runs afterwards.
+func TestDropExecutablePages(t *testing.T) {
+	before := rssFileKiB(t)
+	n, err := dropExecutablePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := rssFileKiB(t)
+	if n == 0 {
+		t.Fatal("no mapping of the executable dropped")
+	}
+	if after >= before || before-after < 1024 {
+		t.Errorf("RssFile %d KiB before, %d KiB after dropping %d bytes: want at least 1 MiB less", before, after, n)
+	}
+	// Code and read-only data fault back in.
+	if _, err := NewServer(ServerConfig{ServiceClusterIPRange: "10.0.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RssFile %d KiB -> %d KiB", before, after)
+}

@@ -122,9 +122,10 @@ func podIndexers() *cache.Indexers {
 	}
 }
 
-// extendPods adds pods/binding.
+// extendPods adds pods/binding and pods/eviction.
 func extendPods(env *Env, store *genericregistry.Store, storage map[string]rest.Storage) error {
 	storage["pods/binding"] = &BindingREST{store: store}
+	storage["pods/eviction"] = &EvictionREST{pods: store, env: env}
 	return nil
 }
 

@@ -39,7 +39,7 @@ type EvictionREST struct {
 }
 
 var (
-	_ rest.NamedCreater            = &EvictionREST{}
+	_ rest.NamedCreater             = &EvictionREST{}
 	_ rest.GroupVersionKindProvider = &EvictionREST{}
 )
 

@@ -128,11 +128,9 @@ func New(cfg Config) (*Controller, error) {
 	if err := loop.Watch(c.loop, cfg.DaemonSets.Informer(), loop.OwnKey, true); err != nil {
 		return nil, err
 	}
-	reg, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { c.podChanged(nil, obj) },
-		UpdateFunc: c.podChanged,
-		DeleteFunc: c.podDeleted,
-	})
+	reg, err := pods.AddEventHandler(workload.PodEvents{
+		KeyOf: c.keyOf, Matching: c.matching, Expectations: c.expects, Enqueue: c.loop.Add,
+	}.Handler())
 	if err != nil {
 		return nil, fmt.Errorf("daemonset-controller: add pod event handler: %w", err)
 	}
@@ -177,71 +175,19 @@ func (c *Controller) all() {
 	}
 }
 
-// podChanged records what a pod's add or update means to its daemon set's
-// expectations and queues the sets that may care: its controller (old and
-// new), or, for an orphan, the sets whose selector matches it.
-func (c *Controller) podChanged(oldObj, obj any) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
+// matching returns the keys of the daemon sets whose selector matches p.
+func (c *Controller) matching(p *corev1.Pod) []string {
+	sets, err := c.sets.DaemonSets(p.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil
 	}
-	old, _ := oldObj.(*corev1.Pod)
-	if old != nil && old.ResourceVersion == p.ResourceVersion {
-		return
-	}
-	if old != nil {
-		if ref := metav1.GetControllerOfNoCopy(old); ref != nil {
-			if cur := metav1.GetControllerOfNoCopy(p); cur == nil || cur.UID != ref.UID {
-				if key := c.keyOf(p.Namespace, ref); key != "" {
-					c.loop.Add(key)
-				}
-			}
+	var keys []string
+	for _, ds := range sets {
+		if s, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector); err == nil && !s.Empty() && s.Matches(labels.Set(p.Labels)) {
+			keys = append(keys, p.Namespace+"/"+ds.Name)
 		}
 	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		key := c.keyOf(p.Namespace, ref)
-		if key == "" {
-			return
-		}
-		switch {
-		case old == nil:
-			c.expects.Created(key)
-			if p.DeletionTimestamp != nil {
-				c.expects.Deleted(key, p.Namespace+"/"+p.Name)
-			}
-		case p.DeletionTimestamp != nil && old.DeletionTimestamp == nil:
-			c.expects.Deleted(key, p.Namespace+"/"+p.Name)
-		}
-		c.loop.Add(key)
-		return
-	}
-	if old == nil || !labels.Equals(old.Labels, p.Labels) || metav1.GetControllerOfNoCopy(old) != nil {
-		sets, err := c.sets.DaemonSets(p.Namespace).List(labels.Everything())
-		if err != nil {
-			return
-		}
-		for _, ds := range sets {
-			if s, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector); err == nil && !s.Empty() && s.Matches(labels.Set(p.Labels)) {
-				c.loop.Add(p.Namespace + "/" + ds.Name)
-			}
-		}
-	}
-}
-
-func (c *Controller) podDeleted(obj any) {
-	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tombstone.Obj
-	}
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if key := c.keyOf(p.Namespace, ref); key != "" {
-			c.expects.Deleted(key, p.Namespace+"/"+p.Name)
-			c.loop.Add(key)
-		}
-	}
+	return keys
 }
 
 // keyOf returns the key of the daemon set a controller reference names, if

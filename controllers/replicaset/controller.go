@@ -85,7 +85,9 @@ type Controller struct {
 	burst   int
 	clock   clock.PassiveClock
 	expects *workload.Expectations
-	loop    *loop.Loop
+	// podEvents is the pod informer's handler.
+	podEvents cache.ResourceEventHandlerFuncs
+	loop      *loop.Loop
 }
 
 // New validates cfg and returns a controller whose event handlers are
@@ -126,11 +128,8 @@ func New(cfg Config) (*Controller, error) {
 	if err := loop.Watch(c.loop, c.kind.informer(), loop.OwnKey, true); err != nil {
 		return nil, err
 	}
-	reg, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { c.podChanged(nil, obj) },
-		UpdateFunc: c.podChanged,
-		DeleteFunc: c.podDeleted,
-	})
+	c.podEvents = workload.PodEvents{KeyOf: c.keyOf, Matching: c.matching, Expectations: c.expects, Enqueue: c.loop.Add}.Handler()
+	reg, err := pods.AddEventHandler(c.podEvents)
 	if err != nil {
 		return nil, fmt.Errorf("%s: add pod event handler: %w", name, err)
 	}
@@ -150,67 +149,6 @@ func controllerIndex(obj any) ([]string, error) {
 		return []string{string(ref.UID)}, nil
 	}
 	return []string{"orphan/" + p.Namespace}, nil
-}
-
-// podChanged records what a pod's add or update means to the expectations
-// of its controller and queues the sets that may care: its controller (old
-// and new), or, for an orphan whose labels or owner changed, every set of
-// its namespace whose selector matches it.
-func (c *Controller) podChanged(oldObj, obj any) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	old, _ := oldObj.(*corev1.Pod)
-	if old != nil && old.ResourceVersion == p.ResourceVersion {
-		return // a resync: nothing changed
-	}
-	if old != nil {
-		if ref := metav1.GetControllerOf(old); ref != nil && !sameRef(ref, metav1.GetControllerOf(p)) {
-			if key := c.keyOf(p.Namespace, ref); key != "" {
-				c.loop.Add(key)
-			}
-		}
-	}
-	if ref := metav1.GetControllerOf(p); ref != nil {
-		key := c.keyOf(p.Namespace, ref)
-		if key == "" {
-			return
-		}
-		switch {
-		case old == nil:
-			c.expects.Created(key)
-			if p.DeletionTimestamp != nil {
-				c.expects.Deleted(key, p.Namespace+"/"+p.Name)
-			}
-		case p.DeletionTimestamp != nil && old.DeletionTimestamp == nil:
-			c.expects.Deleted(key, p.Namespace+"/"+p.Name)
-		}
-		c.loop.Add(key)
-		return
-	}
-	if old == nil || !labels.Equals(old.Labels, p.Labels) || metav1.GetControllerOf(old) != nil {
-		for _, key := range c.matching(p) {
-			c.loop.Add(key)
-		}
-	}
-}
-
-// podDeleted records a deleted pod with its controller and queues it.
-func (c *Controller) podDeleted(obj any) {
-	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tombstone.Obj
-	}
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if ref := metav1.GetControllerOf(p); ref != nil {
-		if key := c.keyOf(p.Namespace, ref); key != "" {
-			c.expects.Deleted(key, p.Namespace+"/"+p.Name)
-			c.loop.Add(key)
-		}
-	}
 }
 
 // keyOf returns the key of the set a controller reference names, if it is
@@ -240,8 +178,4 @@ func (c *Controller) matching(p *corev1.Pod) []string {
 		}
 	}
 	return keys
-}
-
-func sameRef(a, b *metav1.OwnerReference) bool {
-	return b != nil && a.UID == b.UID
 }

@@ -72,7 +72,7 @@ func (f *fixture) observe(t *testing.T) {
 		if err := f.factory.Core().V1().Pods().Informer().GetIndexer().Add(p); err != nil {
 			t.Fatal(err)
 		}
-		f.ctrl.podChanged(nil, p)
+		f.ctrl.podEvents.OnAdd(p, false)
 	}
 	f.created = nil
 }

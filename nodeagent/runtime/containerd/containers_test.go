@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,15 +121,24 @@ func TestContainerEnvironment(t *testing.T) {
 		t.Errorf("exited %d %q, want 0 Completed", c.ExitCode, c.Reason)
 	}
 	s, _ := r.PodStatus(t.Context(), pod.UID)
-	got := strings.Join(logLines(t, dir, pod, "main"), "\n")
-	want := strings.Join([]string{
+	// Each stream keeps its order; how stdout and stderr lines interleave
+	// depends on which pipe is read first, so the lines are compared
+	// stream by stream (a stable sort by stream name).
+	byStream := func(lines []string) string {
+		slices.SortStableFunc(lines, func(a, b string) int {
+			return strings.Compare(strings.Fields(a)[0], strings.Fields(b)[0])
+		})
+		return strings.Join(lines, "\n")
+	}
+	got := byStream(logLines(t, dir, pod, "main"))
+	want := byStream([]string{
 		"stdout greeting=hello arg=hello pod=env-pod",
 		"stdout /tmp",
 		"stdout env-pod",
 		"stdout " + s.Sandbox.IPs[0] + "\tenv-pod",
 		"stderr oops",
 		"stdout tail",
-	}, "\n")
+	})
 	if got != want {
 		t.Errorf("log:\n%s\nwant:\n%s", got, want)
 	}

@@ -103,10 +103,23 @@ func TestNodeLeaseIntegration(t *testing.T) {
 	waitForReady(t, s, name, corev1.ConditionTrue, "kubelet is posting ready status")
 
 	// An unchanged status is not written again (for minutes), while the Lease
-	// is renewed every period.
-	before, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	// is renewed every period. First the node lifecycle controller takes
+	// off the not-ready taint it put on while the node was not Ready.
+	var before *corev1.Node
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		n, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		before = n
+		for _, taint := range n.Spec.Taints {
+			if taint.Key == corev1.TaintNodeNotReady {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatalf("not-ready taint stays on a Ready node: %v", before.Spec.Taints)
 	}
 	time.Sleep(time.Second)
 	after, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})

@@ -44,7 +44,9 @@ func TestBudgetStatus(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		p := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "web"}},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+			// No scheduler takes it: the test writes its status itself, and a
+			// scheduler's write in between would make that a conflict.
+			Spec: corev1.PodSpec{SchedulerName: "no-scheduler", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
 		}
 		p, err := s.Client.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{})
 		if err != nil {

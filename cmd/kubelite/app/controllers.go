@@ -17,6 +17,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -50,6 +51,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/endpoints"
 	"github.com/kubelite/kubelite/controllers/endpointslice"
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
+	"github.com/kubelite/kubelite/controllers/scope"
 	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
 	"github.com/kubelite/kubelite/controllers/nodelifecycle"
@@ -116,15 +118,19 @@ const controllerManagerLease = "kube-controller-manager"
 // runControllerManager runs the controllers while this process holds the
 // controller manager's Lease: of several servers on one etcd, one set of
 // controllers is active. identity names this process in the Lease.
-func runControllerManager(ctx context.Context, cfg *rest.Config, identity string, rootCA []byte, tuning ControllersConfig, started func()) error {
+//
+// shared is the process's informer factory, started for as long as ctx:
+// each term takes its informers from it and leaves them, filled, for the
+// next (see the scope package).
+func runControllerManager(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory, identity string, rootCA []byte, tuning ControllersConfig, started func()) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "kubelite-controller-manager"
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
-	return runElected(ctx, client, controllerManagerLease, identity, func(ctx context.Context) error {
-		return runControllers(ctx, cfg, rootCA, tuning, started)
+	return runElected(ctx, client, controllerManagerLease, identity, func(term context.Context) error {
+		return runControllers(term, cfg, scope.New(ctx, shared), rootCA, tuning, started)
 	})
 }
 
@@ -177,8 +183,10 @@ func (g *gcThreshold) Type() string { return "int" }
 // explicitly, in one place. rootCA is the PEM bundle that verifies the API
 // server, published in every namespace. started, when set, is called once
 // the controllers' caches (the garbage collector's graph included) are
-// filled.
-func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning ControllersConfig, started func()) error {
+// filled. The controllers take their informers from factory, and remove
+// their handlers from them when they stop.
+func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope, rootCA []byte, tuning ControllersConfig, started func()) error {
+	defer factory.Close()
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "controller-manager")
 	ctx = klog.NewContext(ctx, logger)
 	client, err := kubernetes.NewForConfig(cfg)
@@ -189,7 +197,6 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 	if err != nil {
 		return fmt.Errorf("controller metadata client: %w", err)
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
 	// Controllers record events through one broadcaster, each under its own
 	// component name.
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
@@ -533,7 +540,6 @@ func runControllers(ctx context.Context, cfg *rest.Config, rootCA []byte, tuning
 		}()
 	}
 	wg.Wait()
-	factory.Shutdown()
 	rootCAFactory.Shutdown()
 	return nil
 }
@@ -599,11 +605,17 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
+			client, err := kubernetes.NewForConfig(rc)
+			if err != nil {
+				return err
+			}
+			factory := informers.NewSharedInformerFactory(client, 0)
+			defer factory.Shutdown()
 			if !cfg.LeaderElect {
-				return runControllers(ctx, rc, rootCA, cfg.Controllers, nil)
+				return runControllers(ctx, rc, scope.New(ctx, factory), rootCA, cfg.Controllers, nil)
 			}
 			host, _ := os.Hostname()
-			return runControllerManager(ctx, rc, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers, nil)
+			return runControllerManager(ctx, rc, factory, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers, nil)
 		},
 	}
 	fs := cmd.Flags()
@@ -653,6 +665,15 @@ var controllerResources = []schema.GroupVersionResource{
 	corev1.SchemeGroupVersion.WithResource("persistentvolumes"),
 	storagev1.SchemeGroupVersion.WithResource("storageclasses"),
 	rbacv1.SchemeGroupVersion.WithResource("clusterroles"),
+	appsv1.SchemeGroupVersion.WithResource("daemonsets"),
+	appsv1.SchemeGroupVersion.WithResource("controllerrevisions"),
+	// Watched for admission, quota and the scheduler in the same factory.
+	corev1.SchemeGroupVersion.WithResource("configmaps"),
+	corev1.SchemeGroupVersion.WithResource("secrets"),
+	corev1.SchemeGroupVersion.WithResource("limitranges"),
+	corev1.SchemeGroupVersion.WithResource("resourcequotas"),
+	nodev1.SchemeGroupVersion.WithResource("runtimeclasses"),
+	storagev1.SchemeGroupVersion.WithResource("csinodes"),
 }
 
 // typedInformers returns the informers of factory for controllerResources,

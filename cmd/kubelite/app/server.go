@@ -253,7 +253,7 @@ func (s *Server) Run(ctx context.Context) error {
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}
-			if err := runControllerManager(runCtx, api.loopbackConfig, serverIdentity(cfg.DataDir), rootCA, tuning, startedOnce); err != nil {
+			if err := runControllerManager(runCtx, api.loopbackConfig, api.informers, serverIdentity(cfg.DataDir), rootCA, tuning, startedOnce); err != nil {
 				logger.Error(err, "controller manager failed")
 				cancel()
 			}

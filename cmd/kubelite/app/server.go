@@ -294,6 +294,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if cfg.disabled("controller-manager") {
 		startedOnce()
 	}
+	go releaseWhenIdle(runCtx, logger)
 	return <-errc
 }
 

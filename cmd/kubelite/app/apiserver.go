@@ -288,7 +288,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// kube-apiserver resyncs its informers every 10 minutes; the admission
 	// plugins only read listers, and in `kubelite server` the scheduler
 	// shares this factory, whose handlers upstream never resyncs.
-	factory := informers.NewSharedInformerFactory(loopback, 0)
+	factory := sharedInformers(loopback)
 	gc.AdmissionControl, err = admission.New(admission.Config{Client: loopback, Informers: factory, Drained: gc.DrainedNotify()})
 	if err != nil {
 		return nil, err

@@ -17,8 +17,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	nodev1 "k8s.io/api/node/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -51,7 +51,6 @@ import (
 	"github.com/kubelite/kubelite/controllers/endpoints"
 	"github.com/kubelite/kubelite/controllers/endpointslice"
 	"github.com/kubelite/kubelite/controllers/garbagecollector"
-	"github.com/kubelite/kubelite/controllers/scope"
 	"github.com/kubelite/kubelite/controllers/job"
 	"github.com/kubelite/kubelite/controllers/namespace"
 	"github.com/kubelite/kubelite/controllers/nodelifecycle"
@@ -62,6 +61,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/replicaset"
 	"github.com/kubelite/kubelite/controllers/resourcequota"
 	"github.com/kubelite/kubelite/controllers/rootcacert"
+	"github.com/kubelite/kubelite/controllers/scope"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/statefulset"
 	"github.com/kubelite/kubelite/controllers/tainteviction"
@@ -235,7 +235,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 
 	// The publisher needs only its own config map in each namespace, not
 	// every config map in the cluster.
-	rootCAFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+	rootCAFactory := sharedInformers(client,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", rootcacert.Name).String()
 		}))
@@ -609,7 +609,7 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 			if err != nil {
 				return err
 			}
-			factory := informers.NewSharedInformerFactory(client, 0)
+			factory := sharedInformers(client)
 			defer factory.Shutdown()
 			if !cfg.LeaderElect {
 				return runControllers(ctx, rc, scope.New(ctx, factory), rootCA, cfg.Controllers, nil)
@@ -686,4 +686,18 @@ func typedInformers(factory informers.SharedInformerFactory) func(schema.GroupVe
 		}
 	}
 	return func(gvr schema.GroupVersionResource) cache.SharedIndexInformer { return byResource[gvr] }
+}
+
+// sharedInformers returns an informer factory whose caches leave out each
+// object's managedFields, as upstream's controller manager and scheduler
+// do: no component reads them from a cache, and they are a large part of
+// every object. (An update without managedFields keeps the stored ones.)
+func sharedInformers(client kubernetes.Interface, opts ...informers.SharedInformerOption) informers.SharedInformerFactory {
+	strip := func(obj any) (any, error) {
+		if m, ok := obj.(metav1.Object); ok {
+			m.SetManagedFields(nil)
+		}
+		return obj, nil
+	}
+	return informers.NewSharedInformerFactoryWithOptions(client, 0, append(opts, informers.WithTransform(strip))...)
 }

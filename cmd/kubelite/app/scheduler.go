@@ -158,8 +158,8 @@ func schedulerClients(cfg *rest.Config) (client, events kubernetes.Interface, er
 // schedule runs one scheduler, with informers of its own, until ctx ends.
 // Its pod informer leaves out finished pods, as upstream's does.
 func schedule(ctx context.Context, client, eventClient kubernetes.Interface, name string) error {
-	factory := informers.NewSharedInformerFactory(client, 0)
-	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+	factory := sharedInformers(client)
+	podFactory := sharedInformers(client,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
 		}))

@@ -48,6 +48,9 @@ func recordFromSummary(s *Summary) TierRecord {
 	if relax == "" {
 		relax = "none"
 	}
+	if len(s.ServerFlags) > 0 {
+		relax += "; server: " + strings.Join(s.ServerFlags, " ")
+	}
 	r := TierRecord{
 		Tier: s.Tier, Tests: len(s.Results), Run: true,
 		Passed: s.Passed, Failed: s.Failed, Skipped: s.Skipped,
@@ -80,7 +83,8 @@ fails. Commit this file whenever the numbers move.
 
 const resultsNotes = `- skipped: in the tier but not run (the run's TIMEOUT was reached, or e2e.test has no
   test of that name), or skipped by the test itself.
-- relaxing flags (and any EXTRA_FLAGS the run was given): start-up checks of the framework that only a node agent can pass,
+- relaxing flags (and any EXTRA_FLAGS the run was given; after "server:", the
+  KUBELITE_FLAGS kubelite was started with, e.g. --simulated-nodes 2): start-up checks of the framework that only a node agent can pass,
   relaxed while kubelite has no Ready node (the runner adds them only then):
   ` + "`--allowed-not-ready-nodes=-1`" + ` (no wait for Ready nodes, kube-system pods and
   daemonsets), ` + "`--minStartupPods=-1`" + `, ` + "`--num-nodes=0`" + ` (no auto-detection of

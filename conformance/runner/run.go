@@ -72,6 +72,7 @@ type Summary struct {
 	ServerEnd     string    `json:"serverEnd,omitempty"`   // how the cluster ended, when that is news
 	RelaxingFlags []string  `json:"relaxingFlags"`
 	ExtraFlags    []string  `json:"extraFlags,omitempty"` // EXTRA_FLAGS
+	ServerFlags   []string  `json:"serverFlags,omitempty"` // KUBELITE_FLAGS
 	Flags         []string  `json:"flags"`                // every flag given to each e2e.test (but the focus)
 	Procs         int       `json:"procs"`
 	TestTimeout   string    `json:"testTimeout"`
@@ -217,6 +218,9 @@ func Run(ctx context.Context, cfg *Config, spec RunSpec) (*Summary, error) {
 	}
 	sum.RelaxingFlags = relax
 	sum.ExtraFlags = cfg.ExtraFlags
+	if cfg.clusterKind() == ClusterKubelite {
+		sum.ServerFlags = cfg.KubeliteArg
+	}
 	suite := &Suite{E2E: cfg.E2E, Kubectl: cfg.Kubectl,
 		Flags: append(append([]string{}, relax...), cfg.ExtraFlags...), TestTimeout: cfg.TestTimeout, Grace: 30 * time.Second}
 	sum.Flags = suite.args("", "<test dir>", "<kubeconfig>")[1:]

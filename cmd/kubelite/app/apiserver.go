@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"reflect"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -294,7 +297,8 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, err
 	}
 
-	crds, err := newCRDServer(gc, etcdOpts, shared, factory)
+	readiness := &startedInformers{SharedInformerFactory: factory}
+	crds, err := newCRDServer(gc, etcdOpts, shared, readiness)
 	if err != nil {
 		return nil, fmt.Errorf("apiextensions server: %w", err)
 	}
@@ -313,7 +317,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return bootstrap(ctx, loopback, cfg)
 	})
 
-	srv, err := gc.Complete(factory).New("kubelite", crds.GenericAPIServer)
+	srv, err := gc.Complete(readiness).New("kubelite", crds.GenericAPIServer)
 	if err != nil {
 		return nil, err
 	}
@@ -446,4 +450,44 @@ func registerAPIServices(srv *genericapiserver.GenericAPIServer, gc *genericapis
 		}()
 		return nil
 	})
+}
+
+// startedInformers is the process's informer factory as the API server's
+// readiness check (informer-sync) sees it: the informers it started with,
+// which admission needs. The scheduler and the controllers take informers
+// from the same factory once the server serves; /readyz does not turn false
+// while their caches fill, as kube-apiserver's does not for its clients'.
+type startedInformers struct {
+	informers.SharedInformerFactory
+
+	mu  sync.Mutex
+	own map[reflect.Type]bool // nil until the first Start
+}
+
+// Start starts the informers requested so far; the first call fixes which
+// informers are the API server's own.
+func (f *startedInformers) Start(stop <-chan struct{}) {
+	f.SharedInformerFactory.Start(stop)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.own == nil {
+		// With a closed channel this only lists what has started.
+		closed := make(chan struct{})
+		close(closed)
+		f.own = map[reflect.Type]bool{}
+		for t := range f.SharedInformerFactory.WaitForCacheSync(closed) {
+			f.own[t] = true
+		}
+	}
+}
+
+// WaitForCacheSync waits for the API server's own informers only.
+func (f *startedInformers) WaitForCacheSync(stop <-chan struct{}) map[reflect.Type]bool {
+	synced := f.SharedInformerFactory.WaitForCacheSync(stop)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.own != nil {
+		maps.DeleteFunc(synced, func(t reflect.Type, _ bool) bool { return !f.own[t] })
+	}
+	return synced
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
+	"github.com/kubelite/kubelite/nodeagent/volumes"
 )
 
 // Restart back-off, as upstream's kubelet: 10 s doubling up to 5 minutes.
@@ -276,7 +277,11 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 	}
 	fail := func(reason, message string) time.Time {
 		cs.waitReason, cs.waitMessage = reason, message
-		a.event(pod, corev1.EventTypeWarning, "Failed", message)
+		event := "Failed"
+		if reason == "ContainerCreating" {
+			event = "FailedMount"
+		}
+		a.event(pod, corev1.EventTypeWarning, event, message)
 		cs.retryDelay = nextBackoff(cs.retryDelay, a.restartBackoff)
 		cs.retryAt = now.Add(cs.retryDelay)
 		return cs.retryAt
@@ -291,6 +296,16 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 		a.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
 	}
 	if _, err := a.rt.StartContainer(ctx, pod, c, attempt); err != nil {
+		var config *runtime.ConfigError
+		var mount *volumes.MountError
+		switch {
+		case errors.As(err, &config):
+			return fail("CreateContainerConfigError", config.Error())
+		case errors.As(err, &mount):
+			// As upstream, the pod waits in ContainerCreating until its
+			// volumes can be made.
+			return fail("ContainerCreating", mount.Error())
+		}
 		return fail("CreateContainerError", "Error: "+err.Error())
 	}
 	cs.waitReason, cs.waitMessage = "", ""

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
 	"github.com/kubelite/kubelite/nodeagent/runtime/ipam"
+	"github.com/kubelite/kubelite/nodeagent/volumes"
 )
 
 // Defaults for Config's zero values.
@@ -62,6 +63,9 @@ type Config struct {
 	ClusterDNS []string
 	// ClusterDomain is the cluster's DNS domain. Empty: DefaultClusterDomain.
 	ClusterDomain string
+	// Volumes makes the pods' volumes. Nil: a volumes.Manager without an
+	// API client (emptyDir and hostPath volumes only) under Dir.
+	Volumes VolumeManager
 }
 
 // Validate checks c without changing it.
@@ -94,7 +98,8 @@ type Runtime struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	// pullMu serialises pulls and unpacks, which race on shared layers.
-	pullMu sync.Mutex
+	pullMu  sync.Mutex
+	volumes VolumeManager
 
 	mu         sync.Mutex
 	pools      []*ipam.Pool
@@ -135,7 +140,12 @@ func New(ctx context.Context, cfg Config) (_ *Runtime, retErr error) {
 			client.Close()
 		}
 	}()
-	r := &Runtime{cfg: cfg, client: client, pods: map[types.UID]*pod{}, containers: map[string]*container{}}
+	r := &Runtime{cfg: cfg, client: client, pods: map[types.UID]*pod{}, containers: map[string]*container{}, volumes: cfg.Volumes}
+	if r.volumes == nil {
+		if r.volumes, err = volumes.New(volumes.Config{Dir: cfg.Dir}); err != nil {
+			return nil, err
+		}
+	}
 	for _, cidr := range cfg.PodCIDRs {
 		p, err := ipam.NewPool(cidr)
 		if err != nil {

@@ -192,6 +192,7 @@ func (r *Runtime) restore(ctx context.Context) error {
 		if code, ok := l[labelExitCode]; ok {
 			n, _ := strconv.Atoi(code)
 			c.State, c.ExitCode, c.Reason, c.FinishedAt = runtime.StateExited, int32(n), l[labelReason], parseTime(l[labelFinished])
+			c.Message = r.readTerminationMessage(uid, c.ID)
 		} else if !c.StartedAt.IsZero() {
 			c.State = runtime.StateRunning
 			if err := r.attach(ctx, objs[i], c); err != nil {

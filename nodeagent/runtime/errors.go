@@ -1,0 +1,11 @@
+package runtime
+
+// ConfigError is a StartContainer failure in the container's configuration
+// rather than in running it (runAsNonRoot refused, a volume mount that names
+// no volume): the agent reports it as CreateContainerConfigError with the
+// error's message, as upstream.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }

@@ -239,8 +239,12 @@ func securityOpts(pod *corev1.Pod, c *corev1.Container) []oci.SpecOpts {
 	if sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
 		opts = append(opts, oci.WithRootFSReadonly())
 	}
+	// containerd's default spec sets no_new_privs; upstream sets it only
+	// when allowPrivilegeEscalation is false.
 	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation && !privileged {
 		opts = append(opts, oci.WithNoNewPrivileges)
+	} else {
+		opts = append(opts, oci.WithNewPrivileges)
 	}
 	profile := sc.SeccompProfile
 	if profile == nil && pod.Spec.SecurityContext != nil {

@@ -20,6 +20,8 @@ import (
 const (
 	initialBackoff = 10 * time.Second
 	maxBackoff     = 5 * time.Minute
+	// mountRetry is the first delay before making a pod's volumes again.
+	mountRetry = 500 * time.Millisecond
 )
 
 // podState is what the agent remembers of one pod between syncs. Everything
@@ -277,12 +279,14 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 	}
 	fail := func(reason, message string) time.Time {
 		cs.waitReason, cs.waitMessage = reason, message
-		event := "Failed"
-		if reason == "ContainerCreating" {
-			event = "FailedMount"
+		event, initial := "Failed", a.restartBackoff
+		if reason == reasonContainerCreating {
+			// Volumes wait for objects that often come a moment later:
+			// retry sooner, as upstream's volume manager (from 500 ms).
+			event, initial = "FailedMount", mountRetry
 		}
 		a.event(pod, corev1.EventTypeWarning, event, message)
-		cs.retryDelay = nextBackoff(cs.retryDelay, a.restartBackoff)
+		cs.retryDelay = nextBackoff(cs.retryDelay, initial)
 		cs.retryAt = now.Add(cs.retryDelay)
 		return cs.retryAt
 	}
@@ -304,7 +308,7 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 		case errors.As(err, &mount):
 			// As upstream, the pod waits in ContainerCreating until its
 			// volumes can be made.
-			return fail("ContainerCreating", mount.Error())
+			return fail(reasonContainerCreating, mount.Error())
 		}
 		return fail("CreateContainerError", "Error: "+err.Error())
 	}

@@ -18,8 +18,10 @@ import (
 
 // Restart back-off, as upstream's kubelet: 10 s doubling up to 5 minutes.
 const (
-	initialBackoff = 10 * time.Second
-	maxBackoff     = 5 * time.Minute
+	initialBackoff         = 10 * time.Second
+	maxBackoff             = 5 * time.Minute
+	reasonErrImagePull     = "ErrImagePull"
+	reasonImagePullBackOff = "ImagePullBackOff"
 	// mountRetry is the first delay before making a pod's volumes again.
 	mountRetry = 500 * time.Millisecond
 )
@@ -275,6 +277,12 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 	cs := st.container(c.Name)
 	now := a.clock.Now()
 	if now.Before(cs.retryAt) {
+		if cs.waitReason == reasonErrImagePull {
+			// As upstream: the sync after a failed pull reports the back-off.
+			msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
+			cs.waitReason, cs.waitMessage = reasonImagePullBackOff, msg+": "+cs.waitMessage
+			a.event(pod, corev1.EventTypeNormal, "BackOff", msg)
+		}
 		return cs.retryAt
 	}
 	fail := func(reason, message string) time.Time {
@@ -294,7 +302,9 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 		if errors.Is(err, runtime.ErrImageNeverPull) {
 			return fail("ErrImageNeverPull", err.Error())
 		}
-		return fail("ErrImagePull", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		fail(reasonErrImagePull, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		// The next sync, in a moment, reports ImagePullBackOff.
+		return now.Add(min(cs.retryDelay/2, time.Second))
 	}
 	if attempt == 0 {
 		a.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))

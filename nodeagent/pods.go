@@ -312,7 +312,11 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 	if _, err := a.rt.StartContainer(ctx, pod, c, attempt); err != nil {
 		var config *runtime.ConfigError
 		var mount *volumes.MountError
+		var hook *runtime.HookError
 		switch {
+		case errors.As(err, &hook):
+			a.event(pod, corev1.EventTypeWarning, "FailedPostStartHook", hook.Error())
+			return fail("PostStartHookError", hook.Error())
 		case errors.As(err, &config):
 			return fail("CreateContainerConfigError", config.Error())
 		case errors.As(err, &mount):

@@ -9,3 +9,16 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return e.Err.Error() }
 
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// HookError is a lifecycle hook that failed: a postStart hook's failure
+// fails StartContainer (the container was killed), which the agent reports
+// as PostStartHookError with a FailedPostStartHook event.
+type HookError struct {
+	// Hook is "PostStart" or "PreStop".
+	Hook string
+	Err  error
+}
+
+func (e *HookError) Error() string { return e.Err.Error() }
+
+func (e *HookError) Unwrap() error { return e.Err }

@@ -116,6 +116,9 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	ct.StartedAt = started
 	ct.State = runtime.StateRunning
 	r.mu.Unlock()
+	if err := r.postStart(ctx, pod, c, ct); err != nil {
+		return "", err
+	}
 	return ct.ID, nil
 }
 
@@ -154,11 +157,11 @@ func (r *Runtime) StopContainer(ctx context.Context, pod *corev1.Pod, id string,
 	}
 	ct.pod.op.Lock()
 	defer ct.pod.op.Unlock()
-	if hook := preStop(pod, ct.Name); hook != nil && hook.Exec != nil && grace > 0 {
+	if hook := preStop(pod, ct.Name); hook != nil && grace > 0 {
 		start := time.Now()
 		hctx, cancel := context.WithTimeout(ctx, grace)
-		if res, msg, err := r.exec(hctx, id, hook.Exec.Command); err != nil || res != runtime.ProbeSuccess {
-			klog.FromContext(ctx).Info("PreStop hook failed", "container", id, "message", msg, "err", err)
+		if err := r.runHook(hctx, pod, id, hook); err != nil {
+			klog.FromContext(ctx).Info("PreStop hook failed", "container", id, "err", err)
 		}
 		cancel()
 		grace = max(grace-time.Since(start), 0)

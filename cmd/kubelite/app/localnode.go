@@ -53,6 +53,7 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir string) error {
 		PodCIDRs: node.PodCIDRs,
 		HostIPs:  node.InternalIPs,
 		Volumes:  vols,
+		Client:   client,
 	})
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)

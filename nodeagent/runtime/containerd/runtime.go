@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/typeurl/v2"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
@@ -63,6 +64,8 @@ type Config struct {
 	ClusterDNS []string
 	// ClusterDomain is the cluster's DNS domain. Empty: DefaultClusterDomain.
 	ClusterDomain string
+	// Client reads the pods' imagePullSecrets. Nil: pulls are anonymous.
+	Client kubernetes.Interface
 	// Volumes makes the pods' volumes. Nil: a volumes.Manager without an
 	// API client (emptyDir and hostPath volumes only) under Dir.
 	Volumes VolumeManager

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // defaultMode is a volume's file mode when the pod names none (the API
@@ -97,7 +98,7 @@ func (m *Manager) downwardFiles(ctx context.Context, pod *corev1.Pod, items []co
 			}
 		case it.ResourceFieldRef != nil:
 			var err error
-			if v, err = m.resourceValue(ctx, pod, it.ResourceFieldRef); err != nil {
+			if v, err = ResourceValue(ctx, m.cfg.Client, pod, "", it.ResourceFieldRef); err != nil {
 				return err
 			}
 		default:
@@ -148,20 +149,25 @@ func formatMap(m map[string]string) string {
 	return strings.Join(lines, "\n")
 }
 
-// resourceValue is a container's resource limit or request in units of the
-// divisor, rounded up; a limit the container does not set is the node's
-// allocatable amount, as upstream.
-func (m *Manager) resourceValue(ctx context.Context, pod *corev1.Pod, ref *corev1.ResourceFieldSelector) (string, error) {
+// ResourceValue is the value of a resourceFieldRef (in a downwardAPI file
+// or an env var): a container's resource limit or request in units of the
+// divisor, rounded up. A limit the container does not set is the node's
+// allocatable amount, as upstream, which client reads. The container is
+// ref's, or container when ref names none.
+func ResourceValue(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, container string, ref *corev1.ResourceFieldSelector) (string, error) {
+	if ref.ContainerName != "" {
+		container = ref.ContainerName
+	}
 	var c *corev1.Container
 	for _, list := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
 		for i := range list {
-			if list[i].Name == ref.ContainerName {
+			if list[i].Name == container {
 				c = &list[i]
 			}
 		}
 	}
 	if c == nil {
-		return "", fmt.Errorf("resourceFieldRef: pod has no container %q", ref.ContainerName)
+		return "", fmt.Errorf("resourceFieldRef: pod has no container %q", container)
 	}
 	kind, res, ok := strings.Cut(ref.Resource, ".")
 	if !ok || (kind != "limits" && kind != "requests") {
@@ -173,7 +179,10 @@ func (m *Manager) resourceValue(ctx context.Context, pod *corev1.Pod, ref *corev
 	}
 	q, ok := list[corev1.ResourceName(res)]
 	if !ok && kind == "limits" {
-		node, err := m.cfg.Client.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
+		if client == nil {
+			return "", fmt.Errorf("no API client to read the node's allocatable %s", res)
+		}
+		node, err := client.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
 		if err != nil {
 			return "", fmt.Errorf("node %s allocatable for %s: %w", pod.Spec.NodeName, ref.Resource, err)
 		}

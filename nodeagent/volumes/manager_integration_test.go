@@ -67,6 +67,14 @@ func TestManager(t *testing.T) {
 	go func() { defer close(done); m.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
+	// The pod's injected kube-api-access volume projects the namespace's
+	// kube-root-ca.crt, which a controller publishes.
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := core.ConfigMaps("vol").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("no kube-root-ca.crt: %v", err)
+	}
 	vols, err := m.SetUp(ctx, pod)
 	if err != nil {
 		t.Fatalf("SetUp: %v", err)

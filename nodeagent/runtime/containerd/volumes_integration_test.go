@@ -25,7 +25,8 @@ import (
 // update of the configMap reaches the mounted file; a pod whose configMap
 // is missing waits in ContainerCreating with a FailedMount event, and
 // starts once the configMap is created; runAsNonRoot over a root image is
-// CreateContainerConfigError.
+// CreateContainerConfigError, and so is an env var from a missing key;
+// env vars from configMaps, secrets, envFrom and resource limits resolve.
 func TestServerVolumes(t *testing.T) {
 	if daemon == nil {
 		t.Skip(skipReason)
@@ -56,6 +57,7 @@ func TestServerVolumes(t *testing.T) {
 	script := `set -e; sa=/var/run/secrets/kubernetes.io/serviceaccount
 echo "secret=$(cat /etc/sec/pw) mode=$(stat -L -c %a /etc/sec/pw) files=$(ls /etc/sec | tr '\n' ,)"
 echo "labels=$(cat /etc/down/labels | tr '\n' ,) mem=$(cat /etc/down/mem)"
+echo "env cm=$CM sec=$SEC from=$PRE_greeting mem=$MEM_MI"
 echo "token-parts=$(awk -F. '{print NF}' $sa/token) ns=$(cat $sa/namespace) ca=$(grep -c 'BEGIN CERTIFICATE' $sa/ca.crt)"
 last=; while :; do v=$(cat /etc/conf/greeting); if [ "$v" != "$last" ]; then echo "greeting=$v"; last=$v; fi; sleep 0.1; done`
 	pod := &corev1.Pod{
@@ -65,6 +67,12 @@ last=; while :; do v=$(cat /etc/conf/greeting); if [ "$v" != "$last" ]; then ech
 			Containers: []corev1.Container{{
 				Name: "main", Image: testImage, Command: []string{"sh", "-c", script},
 				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}},
+				Env: []corev1.EnvVar{
+					{Name: "CM", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}, Key: "greeting"}}},
+					{Name: "SEC", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "password"}}},
+					{Name: "MEM_MI", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1Mi")}}},
+				},
+				EnvFrom: []corev1.EnvFromSource{{Prefix: "PRE_", ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}}}},
 				VolumeMounts: []corev1.VolumeMount{
 					{Name: "conf", MountPath: "/etc/conf"}, {Name: "sec", MountPath: "/etc/sec"}, {Name: "down", MountPath: "/etc/down"},
 				},
@@ -91,6 +99,7 @@ last=; while :; do v=$(cat /etc/conf/greeting); if [ "$v" != "$last" ]; then ech
 		"secret=s3cret mode=400 files=pw,",
 		`labels=app="vol",tier="test" mem=64`,
 		"token-parts=3 ns=ctd ca=1",
+		"env cm=hello sec=s3cret from=hello mem=64",
 	} {
 		waitLogLine(t, logFile, want)
 	}
@@ -130,6 +139,20 @@ last=; while :; do v=$(cat /etc/conf/greeting); if [ "$v" != "$last" ]; then ech
 	}
 	waitFor(t, s, "late", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 
+	missingKey := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "missing-key"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: testImage, Command: []string{"true"},
+			Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}, Key: "absent"}}}}}}},
+	}
+	if _, err := core.Pods("ctd").Create(ctx, missingKey, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, s, "missing-key", "CreateContainerConfigError", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerConfigError" &&
+			p.Status.ContainerStatuses[0].State.Waiting.Message == "couldn't find key absent in ConfigMap ctd/conf"
+	})
+
 	nonRoot := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "nonroot"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: testImage, Command: []string{"true"},
@@ -144,7 +167,7 @@ last=; while :; do v=$(cat /etc/conf/greeting); if [ "$v" != "$last" ]; then ech
 			strings.HasPrefix(p.Status.ContainerStatuses[0].State.Waiting.Message, "container has runAsNonRoot and image will run as root")
 	})
 
-	for _, name := range []string{"volumes", "late", "nonroot"} {
+	for _, name := range []string{"volumes", "late", "missing-key", "nonroot"} {
 		if err := core.Pods("ctd").Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}

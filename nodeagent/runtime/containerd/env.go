@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,6 +63,13 @@ func resolveEnv(ctx context.Context, client kubernetes.Interface, pod *corev1.Po
 		return &runtime.ConfigError{Err: fmt.Errorf(format, args...)}
 	}
 	if client != nil {
+		svcEnv, err := serviceEnv(ctx, client, pod)
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range svcEnv {
+			set(kv[0], kv[1])
+		}
 		for _, from := range c.EnvFrom {
 			data := map[string]string{}
 			switch {
@@ -165,6 +174,65 @@ func resolveEnv(ctx context.Context, client kubernetes.Interface, pod *corev1.Po
 	out := make([]string, len(names))
 	for i, k := range names {
 		out[i] = k + "=" + vars[k]
+	}
+	return out, nil
+}
+
+// serviceEnv are the variables that describe services to a pod, as
+// upstream's kubelet sets them: the "kubernetes" service of the default
+// namespace always, and with enableServiceLinks (the default) every
+// service of the pod's namespace that has a cluster IP; for each,
+// <NAME>_SERVICE_HOST and _SERVICE_PORT(_<PORT NAME>), and Docker-link
+// style <NAME>_PORT(_<port>_<PROTO>(_PROTO|_PORT|_ADDR)).
+func serviceEnv(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) ([][2]string, error) {
+	var services []corev1.Service
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	if links {
+		list, err := client.CoreV1().Services(pod.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list services for the environment: %w", err)
+		}
+		services = list.Items
+	}
+	if !links || pod.Namespace != metav1.NamespaceDefault {
+		master, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+		switch {
+		case err == nil:
+			services = append(services, *master)
+		case !apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("get the kubernetes service for the environment: %w", err)
+		}
+	}
+	slices.SortStableFunc(services, func(a, b corev1.Service) int { return strings.Compare(a.Name, b.Name) })
+	var out [][2]string
+	add := func(k, v string) { out = append(out, [2]string{k, v}) }
+	for _, s := range services {
+		ip := s.Spec.ClusterIP
+		if ip == "" || ip == corev1.ClusterIPNone || len(s.Spec.Ports) == 0 {
+			continue
+		}
+		name := strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
+		add(name+"_SERVICE_HOST", ip)
+		add(name+"_SERVICE_PORT", strconv.Itoa(int(s.Spec.Ports[0].Port)))
+		for _, p := range s.Spec.Ports {
+			if p.Name != "" {
+				add(name+"_SERVICE_PORT_"+strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_")), strconv.Itoa(int(p.Port)))
+			}
+		}
+		host := ip
+		if strings.Contains(ip, ":") {
+			host = "[" + ip + "]"
+		}
+		first := s.Spec.Ports[0]
+		add(name+"_PORT", fmt.Sprintf("%s://%s:%d", strings.ToLower(string(first.Protocol)), host, first.Port))
+		for _, p := range s.Spec.Ports {
+			proto := string(p.Protocol)
+			prefix := fmt.Sprintf("%s_PORT_%d_%s", name, p.Port, strings.ToUpper(proto))
+			add(prefix, fmt.Sprintf("%s://%s:%d", strings.ToLower(proto), host, p.Port))
+			add(prefix+"_PROTO", strings.ToLower(proto))
+			add(prefix+"_PORT", strconv.Itoa(int(p.Port)))
+			add(prefix+"_ADDR", ip)
+		}
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package containerd_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +59,7 @@ func TestServerVolumes(t *testing.T) {
 echo "secret=$(cat /etc/sec/pw) mode=$(stat -L -c %a /etc/sec/pw) files=$(ls /etc/sec | tr '\n' ,)"
 echo "labels=$(cat /etc/down/labels | tr '\n' ,) mem=$(cat /etc/down/mem)"
 echo "env cm=$CM sec=$SEC from=$PRE_greeting mem=$MEM_MI"
+echo "kubernetes=$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT $KUBERNETES_PORT"
 echo "token-parts=$(awk -F. '{print NF}' $sa/token) ns=$(cat $sa/namespace) ca=$(grep -c 'BEGIN CERTIFICATE' $sa/ca.crt)"
 last=; while :; do v=$(cat /etc/conf/greeting); if [ "$v" != "$last" ]; then echo "greeting=$v"; last=$v; fi; sleep 0.1; done`
 	pod := &corev1.Pod{
@@ -94,12 +96,17 @@ last=; while :; do v=$(cat /etc/conf/greeting); if [ "$v" != "$last" ]; then ech
 		t.Fatal(err)
 	}
 	logFile := filepath.Join(dir, "pods", string(created.UID), "logs", "main", "0.log")
+	master, err := core.Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitLogLine(t, logFile, "greeting=hello")
 	for _, want := range []string{
 		"secret=s3cret mode=400 files=pw,",
 		`labels=app="vol",tier="test" mem=64`,
 		"token-parts=3 ns=ctd ca=1",
 		"env cm=hello sec=s3cret from=hello mem=64",
+		fmt.Sprintf("kubernetes=%s:443 tcp://%s:443", master.Spec.ClusterIP, master.Spec.ClusterIP),
 	} {
 		waitLogLine(t, logFile, want)
 	}

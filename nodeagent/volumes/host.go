@@ -16,9 +16,10 @@ import (
 
 // makeEmptyDir makes an emptyDir volume: a directory anyone may write, as
 // upstream's (0777), owned by gid when not negative (setgid, so that new
-// files keep the group). Medium Memory mounts a tmpfs there, of sizeLimit
-// bytes when set.
-func makeEmptyDir(dir string, src *corev1.EmptyDirVolumeSource, gid int64) error {
+// files keep the group). Medium Memory mounts a tmpfs there, as large as
+// the smaller of sizeLimit and the pod's memory limit (podLimit, 0 if
+// none), as upstream; with neither, the kernel's default.
+func makeEmptyDir(dir string, src *corev1.EmptyDirVolumeSource, gid, podLimit int64) error {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return err
 	}
@@ -29,8 +30,12 @@ func makeEmptyDir(dir string, src *corev1.EmptyDirVolumeSource, gid int64) error
 		}
 		if !mounted {
 			opts := "mode=0777"
-			if src.SizeLimit != nil && !src.SizeLimit.IsZero() {
-				opts += ",size=" + strconv.FormatInt(src.SizeLimit.Value(), 10)
+			size := podLimit
+			if src.SizeLimit != nil && !src.SizeLimit.IsZero() && (size == 0 || src.SizeLimit.Value() < size) {
+				size = src.SizeLimit.Value()
+			}
+			if size > 0 {
+				opts += ",size=" + strconv.FormatInt(size, 10)
 			}
 			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 				return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
@@ -170,4 +175,29 @@ func unmountAll(dir string) error {
 		}
 	}
 	return nil
+}
+
+// podMemoryLimit is the pod's memory limit: its own (pod-level resources),
+// else the sum of its containers' when each has one (the largest init
+// container's if more), else 0.
+func podMemoryLimit(pod *corev1.Pod) int64 {
+	if r := pod.Spec.Resources; r != nil {
+		if q, ok := r.Limits[corev1.ResourceMemory]; ok {
+			return q.Value()
+		}
+	}
+	var sum, initMax int64
+	for _, c := range pod.Spec.Containers {
+		q, ok := c.Resources.Limits[corev1.ResourceMemory]
+		if !ok {
+			return 0
+		}
+		sum += q.Value()
+	}
+	for _, c := range pod.Spec.InitContainers {
+		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+			initMax = max(initMax, q.Value())
+		}
+	}
+	return max(sum, initMax)
 }

@@ -161,7 +161,7 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 		if made.Path != "" {
 			return made, nil
 		}
-		return Volume{Path: dir}, makeEmptyDir(dir, v.EmptyDir, fsGroup(pod))
+		return Volume{Path: dir}, makeEmptyDir(dir, v.EmptyDir, fsGroup(pod), podMemoryLimit(pod))
 	case v.HostPath != nil:
 		return Volume{Path: v.HostPath.Path}, checkHostPath(v.HostPath)
 	case v.PersistentVolumeClaim != nil:

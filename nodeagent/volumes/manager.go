@@ -100,6 +100,8 @@ type Manager struct {
 type podVolumes struct {
 	pod  *corev1.Pod
 	vols map[string]Volume
+	// adopted: known from a previous run, its spec not fetched yet.
+	adopted bool
 	// op serialises writes to the pod's volumes.
 	op sync.Mutex
 }
@@ -261,6 +263,22 @@ func fsGroup(pod *corev1.Pod) int64 {
 	return -1
 }
 
+// Adopt takes over the volumes of a pod that a previous run set up (the
+// runtime found the pod after a restart): Run fetches the pod and keeps its
+// API-backed volumes current from then on.
+func (m *Manager) Adopt(namespace, name string, uid types.UID) {
+	m.mu.Lock()
+	if m.pods[uid] == nil {
+		m.pods[uid] = &podVolumes{
+			pod:  &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, UID: uid}},
+			vols: map[string]Volume{}, adopted: true,
+		}
+		m.dirty[uid] = true
+	}
+	m.mu.Unlock()
+	m.signal()
+}
+
 // TearDown unmounts and removes the pod's volumes (never what hostPath
 // and claims point at) and forgets the pod.
 func (m *Manager) TearDown(ctx context.Context, uid types.UID) error {
@@ -354,16 +372,21 @@ func (m *Manager) refresh(ctx context.Context, uid types.UID, fetch bool) error 
 	if pv == nil {
 		return nil
 	}
-	pod := pv.pod
-	if fetch && m.cfg.Client != nil {
+	m.mu.Lock()
+	pod, adopted := pv.pod, pv.adopted
+	m.mu.Unlock()
+	if (fetch || adopted) && m.cfg.Client != nil {
 		fresh, err := m.cfg.Client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
 			return err
 		case fresh.UID == uid:
-			pod = fresh
+			pod, adopted = fresh, false
 		}
+	}
+	if adopted {
+		return nil // the pod is gone: the runtime removes it
 	}
 	pv.op.Lock()
 	defer pv.op.Unlock()
@@ -372,7 +395,7 @@ func (m *Manager) refresh(ctx context.Context, uid types.UID, fetch bool) error 
 		m.mu.Unlock()
 		return nil // torn down meanwhile
 	}
-	pv.pod = pod
+	pv.pod, pv.adopted = pod, false
 	m.mu.Unlock()
 	var errs []error
 	for i := range pod.Spec.Volumes {
@@ -380,12 +403,12 @@ func (m *Manager) refresh(ctx context.Context, uid types.UID, fetch bool) error 
 		if v.ConfigMap == nil && v.Secret == nil && v.DownwardAPI == nil && v.Projected == nil {
 			continue
 		}
-		if _, ok := pv.vols[v.Name]; !ok {
+		vol, err := m.setUp(ctx, pod, v, pv.vols[v.Name])
+		if err != nil {
+			errs = append(errs, &MountError{Volume: v.Name, Err: err})
 			continue
 		}
-		if _, err := m.setUp(ctx, pod, v, pv.vols[v.Name]); err != nil {
-			errs = append(errs, &MountError{Volume: v.Name, Err: err})
-		}
+		pv.vols[v.Name] = vol
 	}
 	return errors.Join(errs...)
 }

@@ -58,14 +58,18 @@ func TestManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := testingclock.NewFakeClock(time.Now())
-	m, err := volumes.New(volumes.Config{Client: s.Client, Dir: t.TempDir(), Clock: clock})
+	podsDir := t.TempDir()
+	m, err := volumes.New(volumes.Config{Client: s.Client, Dir: podsDir, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); m.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 
 	// The pod's injected kube-api-access volume projects the namespace's
 	// kube-root-ca.crt, which a controller publishes.
@@ -125,6 +129,30 @@ func TestManager(t *testing.T) {
 	}); err != nil {
 		t.Errorf("the secret's update did not reach its file: %v", err)
 	}
+
+	// A new manager (the agent restarted) adopts the pod and keeps its
+	// volumes current.
+	cancel()
+	<-done
+	adopter, err := volumes.New(volumes.Config{Client: s.Client, Dir: podsDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adoptCtx, stopAdopter := context.WithCancel(ctx)
+	adopterDone := make(chan struct{})
+	go func() { defer close(adopterDone); adopter.Run(adoptCtx) }()
+	t.Cleanup(func() { stopAdopter(); <-adopterDone })
+	adopter.Adopt("vol", "p", pod.UID)
+	if _, err := core.Secrets("vol").Update(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sec"}, Data: map[string][]byte{"pw": []byte("three")}}, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		b, _ := os.ReadFile(filepath.Join(vols["sec"].Path, "pw"))
+		return string(b) == "three", nil
+	}); err != nil {
+		t.Errorf("the secret's update did not reach the adopted pod's file: %v", err)
+	}
+	m = adopter
 
 	// A hostPath whose type does not match, a claim that is not bound.
 	bad := pod.DeepCopy()

@@ -27,6 +27,8 @@ type VolumeManager interface {
 	SetUp(ctx context.Context, pod *corev1.Pod) (map[string]volumes.Volume, error)
 	// TearDown removes what SetUp made for the pod.
 	TearDown(ctx context.Context, uid types.UID) error
+	// Adopt takes over the volumes of a pod set up before a restart.
+	Adopt(namespace, name string, uid types.UID)
 }
 
 // labelTermination is a container's terminationMessagePolicy.

@@ -208,6 +208,9 @@ func (r *Runtime) restore(ctx context.Context) error {
 	r.mu.Lock()
 	for _, p := range r.pods {
 		sortSandboxes(p.sandboxes)
+		if sb := p.current(); sb != nil && sb.Ready {
+			r.volumes.Adopt(p.namespace, p.name, p.uid)
+		}
 	}
 	r.mu.Unlock()
 	return nil

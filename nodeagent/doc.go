@@ -20,4 +20,8 @@
 //     bound pods, dispatched by node name.
 //   - runtime/: the Runtime interface, runtime/simulated (lifecycles as data,
 //     no processes) and the conformance suite every runtime passes.
+//   - volumes/: the pods' volumes on the host for runtime/containerd
+//     (emptyDir, configMap, secret, downwardAPI, projected with service
+//     account tokens, hostPath, claims on hostPath and local volumes),
+//     rewritten atomically when the objects they project change.
 package nodeagent

@@ -13,12 +13,17 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
+	"github.com/kubelite/kubelite/nodeagent/volumes"
 )
 
 // Restart back-off, as upstream's kubelet: 10 s doubling up to 5 minutes.
 const (
-	initialBackoff = 10 * time.Second
-	maxBackoff     = 5 * time.Minute
+	initialBackoff         = 10 * time.Second
+	maxBackoff             = 5 * time.Minute
+	reasonErrImagePull     = "ErrImagePull"
+	reasonImagePullBackOff = "ImagePullBackOff"
+	// mountRetry is the first delay before making a pod's volumes again.
+	mountRetry = 500 * time.Millisecond
 )
 
 // podState is what the agent remembers of one pod between syncs. Everything
@@ -272,12 +277,24 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 	cs := st.container(c.Name)
 	now := a.clock.Now()
 	if now.Before(cs.retryAt) {
+		if cs.waitReason == reasonErrImagePull {
+			// As upstream: the sync after a failed pull reports the back-off.
+			msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
+			cs.waitReason, cs.waitMessage = reasonImagePullBackOff, msg+": "+cs.waitMessage
+			a.event(pod, corev1.EventTypeNormal, "BackOff", msg)
+		}
 		return cs.retryAt
 	}
 	fail := func(reason, message string) time.Time {
 		cs.waitReason, cs.waitMessage = reason, message
-		a.event(pod, corev1.EventTypeWarning, "Failed", message)
-		cs.retryDelay = nextBackoff(cs.retryDelay, a.restartBackoff)
+		event, initial := "Failed", a.restartBackoff
+		if reason == reasonContainerCreating {
+			// Volumes wait for objects that often come a moment later:
+			// retry sooner, as upstream's volume manager (from 500 ms).
+			event, initial = "FailedMount", mountRetry
+		}
+		a.event(pod, corev1.EventTypeWarning, event, message)
+		cs.retryDelay = nextBackoff(cs.retryDelay, initial)
 		cs.retryAt = now.Add(cs.retryDelay)
 		return cs.retryAt
 	}
@@ -285,12 +302,28 @@ func (a *Agent) start(ctx context.Context, pod *corev1.Pod, st *podState, c *cor
 		if errors.Is(err, runtime.ErrImageNeverPull) {
 			return fail("ErrImageNeverPull", err.Error())
 		}
-		return fail("ErrImagePull", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		fail(reasonErrImagePull, fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		// The next sync, in a moment, reports ImagePullBackOff.
+		return now.Add(min(cs.retryDelay/2, time.Second))
 	}
 	if attempt == 0 {
 		a.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
 	}
 	if _, err := a.rt.StartContainer(ctx, pod, c, attempt); err != nil {
+		var config *runtime.ConfigError
+		var mount *volumes.MountError
+		var hook *runtime.HookError
+		switch {
+		case errors.As(err, &hook):
+			a.event(pod, corev1.EventTypeWarning, "FailedPostStartHook", hook.Error())
+			return fail("PostStartHookError", hook.Error())
+		case errors.As(err, &config):
+			return fail("CreateContainerConfigError", config.Error())
+		case errors.As(err, &mount):
+			// As upstream, the pod waits in ContainerCreating until its
+			// volumes can be made.
+			return fail(reasonContainerCreating, mount.Error())
+		}
 		return fail("CreateContainerError", "Error: "+err.Error())
 	}
 	cs.waitReason, cs.waitMessage = "", ""

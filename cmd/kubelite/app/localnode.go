@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubelite/kubelite/nodeagent"
 	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
+	"github.com/kubelite/kubelite/nodeagent/volumes"
 )
 
 // localNodeRuntimes are the runtimes --local-node accepts.
@@ -36,21 +37,32 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir string) error {
 		return err
 	}
 	defer d.Close()
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	podDir := filepath.Join(dataDir, "pods")
+	vols, err := volumes.New(volumes.Config{Client: client, Dir: podDir})
+	if err != nil {
+		return err
+	}
 	rt, err := containerd.New(ctx, containerd.Config{
 		Address:  d.Address,
-		Dir:      filepath.Join(dataDir, "pods"),
+		Dir:      podDir,
 		ImageDir: filepath.Join(dataDir, "images"),
 		PodCIDRs: node.PodCIDRs,
 		HostIPs:  node.InternalIPs,
+		Volumes:  vols,
+		Client:   client,
 	})
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
 	}
 	defer rt.Close()
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return err
-	}
+	volCtx, stopVolumes := context.WithCancel(ctx)
+	volDone := make(chan struct{})
+	go func() { defer close(volDone); vols.Run(volCtx) }()
+	defer func() { stopVolumes(); <-volDone }()
 	b := record.NewBroadcaster(record.WithContext(ctx))
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	defer b.Shutdown()

@@ -58,10 +58,16 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	if err != nil {
 		return "", err
 	}
+	podOpts, err := r.containerOpts(ctx, pod, c, ct.ID, img)
+	if err != nil {
+		return "", err
+	}
+	specOpts = append(specOpts, podOpts...)
 	labels := map[string]string{
 		labelKind: kindContainer, labelPodUID: string(pod.UID), labelPodNS: pod.Namespace, labelPodName: pod.Name,
 		labelSandbox: sb.ID, labelName: c.Name, labelAttempt: strconv.Itoa(attempt), labelImage: c.Image,
 		labelImageRef: ct.ImageRef, labelCreated: formatTime(ct.CreatedAt), labelLog: ct.logPath,
+		labelTermination: string(c.TerminationMessagePolicy),
 	}
 	obj, err := r.client.NewContainer(ctx, ct.ID,
 		containerd.WithImage(img),
@@ -110,6 +116,9 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	ct.StartedAt = started
 	ct.State = runtime.StateRunning
 	r.mu.Unlock()
+	if err := r.postStart(ctx, pod, c, ct); err != nil {
+		return "", err
+	}
 	return ct.ID, nil
 }
 
@@ -148,11 +157,11 @@ func (r *Runtime) StopContainer(ctx context.Context, pod *corev1.Pod, id string,
 	}
 	ct.pod.op.Lock()
 	defer ct.pod.op.Unlock()
-	if hook := preStop(pod, ct.Name); hook != nil && hook.Exec != nil && grace > 0 {
+	if hook := preStop(pod, ct.Name); hook != nil && grace > 0 {
 		start := time.Now()
 		hctx, cancel := context.WithTimeout(ctx, grace)
-		if res, msg, err := r.exec(hctx, id, hook.Exec.Command); err != nil || res != runtime.ProbeSuccess {
-			klog.FromContext(ctx).Info("PreStop hook failed", "container", id, "message", msg, "err", err)
+		if err := r.runHook(hctx, pod, id, hook); err != nil {
+			klog.FromContext(ctx).Info("PreStop hook failed", "container", id, "err", err)
 		}
 		cancel()
 		grace = max(grace-time.Since(start), 0)
@@ -314,13 +323,14 @@ func (r *Runtime) finish(ctx context.Context, ct *container) error {
 	if ct.log != nil {
 		ct.log.Close()
 	}
+	message := r.terminationMessage(ctx, obj, ct, code)
 	r.removeFIFOs(ct.ID)
 	if _, err := obj.SetLabels(ctx, map[string]string{labelExitCode: strconv.Itoa(int(code)), labelReason: reason, labelFinished: formatTime(finished)}); err != nil {
 		return fmt.Errorf("record exit of %s: %w", ct.Name, err)
 	}
 	r.mu.Lock()
 	ct.task, ct.log = nil, nil
-	ct.State, ct.ExitCode, ct.Reason, ct.FinishedAt = runtime.StateExited, code, reason, finished
+	ct.State, ct.ExitCode, ct.Reason, ct.FinishedAt, ct.Message = runtime.StateExited, code, reason, finished, message
 	if ct.StartedAt.After(finished) {
 		ct.FinishedAt = ct.StartedAt
 	}
@@ -349,6 +359,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 		return err
 	}
 	removeLog(ct.logPath)
+	_ = os.Remove(r.terminationFile(ct.pod.uid, id))
 	r.mu.Lock()
 	delete(r.containers, id)
 	p := ct.pod

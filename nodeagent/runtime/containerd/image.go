@@ -30,7 +30,7 @@ func (e neverPullError) Is(target error) bool { return target == runtime.ErrImag
 // default as upstream: Always for ":latest" or no tag, else IfNotPresent)
 // and returns "<repository>@<digest>". Always pulls, but keeps a present
 // image when no registry answers: images are usually imported here.
-func (r *Runtime) PullImage(ctx context.Context, _ *corev1.Pod, c *corev1.Container) (string, error) {
+func (r *Runtime) PullImage(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (string, error) {
 	ctx = r.nsctx(ctx)
 	ref, err := normalizeImage(c.Image)
 	if err != nil {
@@ -56,7 +56,8 @@ func (r *Runtime) PullImage(ctx context.Context, _ *corev1.Pod, c *corev1.Contai
 	case policy == corev1.PullNever && !present:
 		return "", neverPullError{c.Image}
 	case policy == corev1.PullAlways || !present:
-		pulled, err := r.client.Pull(ctx, ref, containerd.WithPullUnpack, containerd.WithPullSnapshotter(r.cfg.Snapshotter))
+		opts := append(r.pullOpts(ctx, pod), containerd.WithPullUnpack, containerd.WithPullSnapshotter(r.cfg.Snapshotter))
+		pulled, err := r.client.Pull(ctx, ref, opts...)
 		switch {
 		case err == nil:
 			return imageRef(pulled), nil

@@ -18,12 +18,11 @@ import (
 // maxProbeOutput is how much of a probe's output its message keeps.
 const maxProbeOutput = 10 * 1024
 
-// Probe runs an exec probe in container id, or an httpGet or tcpSocket
-// probe against its pod from inside the pod's network namespace. gRPC
-// probes are not supported yet.
+// Probe runs an exec probe in container id, or an httpGet, tcpSocket or
+// gRPC probe against its pod from inside the pod's network namespace.
 func (r *Runtime) Probe(ctx context.Context, pod *corev1.Pod, id string, probe *corev1.Probe) (runtime.ProbeResult, string, error) {
-	if probe == nil || (probe.Exec == nil && probe.HTTPGet == nil && probe.TCPSocket == nil) {
-		return runtime.ProbeUnknown, "", errors.New("the containerd runtime runs exec, httpGet and tcpSocket probes")
+	if probe == nil || (probe.Exec == nil && probe.HTTPGet == nil && probe.TCPSocket == nil && probe.GRPC == nil) {
+		return runtime.ProbeUnknown, "", errors.New("probe has no action")
 	}
 	timeout := time.Duration(probe.TimeoutSeconds) * time.Second
 	if timeout <= 0 {
@@ -31,6 +30,9 @@ func (r *Runtime) Probe(ctx context.Context, pod *corev1.Pod, id string, probe *
 	}
 	ctx, cancel := context.WithTimeout(r.nsctx(ctx), timeout)
 	defer cancel()
+	if probe.GRPC != nil {
+		return r.grpcProbe(ctx, pod, id, probe.GRPC)
+	}
 	if probe.Exec == nil {
 		return r.netProbe(ctx, pod, id, probe)
 	}

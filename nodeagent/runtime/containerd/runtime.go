@@ -17,10 +17,12 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/typeurl/v2"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
 	"github.com/kubelite/kubelite/nodeagent/runtime/ipam"
+	"github.com/kubelite/kubelite/nodeagent/volumes"
 )
 
 // Defaults for Config's zero values.
@@ -62,6 +64,11 @@ type Config struct {
 	ClusterDNS []string
 	// ClusterDomain is the cluster's DNS domain. Empty: DefaultClusterDomain.
 	ClusterDomain string
+	// Client reads the pods' imagePullSecrets. Nil: pulls are anonymous.
+	Client kubernetes.Interface
+	// Volumes makes the pods' volumes. Nil: a volumes.Manager without an
+	// API client (emptyDir and hostPath volumes only) under Dir.
+	Volumes VolumeManager
 }
 
 // Validate checks c without changing it.
@@ -94,7 +101,8 @@ type Runtime struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	// pullMu serialises pulls and unpacks, which race on shared layers.
-	pullMu sync.Mutex
+	pullMu  sync.Mutex
+	volumes VolumeManager
 
 	mu         sync.Mutex
 	pools      []*ipam.Pool
@@ -135,7 +143,12 @@ func New(ctx context.Context, cfg Config) (_ *Runtime, retErr error) {
 			client.Close()
 		}
 	}()
-	r := &Runtime{cfg: cfg, client: client, pods: map[types.UID]*pod{}, containers: map[string]*container{}}
+	r := &Runtime{cfg: cfg, client: client, pods: map[types.UID]*pod{}, containers: map[string]*container{}, volumes: cfg.Volumes}
+	if r.volumes == nil {
+		if r.volumes, err = volumes.New(volumes.Config{Dir: cfg.Dir}); err != nil {
+			return nil, err
+		}
+	}
 	for _, cidr := range cfg.PodCIDRs {
 		p, err := ipam.NewPool(cidr)
 		if err != nil {

@@ -220,6 +220,9 @@ func (r *Runtime) RemovePod(ctx context.Context, uid types.UID) error {
 			return err
 		}
 	}
+	if err := r.volumes.TearDown(ctx, uid); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(r.podDir(uid)); err != nil {
 		return err
 	}

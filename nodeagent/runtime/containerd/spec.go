@@ -20,7 +20,10 @@ func (r *Runtime) specOpts(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 	if err != nil {
 		return nil, fmt.Errorf("image %s config: %w", c.Image, err)
 	}
-	env := containerEnv(pod, c, sb)
+	env, err := resolveEnv(ctx, r.cfg.Client, pod, c, sb)
+	if err != nil {
+		return nil, err
+	}
 	args := commandLine(c, ic.Config.Entrypoint, ic.Config.Cmd, env)
 	if len(args) == 0 {
 		return nil, fmt.Errorf("container %s: no command: neither the pod nor the image %s names one", c.Name, c.Image)
@@ -120,31 +123,11 @@ func commandLine(c *corev1.Container, entrypoint, cmd []string, env []string) []
 	return out
 }
 
-// containerEnv is c's environment as "NAME=value": the values given and the
-// pod fields that fieldRef names, in order, each expanding $(VAR) against
-// those before it. Sources that need the API (configMapKeyRef,
-// secretKeyRef, envFrom, resourceFieldRef) are the agent's to resolve into
-// values before the container starts; unresolved ones are left out.
+// containerEnv is c's environment without the sources that need the API
+// (see resolveEnv).
 func containerEnv(pod *corev1.Pod, c *corev1.Container, sb *sandbox) []string {
-	vars := map[string]string{}
-	var out []string
-	for _, e := range c.Env {
-		v, ok := e.Value, true
-		if e.ValueFrom != nil {
-			v, ok = "", false
-			if f := e.ValueFrom.FieldRef; f != nil {
-				v, ok = podField(pod, sb, f.FieldPath)
-			}
-		} else {
-			v = expand(v, vars)
-		}
-		if !ok {
-			continue
-		}
-		vars[e.Name] = v
-		out = append(out, e.Name+"="+v)
-	}
-	return out
+	env, _ := resolveEnv(context.Background(), nil, pod, c, sb)
+	return env
 }
 
 // podField is the downward API's value of path.

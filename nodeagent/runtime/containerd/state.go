@@ -192,6 +192,7 @@ func (r *Runtime) restore(ctx context.Context) error {
 		if code, ok := l[labelExitCode]; ok {
 			n, _ := strconv.Atoi(code)
 			c.State, c.ExitCode, c.Reason, c.FinishedAt = runtime.StateExited, int32(n), l[labelReason], parseTime(l[labelFinished])
+			c.Message = r.readTerminationMessage(uid, c.ID)
 		} else if !c.StartedAt.IsZero() {
 			c.State = runtime.StateRunning
 			if err := r.attach(ctx, objs[i], c); err != nil {
@@ -207,6 +208,9 @@ func (r *Runtime) restore(ctx context.Context) error {
 	r.mu.Lock()
 	for _, p := range r.pods {
 		sortSandboxes(p.sandboxes)
+		if sb := p.current(); sb != nil && sb.Ready {
+			r.volumes.Adopt(p.namespace, p.name, p.uid)
+		}
 	}
 	r.mu.Unlock()
 	return nil

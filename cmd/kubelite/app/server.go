@@ -250,6 +250,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if !cfg.disabled("controller-manager") {
 		go func() {
 			tuning := cfg.Controllers
+			if tuning.ClusterSigningCertFile == "" {
+				tuning.ClusterSigningCertFile, tuning.ClusterSigningKeyFile = p.CAFile(), p.caKeyFile()
+			}
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}

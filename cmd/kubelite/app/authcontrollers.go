@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"os"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+
+	"github.com/kubelite/kubelite/controllers/bootstraptoken"
+	"github.com/kubelite/kubelite/controllers/certificates"
+)
+
+// controllerRun is one controller of the controller manager.
+type controllerRun = struct {
+	name string
+	run  func(context.Context) error
+}
+
+// authControllers are the controllers of credentials: CSR approving and
+// signing (signing only with ClusterSigningCertFile and KeyFile), and the
+// bootstrap token signer and cleaner. start starts the informers of their
+// own: kube-system's bootstrap token Secrets and kube-public's cluster-info,
+// not every Secret and ConfigMap.
+func authControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, tuning ControllersConfig) (runs []controllerRun, start func(ctx context.Context), err error) {
+	requests := factory.Certificates().V1().CertificateSigningRequests()
+	approver, err := certificates.NewApprover(certificates.ApproverConfig{Client: client, Requests: requests})
+	if err != nil {
+		return nil, nil, err
+	}
+	runs = append(runs, controllerRun{"csrapproving", func(ctx context.Context) error { return approver.Run(ctx, 2) }})
+	if tuning.ClusterSigningCertFile != "" {
+		ca, key, err := loadSigningCA(tuning.ClusterSigningCertFile, tuning.ClusterSigningKeyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		signer, err := certificates.NewSigner(certificates.SignerConfig{Client: client, Requests: requests, CA: ca, Key: key, Duration: tuning.ClusterSigningDuration})
+		if err != nil {
+			return nil, nil, err
+		}
+		runs = append(runs, controllerRun{"csrsigning", func(ctx context.Context) error { return signer.Run(ctx, 2) }})
+	}
+
+	secrets := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(metav1.NamespaceSystem),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("type", string(bootstrapapi.SecretTypeBootstrapToken)).String()
+		}))
+	clusterInfo := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(metav1.NamespacePublic),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", bootstrapapi.ConfigMapClusterInfo).String()
+		}))
+	tokens := bootstraptoken.Config{Client: client, Secrets: secrets.Core().V1().Secrets(), ConfigMaps: clusterInfo.Core().V1().ConfigMaps()}
+	signer, err := bootstraptoken.NewSigner(tokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleaner, err := bootstraptoken.NewCleaner(tokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	runs = append(runs,
+		controllerRun{"bootstrap-signer", func(ctx context.Context) error { return signer.Run(ctx, 1) }},
+		controllerRun{"token-cleaner", func(ctx context.Context) error { return cleaner.Run(ctx, 1) }},
+	)
+	return runs, func(ctx context.Context) {
+		secrets.Start(ctx.Done())
+		clusterInfo.Start(ctx.Done())
+	}, nil
+}
+
+// loadSigningCA reads the CA certificate and key that sign certificates.
+func loadSigningCA(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster signing certificate: %w", err)
+	}
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster signing certificate %s: %w", certFile, err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster signing key: %w", err)
+	}
+	key, err := parseKey(keyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster signing key %s: %w", keyFile, err)
+	}
+	return cert, key, nil
+}

@@ -309,6 +309,9 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		authn.start(ctx)
 		return nil
 	})
+	if err := addJoinHook(gc, loopback, cfg); err != nil {
+		return nil, err
+	}
 	gc.AddPostStartHookOrDie("kubelite-bootstrap", func(ctx genericapiserver.PostStartHookContext) error {
 		return bootstrap(ctx, loopback, cfg)
 	})

@@ -269,7 +269,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer func() { cancel(); <-localDone }()
 		go func() {
 			defer close(localDone)
-			if err := runLocalNode(runCtx, api.loopbackConfig, cfg.DataDir); err != nil {
+			if err := runLocalNode(runCtx, api.loopbackConfig, cfg.DataDir, ""); err != nil {
 				logger.Error(err, "local node failed")
 				cancel()
 			}

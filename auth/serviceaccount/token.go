@@ -102,20 +102,25 @@ func NewIssuer(issuer string, key *ecdsa.PrivateKey, apiAudiences []string) (*Is
 	if issuer == "" || key == nil || len(apiAudiences) == 0 {
 		return nil, errors.New("service account token issuer: issuer, key and API audiences are required")
 	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	// The key id is the unpadded base64url SHA-256 of the public key, as
-	// upstream derives it, so the key can be published and matched.
-	sum := sha256.Sum256(der)
-	keyID := base64.RawURLEncoding.EncodeToString(sum[:])
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: keyID}},
-		(&jose.SignerOptions{}).WithType("JWT"))
+	signer, err := newSigner(key)
 	if err != nil {
 		return nil, err
 	}
 	return &Issuer{issuer: issuer, audiences: apiAudiences, signer: signer, public: &key.PublicKey, now: time.Now}, nil
+}
+
+// newSigner signs ES256 JWTs with key, naming it by its key id: the
+// unpadded base64url SHA-256 of the public key, as upstream derives it, so
+// that the key can be published and matched.
+func newSigner(key *ecdsa.PrivateKey) (jose.Signer, error) {
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(der)
+	keyID := base64.RawURLEncoding.EncodeToString(sum[:])
+	return jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: keyID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
 }
 
 // APIAudiences are the audiences the API server accepts.
@@ -160,7 +165,13 @@ func (i *Issuer) authenticate(ctx context.Context, token string, get Getter) (*a
 		return nil, false, nil
 	}
 	var unverified jwt.Claims
-	if err := parsed.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer != i.issuer {
+	if err := parsed.UnsafeClaimsWithoutVerification(&unverified); err != nil {
+		return nil, false, nil
+	}
+	if unverified.Issuer == LegacyIssuer {
+		return i.authenticateLegacy(ctx, token, parsed, get)
+	}
+	if unverified.Issuer != i.issuer {
 		return nil, false, nil // some other issuer's token
 	}
 	var cl claims

@@ -3,18 +3,22 @@ package app
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"fmt"
 	"os"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 
+	"github.com/kubelite/kubelite/auth/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/bootstraptoken"
 	"github.com/kubelite/kubelite/controllers/certificates"
+	saccontroller "github.com/kubelite/kubelite/controllers/serviceaccount"
 )
 
 // controllerRun is one controller of the controller manager.
@@ -24,11 +28,12 @@ type controllerRun = struct {
 }
 
 // authControllers are the controllers of credentials: CSR approving and
-// signing (signing only with ClusterSigningCertFile and KeyFile), and the
-// bootstrap token signer and cleaner. start starts the informers of their
-// own: kube-system's bootstrap token Secrets and kube-public's cluster-info,
-// not every Secret and ConfigMap.
-func authControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, tuning ControllersConfig) (runs []controllerRun, start func(ctx context.Context), err error) {
+// signing (signing only with ClusterSigningCertFile and KeyFile), the
+// bootstrap token signer and cleaner, and the service account token
+// controller (only with ServiceAccountKeyFile). start starts the informers
+// of their own: bootstrap and service account token Secrets and
+// kube-public's cluster-info, not every Secret and ConfigMap.
+func authControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, rootCA []byte, tuning ControllersConfig) (runs []controllerRun, start func(ctx context.Context), err error) {
 	requests := factory.Certificates().V1().CertificateSigningRequests()
 	approver, err := certificates.NewApprover(certificates.ApproverConfig{Client: client, Requests: requests})
 	if err != nil {
@@ -68,9 +73,35 @@ func authControllers(client kubernetes.Interface, factory informers.SharedInform
 		controllerRun{"bootstrap-signer", func(ctx context.Context) error { return signer.Run(ctx, 1) }},
 		controllerRun{"token-cleaner", func(ctx context.Context) error { return cleaner.Run(ctx, 1) }},
 	)
+	saTokens := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeServiceAccountToken)).String()
+		}))
+	if tuning.ServiceAccountKeyFile != "" {
+		key, err := loadServiceAccountKey(tuning.ServiceAccountKeyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		signer, err := serviceaccount.NewLegacySigner(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		tokens, err := saccontroller.NewTokens(saccontroller.TokensConfig{
+			Client:          client,
+			ServiceAccounts: factory.Core().V1().ServiceAccounts(),
+			Secrets:         saTokens.Core().V1().Secrets(),
+			Signer:          signer,
+			RootCA:          rootCA,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		runs = append(runs, controllerRun{"serviceaccount-token", func(ctx context.Context) error { return tokens.Run(ctx, 2) }})
+	}
 	return runs, func(ctx context.Context) {
 		secrets.Start(ctx.Done())
 		clusterInfo.Start(ctx.Done())
+		saTokens.Start(ctx.Done())
 	}, nil
 }
 
@@ -93,4 +124,21 @@ func loadSigningCA(certFile, keyFile string) (*x509.Certificate, crypto.Signer, 
 		return nil, nil, fmt.Errorf("cluster signing key %s: %w", keyFile, err)
 	}
 	return cert, key, nil
+}
+
+// loadServiceAccountKey reads the key that signs service account tokens.
+func loadServiceAccountKey(file string) (*ecdsa.PrivateKey, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("service account key: %w", err)
+	}
+	key, err := parseKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("service account key %s: %w", file, err)
+	}
+	ec, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("service account key %s: not an ECDSA key", file)
+	}
+	return ec, nil
 }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -183,5 +185,130 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		return cond(), nil
 	}); err != nil {
 		t.Fatalf("%s: not within %v", what, timeout)
+	}
+}
+
+// TestServiceAccountTokens: a service account token Secret a user creates
+// gets a token from the token controller, which authenticates while the
+// Secret holds it and the account exists, and is refused once the Secret is
+// marked invalid; the controller deletes token Secrets whose account is
+// missing or deleted. A TokenRequest token bound to a pod is refused once
+// the pod is deleted.
+func TestServiceAccountTokens(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := t.Context()
+	c := s.Client
+	ca, err := os.ReadFile(s.Config.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newAccount := func(name string) *corev1.ServiceAccount {
+		sa, err := c.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sa
+	}
+	newTokenSecret := func(name, account string) {
+		_, err := c.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{corev1.ServiceAccountNameKey: account}},
+			Type:       corev1.SecretTypeServiceAccountToken,
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	filled := func(name string) *corev1.Secret {
+		t.Helper()
+		var secret *corev1.Secret
+		waitFor(t, "token secret "+name+" filled", 10*time.Second, func() bool {
+			secret, err = c.CoreV1().Secrets("default").Get(ctx, name, metav1.GetOptions{})
+			return err == nil && len(secret.Data[corev1.ServiceAccountTokenKey]) > 0
+		})
+		return secret
+	}
+	gone := func(name string) {
+		t.Helper()
+		waitFor(t, "token secret "+name+" deleted", 10*time.Second, func() bool {
+			_, err := c.CoreV1().Secrets("default").Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+	}
+
+	robot := newAccount("robot")
+	newTokenSecret("robot-token", "robot")
+	secret := filled("robot-token")
+	if !bytes.Equal(secret.Data["ca.crt"], ca) || string(secret.Data["namespace"]) != "default" || secret.Annotations[corev1.ServiceAccountUIDKey] != string(robot.UID) {
+		t.Errorf("filled token secret = %+v", secret)
+	}
+	st := reviewToken(t, c, string(secret.Data["token"]))
+	if !st.Authenticated || st.User.Username != "system:serviceaccount:default:robot" || st.User.UID != string(robot.UID) {
+		t.Errorf("review of the legacy token = %+v", st)
+	}
+	// The token as a bearer credential: authenticated (a 403 names the user).
+	cfg := anonymousConfig(s)
+	cfg.BearerToken = string(secret.Data["token"])
+	if _, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Secrets("kube-system").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) ||
+		!strings.Contains(err.Error(), "system:serviceaccount:default:robot") {
+		t.Errorf("request with the legacy token: want 403 for the service account, got %v", err)
+	}
+
+	// Marked invalid: refused (a token not reviewed yet, so not cached).
+	newTokenSecret("robot-token-2", "robot")
+	secret = filled("robot-token-2")
+	secret.Labels = map[string]string{"kubernetes.io/legacy-token-invalid-since": "2026-01-01"}
+	if _, err := c.CoreV1().Secrets("default").Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := reviewToken(t, c, string(secret.Data["token"])); st.Authenticated || !strings.Contains(st.Error, "marked invalid") {
+		t.Errorf("review of an invalidated token = %+v", st)
+	}
+
+	// A token Secret of a missing account is deleted; so are an account's
+	// when it is deleted, and its token no longer authenticates.
+	newTokenSecret("nobody-token", "nobody")
+	gone("nobody-token")
+	newAccount("temp")
+	newTokenSecret("temp-token", "temp")
+	temp := filled("temp-token")
+	if err := c.CoreV1().ServiceAccounts("default").Delete(ctx, "temp", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone("temp-token")
+	if st := reviewToken(t, c, string(temp.Data["token"])); st.Authenticated {
+		t.Errorf("token of a deleted account authenticated: %+v", st)
+	}
+
+	// A pod-bound TokenRequest token dies with its pod. Two tokens: one
+	// reviewed while the pod lives, one first reviewed after its deletion
+	// (a review's verdict is cached for seconds, as upstream's).
+	pod, err := c.CoreV1().Pods("default").Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "holder"},
+		Spec:       corev1.PodSpec{ServiceAccountName: "robot", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := func() string {
+		tr, err := c.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: "holder", UID: pod.UID}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr.Status.Token
+	}
+	live, later := bound(), bound()
+	if st := reviewToken(t, c, live); !st.Authenticated {
+		t.Fatalf("pod-bound token while the pod lives: %+v", st)
+	}
+	if err := c.CoreV1().Pods("default").Delete(ctx, "holder", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod holder gone", 10*time.Second, func() bool {
+		_, err := c.CoreV1().Pods("default").Get(ctx, "holder", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if st := reviewToken(t, c, later); st.Authenticated || !strings.Contains(st.Error, "pod") {
+		t.Errorf("pod-bound token after the pod's deletion = %+v", st)
 	}
 }

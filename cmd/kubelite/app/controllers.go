@@ -81,6 +81,9 @@ type ControllersConfig struct {
 	// ClusterSigningDuration is the longest a signed certificate lasts.
 	// Zero: a year.
 	ClusterSigningDuration time.Duration
+	// ServiceAccountKeyFile is the key that signs the tokens of service
+	// account token Secrets. Empty: the token controller does not run.
+	ServiceAccountKeyFile string
 	// JobBackoff is the wait before a Job's pod is re-created after its
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
@@ -160,6 +163,7 @@ func addControllerFlags(fs *pflag.FlagSet, c *ControllersConfig) {
 	fs.StringVar(&c.ClusterSigningCertFile, "cluster-signing-cert-file", c.ClusterSigningCertFile, "PEM-encoded X509 CA certificate that signs the certificates of the kubernetes.io signers. Empty: no signing.")
 	fs.StringVar(&c.ClusterSigningKeyFile, "cluster-signing-key-file", c.ClusterSigningKeyFile, "PEM-encoded private key of --cluster-signing-cert-file.")
 	fs.DurationVar(&c.ClusterSigningDuration, "cluster-signing-duration", certificates.DefaultDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
+	fs.StringVar(&c.ServiceAccountKeyFile, "service-account-private-key-file", c.ServiceAccountKeyFile, "Filename containing a PEM-encoded private ECDSA key used to sign service account tokens (the API server's service account key).")
 	fs.Var(&gcThreshold{&c.TerminatedPodGCThreshold}, "terminated-pod-gc-threshold",
 		"Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.")
 }
@@ -526,7 +530,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
 		{"horizontal-pod-autoscaler", func(ctx context.Context) error { return autoscalers.Run(ctx, 2) }},
 	}
-	authRuns, startAuth, err := authControllers(client, factory, tuning)
+	authRuns, startAuth, err := authControllers(client, factory, rootCA, tuning)
 	if err != nil {
 		return err
 	}

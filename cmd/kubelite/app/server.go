@@ -253,6 +253,9 @@ func (s *Server) Run(ctx context.Context) error {
 			if tuning.ClusterSigningCertFile == "" {
 				tuning.ClusterSigningCertFile, tuning.ClusterSigningKeyFile = p.CAFile(), p.caKeyFile()
 			}
+			if tuning.ServiceAccountKeyFile == "" {
+				tuning.ServiceAccountKeyFile = p.saKeyFile()
+			}
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}

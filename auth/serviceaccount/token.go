@@ -62,6 +62,9 @@ type Claims struct {
 	// Audiences the token is for; ExpiresAt when it stops being valid.
 	Audiences []string
 	ExpiresAt time.Time
+	// WarnAfter, when set, is the expiry the client asked for, before which
+	// an extended token should have been refreshed.
+	WarnAfter time.Time
 }
 
 // private is the "kubernetes.io" claim.
@@ -71,6 +74,8 @@ type private struct {
 	Pod            *Ref   `json:"pod,omitempty"`
 	Secret         *Ref   `json:"secret,omitempty"`
 	Node           *Ref   `json:"node,omitempty"`
+	// WarnAfter is the expiry asked for of an extended token.
+	WarnAfter *jwt.NumericDate `json:"warnafter,omitempty"`
 }
 
 type claims struct {
@@ -144,6 +149,9 @@ func (i *Issuer) Issue(c Claims) (string, error) {
 			ID:        string(uuid.NewUUID()),
 		},
 		Kubernetes: private{Namespace: c.Namespace, ServiceAccount: &c.ServiceAccount, Pod: c.Pod, Secret: c.Secret, Node: c.Node},
+	}
+	if !c.WarnAfter.IsZero() {
+		cl.Kubernetes.WarnAfter = jwt.NewNumericDate(c.WarnAfter)
 	}
 	return jwt.Signed(i.signer).Claims(cl).CompactSerialize()
 }
@@ -224,7 +232,15 @@ func (i *Issuer) authenticate(ctx context.Context, token string, get Getter) (*a
 			return nil, false, err
 		}
 	}
-	if k.Node != nil {
+	switch {
+	case k.Node != nil && k.Pod != nil:
+		// The node the bound pod ran on, for information: the pod is
+		// what the token lives by.
+		u.Extra[ExtraNodeName] = []string{k.Node.Name}
+		if k.Node.UID != "" {
+			u.Extra[ExtraNodeUID] = []string{string(k.Node.UID)}
+		}
+	case k.Node != nil:
 		n, err := get.Node(ctx, k.Node.Name)
 		if err := live(n, err, k.Node.UID, "node"); err != nil {
 			return nil, false, err

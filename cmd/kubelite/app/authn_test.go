@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"context"
 	"os"
 	"path/filepath"
@@ -311,4 +313,100 @@ func TestServiceAccountTokens(t *testing.T) {
 	if st := reviewToken(t, c, later); st.Authenticated || !strings.Contains(st.Error, "pod") {
 		t.Errorf("pod-bound token after the pod's deletion = %+v", st)
 	}
+}
+
+// TestTokenRequestAsUpstream: the checks and claims of upstream's
+// TokenRequest: the pod must run as the account, the request's name and uid
+// must match it, a pod's token names the pod's node, and the kubelet's
+// 3607-second pod token lasts a year.
+func TestTokenRequestAsUpstream(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := t.Context()
+	c := s.Client
+	robot, err := c.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := c.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(name, account string) {
+		_, err := c.CoreV1().Pods("default").Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       corev1.PodSpec{ServiceAccountName: account, NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod("mine", "robot")
+	pod("theirs", "default")
+	request := func(tr *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error) {
+		return c.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", tr, metav1.CreateOptions{})
+	}
+	boundTo := func(name string, seconds int64) *authenticationv1.TokenRequest {
+		return &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds,
+			BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: name}}}
+	}
+
+	if _, err := request(boundTo("theirs", 3600)); !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "different serviceaccount name") {
+		t.Errorf("token bound to another account's pod: want 400, got %v", err)
+	}
+	if _, err := request(&authenticationv1.TokenRequest{ObjectMeta: metav1.ObjectMeta{UID: "not-robots"}}); !apierrors.IsConflict(err) {
+		t.Errorf("token request with another uid: want 409, got %v", err)
+	}
+	if _, err := request(&authenticationv1.TokenRequest{ObjectMeta: metav1.ObjectMeta{Name: "other"}}); !apierrors.IsInvalid(err) {
+		t.Errorf("token request naming another account: want 422, got %v", err)
+	}
+
+	tr, err := request(boundTo("mine", 3607))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.UID != robot.UID || time.Until(tr.Status.ExpirationTimestamp.Time) > 3608*time.Second {
+		t.Errorf("token request = %+v", tr)
+	}
+	exp, warnAfter := tokenTimes(t, tr.Status.Token)
+	if time.Until(exp) < 364*24*time.Hour || time.Until(warnAfter) > 3608*time.Second {
+		t.Errorf("the kubelet's pod token: exp %v, warnafter %v; want a year and an hour", exp, warnAfter)
+	}
+	st := reviewToken(t, c, tr.Status.Token)
+	if !st.Authenticated || !slices.Equal(st.User.Extra["authentication.kubernetes.io/node-name"], []string{"n1"}) ||
+		!slices.Equal(st.User.Extra["authentication.kubernetes.io/node-uid"], []string{string(node.UID)}) {
+		t.Errorf("review of a pod token = %+v", st)
+	}
+	tr, err = request(boundTo("mine", 3600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp, warnAfter := tokenTimes(t, tr.Status.Token); time.Until(exp) > 3601*time.Second || !warnAfter.IsZero() {
+		t.Errorf("a 3600-second pod token: exp %v, warnafter %v", exp, warnAfter)
+	}
+}
+
+// tokenTimes reads a JWT's exp and kubernetes.io warnafter, unverified.
+func tokenTimes(t *testing.T, token string) (exp, warnAfter time.Time) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Exp        int64 `json:"exp"`
+		Kubernetes struct {
+			WarnAfter int64 `json:"warnafter"`
+		} `json:"kubernetes.io"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims.Kubernetes.WarnAfter != 0 {
+		warnAfter = time.Unix(claims.Kubernetes.WarnAfter, 0)
+	}
+	return time.Unix(claims.Exp, 0), warnAfter
 }

@@ -2,9 +2,9 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"

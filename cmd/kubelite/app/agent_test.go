@@ -128,6 +128,15 @@ func TestAgentJoins(t *testing.T) {
 		t.Errorf("join again from the data dir: %v", err)
 	}
 
+	// The server's own node speaks as a node too.
+	rc, err := app.LocalNodeClient(s.DataDir, s.Config.Host, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if who := whoAmI(t, kubernetes.NewForConfigOrDie(rc)); who.Username != "system:node:local" || !slices.Contains(who.Groups, "system:nodes") {
+		t.Errorf("the server's local node is %+v", who)
+	}
+
 	for name, cfg := range map[string]app.AgentConfig{
 		"does not verify":           {Token: token[:7] + "0123456789abcdef"},
 		"matches no --ca-cert-hash": {Token: token, CACertHashes: []string{"sha256:" + strings.Repeat("0", 64)}},

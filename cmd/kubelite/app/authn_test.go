@@ -179,6 +179,26 @@ func TestBootstrapTokens(t *testing.T) {
 		t.Errorf("expired token authenticated: %+v", st)
 	}
 	waitFor(t, "signature of the expired token dropped", 10*time.Second, func() bool { return !signed(short[:6]) && signed(id) })
+
+	run := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		cmd := app.NewCommand()
+		cmd.SetOut(&out)
+		cmd.SetArgs(append(args, "--kubeconfig", s.Kubeconfig))
+		if err := cmd.ExecuteContext(ctx); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	list := run("token", "list")
+	if !regexp.MustCompile(regexp.QuoteMeta(token) + `\s+(59m|60m)\s+\S+\s+authentication,signing\s+<none>\s+system:bootstrappers:kubelite:default-node-token`).MatchString(list) {
+		t.Errorf("token list:\n%s", list)
+	}
+	run("token", "delete", id)
+	if _, err := s.Client.CoreV1().Secrets("kube-system").Get(ctx, "bootstrap-token-"+id, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after token delete: %v", err)
+	}
 }
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {

@@ -10,7 +10,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +21,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -26,6 +31,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
+	bootstrapsecret "k8s.io/cluster-bootstrap/util/secrets"
+	bootstraptokens "k8s.io/cluster-bootstrap/util/tokens"
 )
 
 // Bootstrap tokens that `kubelite token create` makes authenticate in this
@@ -143,7 +150,101 @@ the agent which CA to trust. It is deleted when it expires.`,
 	fs.DurationVar(&ttl, "ttl", DefaultTokenTTL, "The duration before the token is automatically deleted (e.g. 1s, 2m, 3h). If set to '0', the token will never expire.")
 	fs.StringVar(&description, "description", "", "A human friendly description of how this token is used.")
 	fs.BoolVar(&printJoin, "print-join-command", false, "Instead of printing only the token, print the full 'kubelite agent' command needed to join a node using the token.")
-	cmd.AddCommand(create)
+	cmd.AddCommand(create, newTokenListCommand(), newTokenDeleteCommand())
+	return cmd
+}
+
+// adminClient is a client of the admin kubeconfig at path.
+func adminClient(path string) (kubernetes.Interface, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig: %w", err)
+	}
+	return kubernetes.NewForConfig(rc)
+}
+
+func newTokenListCommand() *cobra.Command {
+	var kubeconfig string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List bootstrap tokens",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := adminClient(kubeconfig)
+			if err != nil {
+				return err
+			}
+			secrets, err := client.CoreV1().Secrets(metav1.NamespaceSystem).List(cmd.Context(), metav1.ListOptions{
+				FieldSelector: fields.OneTermEqualSelector("type", string(bootstrapapi.SecretTypeBootstrapToken)).String(),
+			})
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 10, 4, 3, ' ', 0)
+			fmt.Fprintln(w, "TOKEN\tTTL\tEXPIRES\tUSAGES\tDESCRIPTION\tEXTRA GROUPS")
+			for _, sec := range secrets.Items {
+				id := bootstrapsecret.GetData(&sec, bootstrapapi.BootstrapTokenIDKey)
+				token := bootstraputil.TokenFromIDAndSecret(id, bootstrapsecret.GetData(&sec, bootstrapapi.BootstrapTokenSecretKey))
+				ttl, expires := "<forever>", "<never>"
+				if exp := bootstrapsecret.GetData(&sec, bootstrapapi.BootstrapTokenExpirationKey); exp != "" {
+					expires = exp
+					if t, err := time.Parse(time.RFC3339, exp); err == nil {
+						ttl = duration.ShortHumanDuration(time.Until(t))
+					}
+				}
+				var usages []string
+				for _, u := range bootstrapapi.KnownTokenUsages {
+					if bootstrapsecret.GetData(&sec, bootstrapapi.BootstrapTokenUsagePrefix+u) == "true" {
+						usages = append(usages, u)
+					}
+				}
+				slices.Sort(usages) // kubeadm's order
+				description := bootstrapsecret.GetData(&sec, bootstrapapi.BootstrapTokenDescriptionKey)
+				groups := bootstrapsecret.GetData(&sec, bootstrapapi.BootstrapTokenExtraGroupsKey)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", token, ttl, expires, strings.Join(usages, ","), orNone(description), orNone(groups))
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", filepath.Join(DefaultDataDir(), "kubeconfig"), "Path to an admin kubeconfig.")
+	return cmd
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func newTokenDeleteCommand() *cobra.Command {
+	var kubeconfig string
+	cmd := &cobra.Command{
+		Use:   "delete [token-value or token-id] ...",
+		Short: "Delete bootstrap tokens",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := adminClient(kubeconfig)
+			if err != nil {
+				return err
+			}
+			for _, arg := range args {
+				id := arg
+				if tid, _, err := bootstraptokens.ParseToken(arg); err == nil {
+					id = tid
+				} else if !bootstraputil.IsValidBootstrapTokenID(arg) {
+					return fmt.Errorf("%q is neither a bootstrap token nor a token id", arg)
+				}
+				name := bootstraputil.BootstrapTokenSecretName(id)
+				if err := client.CoreV1().Secrets(metav1.NamespaceSystem).Delete(cmd.Context(), name, metav1.DeleteOptions{}); err != nil {
+					return fmt.Errorf("delete bootstrap token %s: %w", id, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "bootstrap token %q deleted\n", id)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", filepath.Join(DefaultDataDir(), "kubeconfig"), "Path to an admin kubeconfig.")
 	return cmd
 }
 

@@ -30,10 +30,11 @@ type controllerRun = struct {
 // authControllers are the controllers of credentials: CSR approving and
 // signing (signing only with ClusterSigningCertFile and KeyFile), the
 // bootstrap token signer and cleaner, and the service account token
-// controller (only with ServiceAccountKeyFile). start starts the informers
-// of their own: bootstrap and service account token Secrets and
-// kube-public's cluster-info, not every Secret and ConfigMap.
-func authControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, rootCA []byte, tuning ControllersConfig) (runs []controllerRun, start func(ctx context.Context), err error) {
+// controller (only with ServiceAccountKeyFile). own are the informer
+// factories of their own, for the caller to start and shut down: bootstrap
+// and service account token Secrets and kube-public's cluster-info, not
+// every Secret and ConfigMap.
+func authControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, rootCA []byte, tuning ControllersConfig) (runs []controllerRun, own []informers.SharedInformerFactory, err error) {
 	requests := factory.Certificates().V1().CertificateSigningRequests()
 	approver, err := certificates.NewApprover(certificates.ApproverConfig{Client: client, Requests: requests})
 	if err != nil {
@@ -52,11 +53,11 @@ func authControllers(client kubernetes.Interface, factory informers.SharedInform
 		runs = append(runs, controllerRun{"csrsigning", func(ctx context.Context) error { return signer.Run(ctx, 2) }})
 	}
 
-	secrets := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(metav1.NamespaceSystem),
+	secrets := sharedInformers(client, informers.WithNamespace(metav1.NamespaceSystem),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("type", string(bootstrapapi.SecretTypeBootstrapToken)).String()
 		}))
-	clusterInfo := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(metav1.NamespacePublic),
+	clusterInfo := sharedInformers(client, informers.WithNamespace(metav1.NamespacePublic),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", bootstrapapi.ConfigMapClusterInfo).String()
 		}))
@@ -73,7 +74,7 @@ func authControllers(client kubernetes.Interface, factory informers.SharedInform
 		controllerRun{"bootstrap-signer", func(ctx context.Context) error { return signer.Run(ctx, 1) }},
 		controllerRun{"token-cleaner", func(ctx context.Context) error { return cleaner.Run(ctx, 1) }},
 	)
-	saTokens := informers.NewSharedInformerFactoryWithOptions(client, 0,
+	saTokens := sharedInformers(client,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeServiceAccountToken)).String()
 		}))
@@ -98,11 +99,7 @@ func authControllers(client kubernetes.Interface, factory informers.SharedInform
 		}
 		runs = append(runs, controllerRun{"serviceaccount-token", func(ctx context.Context) error { return tokens.Run(ctx, 2) }})
 	}
-	return runs, func(ctx context.Context) {
-		secrets.Start(ctx.Done())
-		clusterInfo.Start(ctx.Done())
-		saTokens.Start(ctx.Done())
-	}, nil
+	return runs, []informers.SharedInformerFactory{secrets, clusterInfo, saTokens}, nil
 }
 
 // loadSigningCA reads the CA certificate and key that sign certificates.

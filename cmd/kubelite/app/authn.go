@@ -45,7 +45,7 @@ func newAuthentication(caVerify x509request.VerifyOptionFunc, saTokens authentic
 		return nil, err
 	}
 	// Only kube-system's bootstrap token Secrets, not every Secret.
-	secrets := informers.NewSharedInformerFactoryWithOptions(client, 0,
+	secrets := sharedInformers(client,
 		informers.WithNamespace(metav1.NamespaceSystem),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("type", string(bootstrapapi.SecretTypeBootstrapToken)).String()

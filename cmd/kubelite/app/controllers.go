@@ -530,14 +530,16 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
 		{"horizontal-pod-autoscaler", func(ctx context.Context) error { return autoscalers.Run(ctx, 2) }},
 	}
-	authRuns, startAuth, err := authControllers(client, factory, rootCA, tuning)
+	authRuns, authFactories, err := authControllers(client, factory, rootCA, tuning)
 	if err != nil {
 		return err
 	}
 	runs = append(runs, authRuns...)
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())
-	startAuth(ctx)
+	for _, f := range authFactories {
+		f.Start(ctx.Done())
+	}
 	var wg sync.WaitGroup
 	if started != nil {
 		wg.Go(func() {
@@ -562,6 +564,9 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 	wg.Wait()
 	rootCAFactory.Shutdown()
+	for _, f := range authFactories {
+		f.Shutdown()
+	}
 	return nil
 }
 

@@ -49,7 +49,15 @@ func TestAnonymousAndRefusedCredentials(t *testing.T) {
 	ctx := t.Context()
 	anon := kubernetes.NewForConfigOrDie(anonymousConfig(s))
 	for _, path := range []string{"/healthz", "/livez", "/readyz", "/version"} {
-		if _, err := anon.Discovery().RESTClient().Get().AbsPath(path).DoRaw(ctx); err != nil {
+		// /readyz may fail for a moment after start while the controllers
+		// add informers to the server's factory (its informer-sync check):
+		// what matters here is that it answers anonymous requests.
+		var err error
+		_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err = anon.Discovery().RESTClient().Get().AbsPath(path).DoRaw(ctx)
+			return err == nil || apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err), nil
+		})
+		if err != nil {
 			t.Errorf("anonymous GET %s: %v", path, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -25,6 +26,10 @@ const (
 	minTokenSeconds     = 10 * 60
 	maxTokenSeconds     = math.MaxUint32
 	defaultTokenSeconds = 3600
+	// warnOnlyTokenSeconds is what the kubelet asks for a projected
+	// token; such a token bound to a pod lasts extendedTokenSeconds.
+	warnOnlyTokenSeconds = 3600 + 7
+	extendedTokenSeconds = 365 * 24 * 60 * 60
 )
 
 // extendServiceAccounts adds serviceaccounts/token, the TokenRequest API,
@@ -62,10 +67,27 @@ func (r *TokenREST) GroupVersionKind(schema.GroupVersion) schema.GroupVersionKin
 func (r *TokenREST) PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate() bool { return true }
 
 // Create issues a token for the service account name in the request's
-// namespace, bound to the object spec.boundObjectRef names, if any.
+// namespace, bound to the object spec.boundObjectRef names, if any, as
+// upstream's TokenRequest does.
 func (r *TokenREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
 	req := obj.(*authenticationv1.TokenRequest).DeepCopy()
 	ns, _ := genericapirequest.NamespaceFrom(ctx)
+	gk := authenticationv1.SchemeGroupVersion.WithKind("TokenRequest").GroupKind()
+	if req.Name != "" && req.Name != name {
+		return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), req.Name, "must match the service account name if specified")})
+	}
+	if req.Namespace != "" && req.Namespace != ns {
+		return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("metadata", "namespace"), req.Namespace, "must match the service account namespace if specified")})
+	}
+	saObj, err := r.accounts.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	sa := saObj.(*corev1.ServiceAccount)
+	if req.UID != "" && req.UID != sa.UID {
+		return nil, apierrors.NewConflict(schema.GroupResource{Group: authenticationv1.GroupName, Resource: "TokenRequest"}, name,
+			fmt.Errorf("the UID in the token request (%s) does not match the UID of the service account (%s)", req.UID, sa.UID))
+	}
 	if req.Spec.ExpirationSeconds == nil || *req.Spec.ExpirationSeconds == 0 {
 		s := int64(defaultTokenSeconds)
 		req.Spec.ExpirationSeconds = &s
@@ -73,52 +95,49 @@ func (r *TokenREST) Create(ctx context.Context, name string, obj runtime.Object,
 	if len(req.Spec.Audiences) == 0 {
 		req.Spec.Audiences = r.env.Tokens.APIAudiences()
 	}
+	req.Name, req.Namespace, req.UID = sa.Name, ns, sa.UID
+	now := time.Now()
+	req.CreationTimestamp = metav1.NewTime(now)
+	req.Status = authenticationv1.TokenRequestStatus{}
 	if errs := validateTokenRequest(req); len(errs) > 0 {
-		return nil, apierrors.NewInvalid(authenticationv1.SchemeGroupVersion.WithKind("TokenRequest").GroupKind(), name, errs)
+		return nil, apierrors.NewInvalid(gk, "", errs)
 	}
 	if createValidation != nil {
-		if err := createValidation(ctx, req); err != nil {
+		if err := createValidation(ctx, req.DeepCopy()); err != nil {
 			return nil, err
 		}
 	}
-	saObj, err := r.accounts.Get(ctx, name, &metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	sa := saObj.(*corev1.ServiceAccount)
 	claims := serviceaccount.Claims{
 		Namespace:      ns,
 		ServiceAccount: serviceaccount.Ref{Name: sa.Name, UID: sa.UID},
 		Audiences:      req.Spec.Audiences,
-		ExpiresAt:      time.Now().Add(time.Duration(*req.Spec.ExpirationSeconds) * time.Second),
+		ExpiresAt:      now.Add(time.Duration(*req.Spec.ExpirationSeconds) * time.Second),
 	}
 	if ref := req.Spec.BoundObjectRef; ref != nil {
-		bound, err := r.boundObject(ctx, ns, ref)
-		if err != nil {
+		if err := r.bind(ctx, ns, name, ref, &claims); err != nil {
 			return nil, err
 		}
-		b := &serviceaccount.Ref{Name: bound.GetName(), UID: bound.GetUID()}
-		switch ref.Kind {
-		case "Pod":
-			claims.Pod = b
-		case "Secret":
-			claims.Secret = b
-		case "Node":
-			claims.Node = b
+		// A pod's projected token asked for with the kubelet's 3607 s
+		// lasts a year, and only warns after the hour, so that clients
+		// that read it once keep working (upstream's
+		// --service-account-extend-token-expiration, on by default).
+		if claims.Pod != nil && *req.Spec.ExpirationSeconds == warnOnlyTokenSeconds && slices.Equal(req.Spec.Audiences, r.env.Tokens.APIAudiences()) {
+			claims.WarnAfter = claims.ExpiresAt
+			claims.ExpiresAt = now.Add(extendedTokenSeconds * time.Second)
 		}
 	}
 	token, err := r.env.Tokens.Issue(claims)
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("sign service account token: %w", err))
 	}
-	req.Name, req.Namespace = sa.Name, ns
-	req.CreationTimestamp = metav1.Now()
-	req.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(claims.ExpiresAt)}
+	req.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(now.Add(time.Duration(*req.Spec.ExpirationSeconds) * time.Second))}
 	return req, nil
 }
 
-// boundObject reads the object a token is to be bound to and checks its uid.
-func (r *TokenREST) boundObject(ctx context.Context, ns string, ref *authenticationv1.BoundObjectReference) (metav1.Object, error) {
+// bind reads the object ref names, checks it, and puts it into claims: a
+// pod running as the service account (and the node it runs on), a secret,
+// or a node.
+func (r *TokenREST) bind(ctx context.Context, ns, account string, ref *authenticationv1.BoundObjectReference, claims *serviceaccount.Claims) error {
 	var gr schema.GroupResource
 	switch ref.Kind {
 	case "Pod":
@@ -131,13 +150,36 @@ func (r *TokenREST) boundObject(ctx context.Context, ns string, ref *authenticat
 	}
 	obj, err := r.env.Get(ctx, gr, ref.Name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m := obj.(metav1.Object)
 	if ref.UID != "" && ref.UID != m.GetUID() {
-		return nil, apierrors.NewConflict(gr, ref.Name, fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record (%s); the object might have been deleted and then recreated", ref.UID, m.GetUID()))
+		return apierrors.NewConflict(schema.GroupResource{Resource: ref.Kind}, ref.Name,
+			fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record. The object might have been deleted and then recreated", ref.UID))
 	}
-	return m, nil
+	b := &serviceaccount.Ref{Name: m.GetName(), UID: m.GetUID()}
+	switch ref.Kind {
+	case "Pod":
+		pod := obj.(*corev1.Pod)
+		if pod.Spec.ServiceAccountName != account {
+			return apierrors.NewBadRequest(fmt.Sprintf("cannot bind token for serviceaccount %q to pod running with different serviceaccount name.", account))
+		}
+		claims.Pod = b
+		if pod.Spec.NodeName != "" {
+			// The node's name even if the node is gone, its uid if not.
+			claims.Node = &serviceaccount.Ref{Name: pod.Spec.NodeName}
+			if node, err := r.env.Get(genericapirequest.WithNamespace(ctx, ""), schema.GroupResource{Resource: "nodes"}, pod.Spec.NodeName); err == nil {
+				claims.Node.UID = node.(metav1.Object).GetUID()
+			} else if !apierrors.IsNotFound(err) {
+				return apierrors.NewInternalError(err)
+			}
+		}
+	case "Secret":
+		claims.Secret = b
+	case "Node":
+		claims.Node = b
+	}
+	return nil
 }
 
 // validateTokenRequest checks a defaulted TokenRequest as upstream does.

@@ -51,6 +51,9 @@ func TestSecretAndConfigMap(t *testing.T) {
 	runCases(t, Secret, []defaultCase[corev1.Secret]{
 		{name: "type Opaque", in: corev1.Secret{}, want: corev1.Secret{Type: corev1.SecretTypeOpaque}},
 		{name: "type kept", in: corev1.Secret{Type: corev1.SecretTypeTLS}, want: corev1.Secret{Type: corev1.SecretTypeTLS}},
+		{name: "stringData merged over data and dropped",
+			in:   corev1.Secret{Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"a": []byte("1"), "b": []byte("2")}, StringData: map[string]string{"b": "two", "c": "three"}},
+			want: corev1.Secret{Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"a": []byte("1"), "b": []byte("two"), "c": []byte("three")}}},
 	})
 	runCases(t, ConfigMap, []defaultCase[corev1.ConfigMap]{
 		{name: "nil data becomes empty", in: corev1.ConfigMap{}, want: corev1.ConfigMap{Data: map[string]string{}}},

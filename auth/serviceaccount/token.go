@@ -62,6 +62,9 @@ type Claims struct {
 	// Audiences the token is for; ExpiresAt when it stops being valid.
 	Audiences []string
 	ExpiresAt time.Time
+	// WarnAfter, when set, is the expiry the client asked for, before which
+	// an extended token should have been refreshed.
+	WarnAfter time.Time
 }
 
 // private is the "kubernetes.io" claim.
@@ -71,6 +74,8 @@ type private struct {
 	Pod            *Ref   `json:"pod,omitempty"`
 	Secret         *Ref   `json:"secret,omitempty"`
 	Node           *Ref   `json:"node,omitempty"`
+	// WarnAfter is the expiry asked for of an extended token.
+	WarnAfter *jwt.NumericDate `json:"warnafter,omitempty"`
 }
 
 type claims struct {
@@ -102,20 +107,25 @@ func NewIssuer(issuer string, key *ecdsa.PrivateKey, apiAudiences []string) (*Is
 	if issuer == "" || key == nil || len(apiAudiences) == 0 {
 		return nil, errors.New("service account token issuer: issuer, key and API audiences are required")
 	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	// The key id is the unpadded base64url SHA-256 of the public key, as
-	// upstream derives it, so the key can be published and matched.
-	sum := sha256.Sum256(der)
-	keyID := base64.RawURLEncoding.EncodeToString(sum[:])
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: keyID}},
-		(&jose.SignerOptions{}).WithType("JWT"))
+	signer, err := newSigner(key)
 	if err != nil {
 		return nil, err
 	}
 	return &Issuer{issuer: issuer, audiences: apiAudiences, signer: signer, public: &key.PublicKey, now: time.Now}, nil
+}
+
+// newSigner signs ES256 JWTs with key, naming it by its key id: the
+// unpadded base64url SHA-256 of the public key, as upstream derives it, so
+// that the key can be published and matched.
+func newSigner(key *ecdsa.PrivateKey) (jose.Signer, error) {
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(der)
+	keyID := base64.RawURLEncoding.EncodeToString(sum[:])
+	return jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: keyID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
 }
 
 // APIAudiences are the audiences the API server accepts.
@@ -140,6 +150,9 @@ func (i *Issuer) Issue(c Claims) (string, error) {
 		},
 		Kubernetes: private{Namespace: c.Namespace, ServiceAccount: &c.ServiceAccount, Pod: c.Pod, Secret: c.Secret, Node: c.Node},
 	}
+	if !c.WarnAfter.IsZero() {
+		cl.Kubernetes.WarnAfter = jwt.NewNumericDate(c.WarnAfter)
+	}
 	return jwt.Signed(i.signer).Claims(cl).CompactSerialize()
 }
 
@@ -160,7 +173,13 @@ func (i *Issuer) authenticate(ctx context.Context, token string, get Getter) (*a
 		return nil, false, nil
 	}
 	var unverified jwt.Claims
-	if err := parsed.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer != i.issuer {
+	if err := parsed.UnsafeClaimsWithoutVerification(&unverified); err != nil {
+		return nil, false, nil
+	}
+	if unverified.Issuer == LegacyIssuer {
+		return i.authenticateLegacy(ctx, token, parsed, get)
+	}
+	if unverified.Issuer != i.issuer {
 		return nil, false, nil // some other issuer's token
 	}
 	var cl claims
@@ -213,7 +232,15 @@ func (i *Issuer) authenticate(ctx context.Context, token string, get Getter) (*a
 			return nil, false, err
 		}
 	}
-	if k.Node != nil {
+	switch {
+	case k.Node != nil && k.Pod != nil:
+		// The node the bound pod ran on, for information: the pod is
+		// what the token lives by.
+		u.Extra[ExtraNodeName] = []string{k.Node.Name}
+		if k.Node.UID != "" {
+			u.Extra[ExtraNodeUID] = []string{string(k.Node.UID)}
+		}
+	case k.Node != nil:
 		n, err := get.Node(ctx, k.Node.Name)
 		if err := live(n, err, k.Node.UID, "node"); err != nil {
 			return nil, false, err

@@ -19,10 +19,6 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/apiserver/pkg/authentication/group"
-	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
-	"k8s.io/apiserver/pkg/authentication/request/union"
-	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
@@ -210,16 +206,16 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.Authentication.APIAudiences = env.Tokens.APIAudiences()
 	saTokens := tokencache.New(env.Tokens.Authenticator(env), false, 10*time.Second, 0)
-	// Every authenticated user is also in system:authenticated, as upstream.
-	gc.Authentication.Authenticator = group.NewAuthenticatedGroupAdder(union.New(
-		x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion),
-		bearertoken.New(saTokens),
-	))
+	authn, err := newAuthentication(clientCA.VerifyOptions, saTokens, gc.LoopbackClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	gc.Authentication.Authenticator = authn
 	// Authorization: system:masters may do anything. RBAC comes later.
 	gc.Authorization.Authorizer, err = authzunion.New(authzunion.NamedAuthorizer{
 		AuthorizerName: "privileged-groups",
 		Authorizer:     authorizerfactory.NewPrivilegedGroups(user.SystemPrivilegedGroup),
-	})
+	}, authzunion.NamedAuthorizer{AuthorizerName: "pre-rbac", Authorizer: preRBACAuthorizer()})
 	if err != nil {
 		return nil, err
 	}
@@ -313,6 +309,13 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	gc.AddPostStartHookOrDie("kubelite-registry", func(ctx genericapiserver.PostStartHookContext) error {
 		return env.Start(ctx)
 	})
+	gc.AddPostStartHookOrDie("kubelite-bootstrap-tokens", func(ctx genericapiserver.PostStartHookContext) error {
+		authn.start(ctx)
+		return nil
+	})
+	if err := addJoinHook(gc, loopback, cfg); err != nil {
+		return nil, err
+	}
 	gc.AddPostStartHookOrDie("kubelite-bootstrap", func(ctx genericapiserver.PostStartHookContext) error {
 		return bootstrap(ctx, loopback, cfg)
 	})

@@ -30,7 +30,7 @@ node agent. Unmodified kubectl, Helm and client-go programs drive it.`,
 	gfs := goflag.NewFlagSet("klog", goflag.ContinueOnError)
 	klog.InitFlags(gfs)
 	root.PersistentFlags().AddGoFlagSet(gfs)
-	root.AddCommand(newServerCommand(), newNodeAgentCommand(), newSchedulerCommand(), newControllerManagerCommand(), newImagesCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newNodeAgentCommand(), newSchedulerCommand(), newControllerManagerCommand(), newImagesCommand(), newVersionCommand(), newTokenCommand(), newAgentCommand())
 	return root
 }
 

@@ -43,6 +43,7 @@ import (
 	"k8s.io/klog/v2"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
+	"github.com/kubelite/kubelite/controllers/certificates"
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/cronjob"
 	"github.com/kubelite/kubelite/controllers/daemonset"
@@ -73,6 +74,16 @@ import (
 // ControllersConfig tunes the controller manager. The zero value is
 // upstream's behaviour.
 type ControllersConfig struct {
+	// ClusterSigningCertFile and ClusterSigningKeyFile are the CA that
+	// signs approved certificate requests of the kubernetes.io signers.
+	// Empty: no signer runs.
+	ClusterSigningCertFile, ClusterSigningKeyFile string
+	// ClusterSigningDuration is the longest a signed certificate lasts.
+	// Zero: a year.
+	ClusterSigningDuration time.Duration
+	// ServiceAccountKeyFile is the key that signs the tokens of service
+	// account token Secrets. Empty: the token controller does not run.
+	ServiceAccountKeyFile string
 	// JobBackoff is the wait before a Job's pod is re-created after its
 	// first failure, doubling with each further one. Zero: 10 s. Tests
 	// shorten it.
@@ -149,6 +160,10 @@ func addControllerFlags(fs *pflag.FlagSet, c *ControllersConfig) {
 		"Amount of time a running node may go without renewing its Lease or posting status before it is marked Unknown and tainted unreachable.")
 	fs.DurationVar(&c.NodeStartupGracePeriod, "node-startup-grace-period", nodelifecycle.DefaultStartupGracePeriod,
 		"Amount of time a node that never posted status may stay unresponsive before it is marked unhealthy.")
+	fs.StringVar(&c.ClusterSigningCertFile, "cluster-signing-cert-file", c.ClusterSigningCertFile, "PEM-encoded X509 CA certificate that signs the certificates of the kubernetes.io signers. Empty: no signing.")
+	fs.StringVar(&c.ClusterSigningKeyFile, "cluster-signing-key-file", c.ClusterSigningKeyFile, "PEM-encoded private key of --cluster-signing-cert-file.")
+	fs.DurationVar(&c.ClusterSigningDuration, "cluster-signing-duration", certificates.DefaultDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
+	fs.StringVar(&c.ServiceAccountKeyFile, "service-account-private-key-file", c.ServiceAccountKeyFile, "Filename containing a PEM-encoded private ECDSA key used to sign service account tokens (the API server's service account key).")
 	fs.Var(&gcThreshold{&c.TerminatedPodGCThreshold}, "terminated-pod-gc-threshold",
 		"Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.")
 }
@@ -515,8 +530,16 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
 		{"horizontal-pod-autoscaler", func(ctx context.Context) error { return autoscalers.Run(ctx, 2) }},
 	}
+	authRuns, authFactories, err := authControllers(client, factory, rootCA, tuning)
+	if err != nil {
+		return err
+	}
+	runs = append(runs, authRuns...)
 	factory.Start(ctx.Done())
 	rootCAFactory.Start(ctx.Done())
+	for _, f := range authFactories {
+		f.Start(ctx.Done())
+	}
 	var wg sync.WaitGroup
 	if started != nil {
 		wg.Go(func() {
@@ -541,6 +564,9 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 	wg.Wait()
 	rootCAFactory.Shutdown()
+	for _, f := range authFactories {
+		f.Shutdown()
+	}
 	return nil
 }
 

@@ -20,12 +20,12 @@ import (
 // localNodeRuntimes are the runtimes --local-node accepts.
 var localNodeRuntimes = []string{"containerd"}
 
-// runLocalNode runs a node agent for this machine on containerd until ctx
-// ends: a containerd of its own under dataDir/containerd (started when none
+// runLocalNode runs a node agent for this machine, named name (empty: the
+// host name), on containerd until ctx ends: a containerd of its own under dataDir/containerd (started when none
 // answers there, stopped after), pods' files under dataDir/pods, and the
 // archives of dataDir/images imported at start.
-func runLocalNode(ctx context.Context, rc *rest.Config, dataDir string) error {
-	node, err := nodeagent.LocalNodeConfig("", dataDir)
+func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string) error {
+	node, err := nodeagent.LocalNodeConfig(name, dataDir)
 	if err != nil {
 		return err
 	}

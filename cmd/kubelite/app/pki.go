@@ -37,16 +37,8 @@ func (p pki) saKeyFile() string       { return p.path("sa.key") }
 // serviceAccountKey loads the key that signs service account tokens, making
 // it on first start. Tokens signed with it stay valid across restarts.
 func (p pki) serviceAccountKey() (*ecdsa.PrivateKey, error) {
-	if data, err := os.ReadFile(p.saKeyFile()); err == nil {
-		k, err := parseKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p.saKeyFile(), err)
-		}
-		ec, ok := k.(*ecdsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("read %s: not an ECDSA key", p.saKeyFile())
-		}
-		return ec, nil
+	if _, err := os.Stat(p.saKeyFile()); err == nil {
+		return loadServiceAccountKey(p.saKeyFile())
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}

@@ -250,6 +250,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if !cfg.disabled("controller-manager") {
 		go func() {
 			tuning := cfg.Controllers
+			if tuning.ClusterSigningCertFile == "" {
+				tuning.ClusterSigningCertFile, tuning.ClusterSigningKeyFile = p.CAFile(), p.caKeyFile()
+			}
+			if tuning.ServiceAccountKeyFile == "" {
+				tuning.ServiceAccountKeyFile = p.saKeyFile()
+			}
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}
@@ -266,7 +272,12 @@ func (s *Server) Run(ctx context.Context) error {
 		defer func() { cancel(); <-localDone }()
 		go func() {
 			defer close(localDone)
-			if err := runLocalNode(runCtx, api.loopbackConfig, cfg.DataDir); err != nil {
+			// The node speaks as itself, system:node:<name>, not as the API server.
+			nodeConfig, err := localNodeClient(p, serverURL, localNodeName())
+			if err == nil {
+				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName())
+			}
+			if err != nil {
 				logger.Error(err, "local node failed")
 				cancel()
 			}

@@ -1,0 +1,356 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/certificate"
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+	"k8s.io/cluster-bootstrap/token/jws"
+	bootstraptokens "k8s.io/cluster-bootstrap/util/tokens"
+	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/nodeagent"
+	"github.com/kubelite/kubelite/nodeagent/runtime/simulated"
+)
+
+// agentRuntimes are the container runtimes `kubelite agent` runs pods on.
+var agentRuntimes = []string{"containerd", "simulated"}
+
+// AgentConfig configures `kubelite agent`: a worker node that joins a
+// cluster with a bootstrap token. Zero values take the defaults in the
+// comments.
+type AgentConfig struct {
+	// Server is the API server's URL. Required.
+	Server string
+	// Token is a bootstrap token ("<id>.<secret>", `kubelite token
+	// create`). Required on the first start; later starts use the node's
+	// own certificate from DataDir.
+	Token string
+	// CACertHashes pin the cluster CA ("sha256:<hex>" of its public key, as
+	// `kubelite token create --print-join-command` prints). Empty: the CA
+	// in cluster-info is trusted on the token's signature alone.
+	CACertHashes []string
+	// NodeName is the node's name. Default: the host name, lower-cased.
+	NodeName string
+	// DataDir holds the node's credentials (pki/, kubeconfig) and, for
+	// containerd, its containers' data. Default: DefaultDataDir().
+	DataDir string
+	// Runtime runs the pods: "containerd" (default) or "simulated".
+	Runtime string
+}
+
+// Validate reports bad settings without side effects.
+func (c AgentConfig) Validate() error {
+	var errs []error
+	if c.Server == "" || !strings.HasPrefix(c.Server, "https://") {
+		errs = append(errs, fmt.Errorf("--server must be an https:// URL, got %q", c.Server))
+	}
+	if c.Token != "" {
+		if _, _, err := bootstraptokens.ParseToken(c.Token); err != nil {
+			errs = append(errs, fmt.Errorf("--token: %w", err))
+		}
+	}
+	for _, h := range c.CACertHashes {
+		if _, hex, ok := strings.Cut(h, "sha256:"); !ok || len(hex) != 64 {
+			errs = append(errs, fmt.Errorf("--ca-cert-hash %q: want sha256:<64 hex digits>", h))
+		}
+	}
+	if c.Runtime != "" && !slices.Contains(agentRuntimes, c.Runtime) {
+		errs = append(errs, fmt.Errorf("--runtime: unknown runtime %q (known: %s)", c.Runtime, strings.Join(agentRuntimes, ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+// Agent is a joining worker node.
+type Agent struct {
+	cfg   AgentConfig
+	certs certificate.Manager
+}
+
+// NewAgent checks cfg and fills in its defaults.
+func NewAgent(cfg AgentConfig) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName = localNodeName()
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir()
+	}
+	if cfg.Runtime == "" {
+		cfg.Runtime = "containerd"
+	}
+	return &Agent{cfg: cfg}, nil
+}
+
+func (a *Agent) pkiDir() string { return filepath.Join(a.cfg.DataDir, "pki") }
+
+// caFile is the cluster CA the agent trusts, from discovery.
+func (a *Agent) caFile() string { return filepath.Join(a.pkiDir(), "ca.crt") }
+
+// certFile holds the node's current client certificate and key, as the
+// certificate store names it (kubelet's kubelet-client-current.pem).
+func (a *Agent) certFile() string { return filepath.Join(a.pkiDir(), "kubelet-client-current.pem") }
+
+// KubeconfigPath is the node's kubeconfig, with its own certificate.
+func (a *Agent) KubeconfigPath() string { return filepath.Join(a.cfg.DataDir, "kubelet.kubeconfig") }
+
+// Run joins the cluster (unless DataDir holds the node's credentials from
+// an earlier start), then runs the node agent with the node's identity,
+// renewing its certificate before it expires, until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	rc, err := a.Join(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.certs.Stop()
+	return a.runNode(ctx, rc)
+}
+
+// Join gets the node its credentials: the cluster CA, by discovery with the
+// token, and a client certificate for system:node:<name> through a CSR,
+// which the certificate manager renews from then on. It returns the node's
+// client config and writes its kubeconfig.
+func (a *Agent) Join(ctx context.Context) (*rest.Config, error) {
+	logger := klog.FromContext(ctx)
+	if err := os.MkdirAll(a.pkiDir(), 0o700); err != nil {
+		return nil, err
+	}
+	ca, err := os.ReadFile(a.caFile())
+	if errors.Is(err, os.ErrNotExist) {
+		if a.cfg.Token == "" {
+			return nil, errors.New("--token is required to join: no credentials in the data dir")
+		}
+		if ca, err = a.discover(ctx); err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(a.caFile(), ca, 0o644); err != nil {
+			return nil, err
+		}
+		logger.Info("Trusting the cluster CA from cluster-info", "caCertHash", caHashOf(ca))
+	} else if err != nil {
+		return nil, err
+	}
+
+	store, err := certificate.NewFileStore("kubelet-client", a.pkiDir(), a.pkiDir(), "", "")
+	if err != nil {
+		return nil, err
+	}
+	nodeConfig := &rest.Config{Host: a.cfg.Server, TLSClientConfig: rest.TLSClientConfig{CAData: ca, CertFile: a.certFile(), KeyFile: a.certFile()}}
+	a.certs, err = certificate.NewManager(&certificate.Config{
+		ClientsetFn: func(current *tls.Certificate) (kubernetes.Interface, error) {
+			if current != nil {
+				return kubernetes.NewForConfig(nodeConfig)
+			}
+			if a.cfg.Token == "" {
+				return nil, errors.New("no valid node certificate and no --token to ask for one")
+			}
+			return kubernetes.NewForConfig(&rest.Config{Host: a.cfg.Server, BearerToken: a.cfg.Token, TLSClientConfig: rest.TLSClientConfig{CAData: ca}})
+		},
+		Template: &x509.CertificateRequest{Subject: pkix.Name{
+			CommonName: "system:node:" + a.cfg.NodeName, Organization: []string{"system:nodes"},
+		}},
+		SignerName:       certificatesv1.KubeAPIServerClientKubeletSignerName,
+		Usages:           []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
+		CertificateStore: store,
+		Name:             "kubelet-client",
+		Ctx:              &ctx,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.certs.Start()
+	if a.certs.Current() == nil {
+		logger.Info("Asking for the node's client certificate", "node", a.cfg.NodeName)
+	}
+	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+		return a.certs.Current() != nil, nil
+	}); err != nil {
+		a.certs.Stop()
+		return nil, fmt.Errorf("no node client certificate: %w", err)
+	}
+	if err := a.writeKubeconfig(ca); err != nil {
+		a.certs.Stop()
+		return nil, err
+	}
+	return rest.CopyConfig(nodeConfig), nil
+}
+
+// writeKubeconfig writes the node's kubeconfig: the server, the CA, and
+// the certificate file the manager keeps current.
+func (a *Agent) writeKubeconfig(ca []byte) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["default-cluster"] = &clientcmdapi.Cluster{Server: a.cfg.Server, CertificateAuthorityData: ca}
+	cfg.AuthInfos["default-auth"] = &clientcmdapi.AuthInfo{ClientCertificate: a.certFile(), ClientKey: a.certFile()}
+	cfg.Contexts["default-context"] = &clientcmdapi.Context{Cluster: "default-cluster", AuthInfo: "default-auth"}
+	cfg.CurrentContext = "default-context"
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(a.KubeconfigPath(), data, 0o600)
+}
+
+// discover returns the cluster CA, as kubeadm's token discovery finds it:
+// the cluster-info ConfigMap read anonymously (the server is not yet
+// trusted), believed only when its signature for the token verifies, and
+// its CA only when it matches a pinned hash if any is given. It waits for
+// the bootstrap signer to sign with a new token.
+func (a *Agent) discover(ctx context.Context) ([]byte, error) {
+	id, secret, err := bootstraptokens.ParseToken(a.cfg.Token)
+	if err != nil {
+		return nil, err
+	}
+	insecure, err := kubernetes.NewForConfig(&rest.Config{Host: a.cfg.Server, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 10 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	var ca []byte
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		ca, last = a.verifyClusterInfo(ctx, insecure, id, secret)
+		var permanent *permanentError
+		if errors.As(last, &permanent) {
+			return false, last
+		}
+		if last != nil {
+			klog.FromContext(ctx).V(2).Info("cluster-info not usable yet", "err", last)
+		}
+		return last == nil, nil
+	})
+	if err != nil && last != nil {
+		return nil, fmt.Errorf("discover the cluster CA: %w", last)
+	}
+	return ca, err
+}
+
+// permanentError is a discovery failure that waiting does not mend.
+type permanentError struct{ error }
+
+func (a *Agent) verifyClusterInfo(ctx context.Context, client kubernetes.Interface, id, secret string) ([]byte, error) {
+	cm, err := client.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("read cluster-info: %w", err)
+	}
+	content, ok := cm.Data[bootstrapapi.KubeConfigKey]
+	if !ok {
+		return nil, errors.New("cluster-info has no kubeconfig")
+	}
+	sig, ok := cm.Data[bootstrapapi.JWSSignatureKeyPrefix+id]
+	if !ok {
+		return nil, fmt.Errorf("cluster-info is not signed for token id %s yet", id)
+	}
+	if !jws.DetachedTokenIsValid(sig, content, id, secret) {
+		return nil, &permanentError{fmt.Errorf("cluster-info's signature for token id %s does not verify: wrong token, or a server that is not the cluster's", id)}
+	}
+	kc, err := clientcmd.Load([]byte(content))
+	if err != nil {
+		return nil, &permanentError{fmt.Errorf("cluster-info's kubeconfig: %w", err)}
+	}
+	var ca []byte
+	for _, c := range kc.Clusters {
+		ca = c.CertificateAuthorityData
+	}
+	if len(kc.Clusters) != 1 || len(ca) == 0 {
+		return nil, &permanentError{errors.New("cluster-info's kubeconfig must name one cluster with its CA")}
+	}
+	if len(a.cfg.CACertHashes) > 0 && !slices.Contains(a.cfg.CACertHashes, caHashOf(ca)) {
+		return nil, &permanentError{fmt.Errorf("the cluster CA's hash %s matches no --ca-cert-hash", caHashOf(ca))}
+	}
+	return ca, nil
+}
+
+// caHashOf is the pin of the first certificate in PEM bundle ca.
+func caHashOf(ca []byte) string {
+	cert, err := parseCert(ca)
+	if err != nil {
+		return ""
+	}
+	return caCertHash(cert)
+}
+
+// runNode runs the node agent as the node's own user.
+func (a *Agent) runNode(ctx context.Context, rc *rest.Config) error {
+	if a.cfg.Runtime == "containerd" {
+		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName)
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	b := record.NewBroadcaster(record.WithContext(ctx))
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer b.Shutdown()
+	node := nodeagent.SimulatedNodeConfig(a.cfg.NodeName, 0, false)
+	rt, err := simulated.New(simulated.Config{PodCIDRs: node.PodCIDRs})
+	if err != nil {
+		return err
+	}
+	agent, err := nodeagent.New(nodeagent.Config{
+		Node:     node,
+		Client:   client,
+		Runtime:  rt,
+		Recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
+	})
+	if err != nil {
+		return err
+	}
+	return agent.Run(ctx)
+}
+
+func newAgentCommand() *cobra.Command {
+	var cfg AgentConfig
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a worker node that joins a cluster with a bootstrap token",
+		Long: `Run a worker node that joins a kubelite server.
+
+On its first start the agent reads the cluster-info ConfigMap from --server, trusts the CA in
+it once its signature for --token verifies (and its hash matches --ca-cert-hash, if given),
+and asks for the node's client certificate (system:node:<name> in system:nodes) through a
+CertificateSigningRequest that the cluster approves and signs. It keeps the CA, the
+certificate and a kubeconfig under --data-dir, renews the certificate before it expires, and
+runs the node agent with that identity. Later starts need no token.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := NewAgent(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			return a.Run(ctx)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cfg.Server, "server", "", "URL of the API server to join, e.g. https://10.0.0.1:6443.")
+	fs.StringVar(&cfg.Token, "token", "", "Bootstrap token to join with (kubelite token create).")
+	fs.StringSliceVar(&cfg.CACertHashes, "ca-cert-hash", nil, "For token-based discovery, validate that the cluster CA's public key matches this hash (format: \"sha256:<hex>\").")
+	fs.StringVar(&cfg.NodeName, "node-name", "", "The node's name. Default: the host name.")
+	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir(), "Directory for the node's credentials and data.")
+	fs.StringVar(&cfg.Runtime, "runtime", "containerd", "Container runtime: containerd (a containerd of the agent's own under <data-dir>/containerd), or simulated (containers that run no process).")
+	return cmd
+}

@@ -1,0 +1,202 @@
+package app_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubelite/kubelite/cmd/kubelite/app"
+	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+)
+
+// nodeCSR is a PEM certificate request for a node's client certificate.
+func nodeCSR(t *testing.T, cn string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: cn, Organization: []string{"system:nodes"}}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+// TestAgentJoins: an agent with a bootstrap token discovers the CA from
+// cluster-info, gets a system:node certificate through a CSR that the
+// control plane approves and signs, and runs its node, which goes Ready
+// under the node's own identity. It renews its certificate through a CSR of
+// its own, and starts again from its data dir without the token. A wrong
+// token or CA pin stops the join.
+func TestAgentJoins(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := t.Context()
+	token, err := app.CreateBootstrapToken(ctx, s.Client, time.Hour, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(s.Config.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	agent, err := app.NewAgent(app.AgentConfig{
+		Server: s.Config.Host, Token: token, CACertHashes: []string{app.CACertHash(ca)},
+		NodeName: "joiner", DataDir: dir, Runtime: "simulated",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(ctx) }()
+	waitFor(t, "node joiner Ready", 30*time.Second, func() bool {
+		n, err := s.Client.CoreV1().Nodes().Get(ctx, "joiner", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("joined and Ready in %v", time.Since(start))
+
+	csrs, err := s.Client.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
+	if err != nil || len(csrs.Items) != 1 {
+		t.Fatalf("CSRs = %v, %v", csrs, err)
+	}
+	csr := csrs.Items[0]
+	if csr.Spec.Username != "system:bootstrap:"+token[:6] || csr.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName ||
+		len(csr.Status.Certificate) == 0 || !approvedBy(csr, "Auto approving kubelet client certificate after SubjectAccessReview.") {
+		t.Errorf("the join's CSR = %+v", csr)
+	}
+
+	// The node's kubeconfig speaks as the node.
+	node := clientFromKubeconfig(t, agent.KubeconfigPath())
+	who := whoAmI(t, node)
+	if who.Username != "system:node:joiner" || !slices.Contains(who.Groups, "system:nodes") {
+		t.Errorf("the node's kubeconfig is %+v", who)
+	}
+	first := certSerial(t, filepath.Join(dir, "pki", "kubelet-client-current.pem"))
+
+	// Renewal: a CSR of the node's own, approved as selfnodeclient.
+	if ok, err := agent.RotateCertificate(); !ok || err != nil {
+		t.Fatalf("rotate: %v, %v", ok, err)
+	}
+	if certSerial(t, filepath.Join(dir, "pki", "kubelet-client-current.pem")) == first {
+		t.Error("the certificate file still holds the first certificate")
+	}
+	csrs, _ = s.Client.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
+	var renewed bool
+	for _, c := range csrs.Items {
+		renewed = renewed || c.Spec.Username == "system:node:joiner" && approvedBy(c, "Auto approving self kubelet client certificate after SubjectAccessReview.")
+	}
+	if !renewed {
+		t.Errorf("no approved renewal CSR from system:node:joiner: %+v", csrs.Items)
+	}
+	if who := whoAmI(t, clientFromKubeconfig(t, agent.KubeconfigPath())); who.Username != "system:node:joiner" {
+		t.Errorf("after renewal the node is %+v", who)
+	}
+
+	// A second start on the data dir needs no token.
+	again, err := app.NewAgent(app.AgentConfig{Server: s.Config.Host, NodeName: "joiner", DataDir: dir, Runtime: "simulated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Join(ctx); err != nil {
+		t.Errorf("join again from the data dir: %v", err)
+	}
+
+	// The server's own node speaks as a node too.
+	rc, err := app.LocalNodeClient(s.DataDir, s.Config.Host, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if who := whoAmI(t, kubernetes.NewForConfigOrDie(rc)); who.Username != "system:node:local" || !slices.Contains(who.Groups, "system:nodes") {
+		t.Errorf("the server's local node is %+v", who)
+	}
+
+	for name, cfg := range map[string]app.AgentConfig{
+		"does not verify":           {Token: token[:7] + "0123456789abcdef"},
+		"matches no --ca-cert-hash": {Token: token, CACertHashes: []string{"sha256:" + strings.Repeat("0", 64)}},
+	} {
+		cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Runtime = s.Config.Host, "intruder", t.TempDir(), "simulated"
+		a, err := app.NewAgent(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Join(ctx); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("join with a bad token or pin: want an error that %s, got %v", name, err)
+		}
+	}
+}
+
+func approvedBy(csr certificatesv1.CertificateSigningRequest, message string) bool {
+	for _, c := range csr.Status.Conditions {
+		if c.Type == certificatesv1.CertificateApproved && c.Status == corev1.ConditionTrue && c.Message == message {
+			return true
+		}
+	}
+	return false
+}
+
+func clientFromKubeconfig(t *testing.T, path string) kubernetes.Interface {
+	t.Helper()
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubernetes.NewForConfigOrDie(rc)
+}
+
+func whoAmI(t *testing.T, c kubernetes.Interface) authenticationv1.UserInfo {
+	t.Helper()
+	r, err := c.AuthenticationV1().SelfSubjectReviews().Create(t.Context(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Status.UserInfo
+}
+
+func certSerial(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			t.Fatalf("no certificate in %s", file)
+		}
+		if b.Type == "CERTIFICATE" {
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.SerialNumber.String()
+		}
+	}
+}

@@ -63,7 +63,7 @@ import (
 // Reported per scheduler: pods/s (exec to all bound), pods/s-after-first
 // (first binding to all bound, without start-up), the peak live heap after
 // a GC (GODEBUG=gctrace=1), resident memory at the end, CPU seconds, and
-// the API requests the server served meanwhile per pod (the benchmark's
+// the API server's CPU seconds and the API requests it served meanwhile per pod (the benchmark's
 // own watch included); kubelite's also as ratios to upstream's.
 func BenchmarkScheduler(b *testing.B) {
 	nodeCounts := envInts(b, "KUBELITE_SCHED_NODES", []int{1000, 5000})
@@ -109,6 +109,8 @@ func BenchmarkScheduler(b *testing.B) {
 type schedRun struct {
 	podsPerSec, afterFirst float64
 	heapMiB, rssMiB, cpu   float64
+	// serverCPU is the API server's CPU seconds meanwhile.
+	serverCPU float64
 	// requests is how many API requests the server served meanwhile.
 	requests int
 	pods     int
@@ -120,6 +122,7 @@ func (r schedRun) report(b *testing.B) {
 	b.ReportMetric(r.heapMiB, "heap-MiB-peak-live")
 	b.ReportMetric(r.rssMiB, "MiB-RSS-end")
 	b.ReportMetric(r.cpu, "CPU-s")
+	b.ReportMetric(r.serverCPU, "server-CPU-s")
 	b.ReportMetric(float64(r.requests)/float64(r.pods), "API-requests-per-pod")
 	b.ReportMetric(0, "ns/op")
 }
@@ -226,6 +229,7 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
 	before := apiRequests(b, client)
+	serverCPU := cpuSeconds(b, server.pids[0])
 	prof := newProfiler(b, argv[0] == kubelite)
 	cmd.Args = append(cmd.Args, prof.flags...)
 	b.StartTimer()
@@ -258,6 +262,7 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 		podsPerSec: float64(m) / end.Sub(start).Seconds(),
 		afterFirst: float64(m-1) / end.Sub(firstBound).Seconds(),
 		cpu:        cpuSeconds(b, cmd.Process.Pid),
+		serverCPU:  cpuSeconds(b, server.pids[0]) - serverCPU,
 		pods:       m,
 	}
 	r.rssMiB, _ = (&cluster{pids: []int{cmd.Process.Pid}}).rssMiB(b)

@@ -207,6 +207,22 @@ func (a *algorithm) preFilter(ctx context.Context, state *framework.CycleState, 
 // filter runs the filters on one node, counting the pods nominated to it
 // with at least pod's priority as if they were there.
 func (a *algorithm) filter(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) *framework.Status {
+	return a.filterWith(ctx, a.activeFilters(state), state, pod, node)
+}
+
+// activeFilters lists the filters that the cycle's PreFilters did not skip.
+func (a *algorithm) activeFilters(state *framework.CycleState) []framework.FilterPlugin {
+	out := make([]framework.FilterPlugin, 0, len(a.profile.filter))
+	for _, pl := range a.profile.filter {
+		if !state.FilterSkipped(pl.Name()) {
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
+// filterWith is filter with the active filters already listed.
+func (a *algorithm) filterWith(ctx context.Context, filters []framework.FilterPlugin, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) *framework.Status {
 	if a.nominated != nil {
 		if noms := a.nominated(node.Node().Name); len(noms) > 0 {
 			prio := corev1helpers.PodPriority(pod)
@@ -227,16 +243,7 @@ func (a *algorithm) filter(ctx context.Context, state *framework.CycleState, pod
 			}
 		}
 	}
-	return a.runFilters(ctx, state, pod, node)
-}
-
-// runFilters runs every filter not skipped on node and returns the first
-// failure, marked with its plugin.
-func (a *algorithm) runFilters(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) *framework.Status {
-	for _, pl := range a.profile.filter {
-		if state.FilterSkipped(pl.Name()) {
-			continue
-		}
+	for _, pl := range filters {
 		if st := pl.Filter(ctx, state, pod, node); !st.IsSuccess() {
 			return st.WithPlugin(pl.Name())
 		}
@@ -258,9 +265,10 @@ func (a *algorithm) findFeasible(ctx context.Context, state *framework.CycleStat
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := a.nextStart % n
+	filters := a.activeFilters(state)
 	check := func(i int) {
 		node := nodes[(start+i)%n]
-		st := a.filter(ctx, state, pod, node)
+		st := a.filterWith(ctx, filters, state, pod, node)
 		processed.Add(1)
 		if st.IsSuccess() {
 			if k := found.Add(1); int(k) <= want {

@@ -192,10 +192,12 @@ func (c *nodeCache) snapshot() *framework.Snapshot {
 		case ok && n.Node() != nil:
 			clone := n.Clone()
 			s.ByName[name] = clone
+			s.NodeChanged(old, clone)
 			membership = membership || !had
 			reindex = reindex || len(clone.PodsWithAffinity) > 0
 		case had:
 			delete(s.ByName, name)
+			s.NodeChanged(old, nil)
 			membership = true
 		}
 	}

@@ -28,6 +28,14 @@
 // ("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated
 // taint(s). preemption: ..."); a bound one a Scheduled event.
 //
+// Each cycle runs on a snapshot that the cache brings up to date by
+// copying only the nodes that changed. The snapshot also keeps counts that
+// would otherwise cost a look at every assigned pod in every cycle: pods
+// per node matching a selector, placed pods' affinity terms per topology
+// domain, the values of topology keys (framework's podindex.go). It makes
+// each on first use and then updates it from the pods that changed on the
+// copied nodes; PodTopologySpread and InterPodAffinity read them.
+//
 // Nodes are judged by their taints, as upstream's scheduler does, never by
 // their conditions: the node lifecycle controller turns conditions into
 // taints (a NotReady node gets not-ready:NoSchedule).

@@ -21,6 +21,9 @@ type AffinityTerm struct {
 	// matchLabelKeys (must equal) and mismatchLabelKeys (must differ).
 	Selector    labels.Selector
 	TopologyKey string
+	// Key is TermKey of the term as parsed: terms with equal keys select
+	// the same pods.
+	Key string
 }
 
 // WeightedAffinityTerm is a preferred term and its weight.
@@ -87,6 +90,12 @@ func parseWeighted(pod *corev1.Pod, terms []corev1.WeightedPodAffinityTerm) []We
 }
 
 func parseTerm(pod *corev1.Pod, term *corev1.PodAffinityTerm) AffinityTerm {
+	t := parseSelectors(pod, term)
+	t.Key = TermKey(&t)
+	return t
+}
+
+func parseSelectors(pod *corev1.Pod, term *corev1.PodAffinityTerm) AffinityTerm {
 	t := AffinityTerm{TopologyKey: term.TopologyKey, Namespaces: sets.New(term.Namespaces...)}
 	if len(term.Namespaces) == 0 && term.NamespaceSelector == nil {
 		t.Namespaces.Insert(pod.Namespace)

@@ -14,6 +14,14 @@ type Snapshot struct {
 	// ImageNodes counts, for each normalized image name, the nodes that
 	// have it.
 	ImageNodes map[string]int
+
+	// matching and terms are the pod indexes, domains the label values
+	// (podindex.go); uses counts PodsMatching calls, to find the least
+	// recently used index.
+	matching map[string]*matchIndex
+	terms    map[termGroupKey]*TermGroup
+	domains  map[string][][]string
+	uses     uint64
 }
 
 // NewSnapshot builds a snapshot of nodes, deriving ByName, WithAffinity,

@@ -25,13 +25,29 @@ const (
 // ImageLocality is the plugin.
 type ImageLocality struct{}
 
-var _ framework.ScorePlugin = (*ImageLocality)(nil)
+var (
+	_ framework.PreScorePlugin = (*ImageLocality)(nil)
+	_ framework.ScorePlugin    = (*ImageLocality)(nil)
+)
 
 // New returns the plugin.
 func New() *ImageLocality { return &ImageLocality{} }
 
 // Name returns Name.
 func (*ImageLocality) Name() string { return Name }
+
+// PreScore skips the score when no node has any of the pod's images:
+// every node would score 0.
+func (*ImageLocality) PreScore(_ context.Context, state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	found := false
+	images(pod, func(image string) {
+		found = found || state.Snapshot().ImageNodes[framework.NormalizeImageName(image)] > 0
+	})
+	if !found {
+		return framework.NewStatus(framework.Skip)
+	}
+	return nil
+}
 
 // Score sums, over the pod's init and app containers and image volumes,
 // the size of each image the node has times the fraction of nodes that
@@ -54,21 +70,27 @@ func Score(pod *corev1.Pod, node *framework.NodeInfo, imageNodes map[string]int,
 			sum += int64(float64(size) * float64(imageNodes[name]) / float64(totalNodes))
 		}
 	}
-	for _, c := range pod.Spec.InitContainers {
-		add(c.Image)
-	}
-	for _, c := range pod.Spec.Containers {
-		add(c.Image)
-	}
-	for _, v := range pod.Spec.Volumes {
-		if v.Image != nil {
-			add(v.Image.Reference)
-		}
-	}
+	images(pod, add)
 	maxThreshold := maxContainerThreshold * int64(count)
 	sum = min(max(sum, minThreshold), maxThreshold)
 	if maxThreshold <= minThreshold {
 		return 0
 	}
 	return framework.MaxNodeScore * (sum - minThreshold) / (maxThreshold - minThreshold)
+}
+
+// images calls f with each image of pod's init and app containers and
+// image volumes.
+func images(pod *corev1.Pod, f func(image string)) {
+	for _, c := range pod.Spec.InitContainers {
+		f(c.Image)
+	}
+	for _, c := range pod.Spec.Containers {
+		f(c.Image)
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.Image != nil {
+			f(v.Image.Reference)
+		}
+	}
 }

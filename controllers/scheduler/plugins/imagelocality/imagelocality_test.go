@@ -56,3 +56,22 @@ func TestScore(t *testing.T) {
 		})
 	}
 }
+
+// TestPreScore: the score is skipped when no node has any of the pod's
+// images (every node would score 0), and kept when one has.
+func TestPreScore(t *testing.T) {
+	n := ft.NodeInfo(ft.MakeNode("n").Image(500*mb, "app:1").Obj())
+	snap := framework.NewSnapshot(n)
+	for _, tt := range []struct {
+		pod  *corev1.Pod
+		skip bool
+	}{
+		{pod: ft.MakePod("p").Image("other:1").Obj(), skip: true},
+		{pod: ft.MakePod("p").Image("other:1").Container("app:1").Obj(), skip: false},
+	} {
+		st := New().PreScore(t.Context(), framework.NewCycleState(snap), tt.pod, snap.Nodes)
+		if st.IsSkip() != tt.skip {
+			t.Errorf("pod with %v: skip = %v, want %v", tt.pod.Spec.Containers, st.IsSkip(), tt.skip)
+		}
+	}
+}

@@ -11,7 +11,6 @@ package interpodaffinity
 import (
 	"context"
 	"maps"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -74,10 +73,27 @@ func (c counts) add(terms []framework.AffinityTerm, pod *corev1.Pod, nsLabels la
 	}
 }
 
-func (c counts) merge(o counts) {
-	for p, n := range o {
-		c[p] += n
+// addDomains adds weight times each domain's count of key.
+func (c counts) addDomains(key string, domains map[string]int, weight int64) {
+	for v, n := range domains {
+		c[topologyPair{key, v}] += weight * int64(n)
 	}
+}
+
+// addMatching adds weight for each pod of the snapshot that t selects, to
+// the domain of t's topology key it is in.
+func (c counts) addMatching(snap *framework.Snapshot, t framework.AffinityTerm, weight int64) {
+	for name, n := range podsMatching(snap, t) {
+		if v, ok := snap.ByName[name].Node().Labels[t.TopologyKey]; ok {
+			c[topologyPair{t.TopologyKey, v}] += weight * int64(n)
+		}
+	}
+}
+
+// podsMatching counts, per node, the snapshot's pods that t, whose
+// namespace selector is resolved, selects.
+func podsMatching(snap *framework.Snapshot, t framework.AffinityTerm) framework.PodCounts {
+	return snap.PodsMatching(Name+"|"+framework.TermKey(&t), func(p *corev1.Pod) bool { return t.Matches(p, nil) })
 }
 
 const filterKey framework.StateKey = Name + "/filter"
@@ -142,29 +158,19 @@ func (pl *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleS
 	if pa != nil {
 		s.affinity, s.antiAffinity = pl.resolve(pa.Required), pl.resolve(pa.RequiredAnti)
 	}
-	for _, n := range snap.WithRequiredAnti {
-		for _, pi := range n.PodsWithRequiredAntiAffinity {
-			s.existingAnti.add(pi.Affinity.RequiredAnti, pod, s.nsLabels, n.Node(), 1)
+	for g := range snap.AffinityTerms() {
+		if g.Kind == framework.RequiredAntiAffinity && g.Term.Matches(pod, s.nsLabels) {
+			s.existingAnti.addDomains(g.Term.TopologyKey, g.Domains, 1)
 		}
 	}
 	if len(s.existingAnti) == 0 && len(s.affinity) == 0 && len(s.antiAffinity) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	if len(s.affinity)+len(s.antiAffinity) > 0 {
-		var mu sync.Mutex
-		framework.Parallel(len(snap.Nodes), func(lo, hi int) {
-			aff, anti := counts{}, counts{}
-			for _, n := range snap.Nodes[lo:hi] {
-				for _, pi := range n.Pods {
-					aff.add(s.affinity, pi.Pod, nil, n.Node(), 1)
-					anti.add(s.antiAffinity, pi.Pod, nil, n.Node(), 1)
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			s.affinityCounts.merge(aff)
-			s.antiCounts.merge(anti)
-		})
+	for i := range s.affinity {
+		s.affinityCounts.addMatching(snap, s.affinity[i], 1)
+	}
+	for i := range s.antiAffinity {
+		s.antiCounts.addMatching(snap, s.antiAffinity[i], 1)
 	}
 	state.Write(filterKey, s)
 	return nil

@@ -3,10 +3,8 @@ package interpodaffinity
 import (
 	"context"
 	"math"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubelite/kubelite/controllers/scheduler/framework"
 )
@@ -20,15 +18,15 @@ type scoreState struct {
 
 func (s *scoreState) Clone() framework.StateData { return s }
 
-func (s *scoreState) add(node *corev1.Node, key string, w int64) {
-	v, ok := node.Labels[key]
-	if !ok || w == 0 {
+// add adds w to the domain value of key.
+func (s *scoreState) add(key, value string, w int64) {
+	if w == 0 {
 		return
 	}
 	if s.domains[key] == nil {
 		s.domains[key] = map[string]int64{}
 	}
-	s.domains[key][v] += w
+	s.domains[key][value] += w
 }
 
 // PreScore adds up, per topology domain: the weights of the pod's
@@ -36,36 +34,37 @@ func (s *scoreState) add(node *corev1.Node, key string, w int64) {
 // terms) that select a placed pod there; and of the placed pods' terms
 // that select the pod: preferred affinity (plus), preferred anti-affinity
 // (minus) and required affinity (plus hardAffinityWeight). It skips the
-// pod when nothing counts.
+// pod when nothing counts. Both come from the snapshot's indexes.
 func (pl *InterPodAffinity) PreScore(_ context.Context, state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
 	snap := state.Snapshot()
-	pa := framework.NewPodAffinity(pod)
-	var preferred, preferredAnti []framework.WeightedAffinityTerm
-	if pa != nil {
-		preferred, preferredAnti = pl.resolveWeighted(pa.Preferred), pl.resolveWeighted(pa.PreferredAnti)
-	}
-	own := len(preferred)+len(preferredAnti) > 0
-	nodes := snap.WithAffinity
-	if own {
-		nodes = snap.Nodes
+	s := &scoreState{domains: map[string]map[string]int64{}}
+	if pa := framework.NewPodAffinity(pod); pa != nil {
+		for _, t := range pl.resolveWeighted(pa.Preferred) {
+			s.addMatching(snap, t.AffinityTerm, int64(t.Weight))
+		}
+		for _, t := range pl.resolveWeighted(pa.PreferredAnti) {
+			s.addMatching(snap, t.AffinityTerm, -int64(t.Weight))
+		}
 	}
 	nsLabels := pl.namespaceLabels(pod.Namespace)
-	s := &scoreState{domains: map[string]map[string]int64{}}
-	var mu sync.Mutex
-	framework.Parallel(len(nodes), func(lo, hi int) {
-		local := &scoreState{domains: map[string]map[string]int64{}}
-		local.count(nodes[lo:hi], own, pod, nsLabels, preferred, preferredAnti)
-		mu.Lock()
-		defer mu.Unlock()
-		for key, values := range local.domains {
-			if s.domains[key] == nil {
-				s.domains[key] = map[string]int64{}
-			}
-			for v, w := range values {
-				s.domains[key][v] += w
+	for g := range snap.AffinityTerms() {
+		var w int64
+		switch g.Kind {
+		case framework.RequiredAffinity:
+			w = hardAffinityWeight
+		case framework.PreferredAffinity:
+			w = int64(g.Weight)
+		case framework.PreferredAntiAffinity:
+			w = -int64(g.Weight)
+		default:
+			continue
+		}
+		if g.Term.Matches(pod, nsLabels) {
+			for v, n := range g.Domains {
+				s.add(g.Term.TopologyKey, v, w*int64(n))
 			}
 		}
-	})
+	}
 	if len(s.domains) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
@@ -73,43 +72,12 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, state *framework.CycleSt
 	return nil
 }
 
-// count adds the weights the pods of nodes give to their domains.
-func (s *scoreState) count(nodes []*framework.NodeInfo, own bool, pod *corev1.Pod, nsLabels labels.Set,
-	preferred, preferredAnti []framework.WeightedAffinityTerm) {
-	for _, n := range nodes {
-		pods := n.PodsWithAffinity
-		if own {
-			pods = n.Pods
-		}
-		for _, pi := range pods {
-			for _, t := range preferred {
-				if t.Matches(pi.Pod, nil) {
-					s.add(n.Node(), t.TopologyKey, int64(t.Weight))
-				}
-			}
-			for _, t := range preferredAnti {
-				if t.Matches(pi.Pod, nil) {
-					s.add(n.Node(), t.TopologyKey, -int64(t.Weight))
-				}
-			}
-			if pi.Affinity == nil {
-				continue
-			}
-			for _, t := range pi.Affinity.Required {
-				if t.Matches(pod, nsLabels) {
-					s.add(n.Node(), t.TopologyKey, hardAffinityWeight)
-				}
-			}
-			for _, t := range pi.Affinity.Preferred {
-				if t.Matches(pod, nsLabels) {
-					s.add(n.Node(), t.TopologyKey, int64(t.Weight))
-				}
-			}
-			for _, t := range pi.Affinity.PreferredAnti {
-				if t.Matches(pod, nsLabels) {
-					s.add(n.Node(), t.TopologyKey, -int64(t.Weight))
-				}
-			}
+// addMatching adds w per pod t selects to the domain of t's topology key
+// the pod is in.
+func (s *scoreState) addMatching(snap *framework.Snapshot, t framework.AffinityTerm, w int64) {
+	for name, n := range podsMatching(snap, t) {
+		if v, ok := snap.ByName[name].Node().Labels[t.TopologyKey]; ok {
+			s.add(t.TopologyKey, v, w*int64(n))
 		}
 	}
 }

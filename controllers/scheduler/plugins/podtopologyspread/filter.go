@@ -59,7 +59,37 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 			s.self[i] = 1
 		}
 	}
-	nodes := state.Snapshot().Nodes
+	snap := state.Snapshot()
+	matching := make([]framework.PodCounts, len(cs))
+	for i := range cs {
+		matching[i] = cs[i].matching(snap, pod.Namespace)
+	}
+	if includeAll(pod, cs) {
+		// Every node with the constraints' keys counts: its domain
+		// exists, and only nodes with matching pods add to it.
+		keys := make([]string, len(cs))
+		for i := range cs {
+			keys[i] = cs[i].key
+		}
+		for i, values := range snap.Domains(keys) {
+			for _, v := range values {
+				s.counts[i][v] = 0
+			}
+		}
+		for i := range cs {
+			for name, n := range matching[i] {
+				if node := snap.ByName[name].Node(); hasKeys(node, cs) {
+					s.counts[i][node.Labels[cs[i].key]] += n
+				}
+			}
+			s.updateMin(i)
+		}
+		state.Write(filterKey, s)
+		return nil
+	}
+	// Every node the constraints include makes its domain count, with
+	// zero pods if need be.
+	nodes := snap.Nodes
 	var mu sync.Mutex
 	framework.Parallel(len(nodes), func(lo, hi int) {
 		local := make([]map[string]int, len(cs))
@@ -73,7 +103,7 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 			}
 			for i := range cs {
 				if cs[i].includes(ctx, pod, node, s.required) {
-					local[i][node.Labels[cs[i].key]] += cs[i].countAll(n.Pods, pod.Namespace)
+					local[i][node.Labels[cs[i].key]] += matching[i][node.Name]
 				}
 			}
 		}
@@ -104,8 +134,8 @@ func (pl *PodTopologySpread) update(ctx context.Context, state *framework.CycleS
 	}
 	for i := range s.constraints {
 		c := &s.constraints[i]
-		if k := c.count(pi, pod.Namespace); k > 0 && c.includes(ctx, pod, node, s.required) {
-			s.counts[i][node.Labels[c.key]] += delta * k
+		if c.matches(pi.Pod, pod.Namespace) && c.includes(ctx, pod, node, s.required) {
+			s.counts[i][node.Labels[c.key]] += delta
 			s.updateMin(i)
 		}
 	}

@@ -136,20 +136,37 @@ func (c *constraint) includes(ctx context.Context, pod *corev1.Pod, node *corev1
 	return true
 }
 
-// count counts pi if it is a pod c selects in namespace ns and is not
-// being deleted.
-func (c *constraint) count(pi *framework.PodInfo, ns string) int {
-	p := pi.Pod
-	if p.DeletionTimestamp != nil || p.Namespace != ns || c.selector.Empty() || !c.selector.Matches(labels.Set(p.Labels)) {
-		return 0
+// includeAll reports whether every constraint of cs includes every node
+// for pod: none honors taints, and none honors a required node affinity,
+// or pod has none.
+func includeAll(pod *corev1.Pod, cs []constraint) bool {
+	a := pod.Spec.Affinity
+	hasRequired := len(pod.Spec.NodeSelector) > 0 ||
+		a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil
+	for i := range cs {
+		if cs[i].honorTaints || cs[i].honorAffinity && hasRequired {
+			return false
+		}
 	}
-	return 1
+	return true
 }
 
-func (c *constraint) countAll(pods []*framework.PodInfo, ns string) int {
-	n := 0
-	for _, pi := range pods {
-		n += c.count(pi, ns)
-	}
-	return n
+// matches reports whether p counts for c, for a pod in namespace ns.
+func (c *constraint) matches(p *corev1.Pod, ns string) bool {
+	return counts(c.selector, p, ns)
+}
+
+// counts reports whether p counts for a constraint with selector sel of a
+// pod in namespace ns: a pod of ns, not terminating, that a non-empty sel
+// matches.
+func counts(sel labels.Selector, p *corev1.Pod, ns string) bool {
+	return p.DeletionTimestamp == nil && p.Namespace == ns && !sel.Empty() && sel.Matches(labels.Set(p.Labels))
+}
+
+// matching returns, per node, how many pods of the snapshot count for the
+// constraint in namespace ns, from the snapshot's index.
+func (c *constraint) matching(snap *framework.Snapshot, ns string) framework.PodCounts {
+	sel := c.selector
+	key := Name + "|" + ns + "|" + framework.SelectorKey(sel)
+	return snap.PodsMatching(key, func(p *corev1.Pod) bool { return counts(sel, p, ns) })
 }

@@ -89,8 +89,34 @@ func TestFilter(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("rejections (-want +got):\n%s", diff)
 			}
+			// A required node affinity that every node meets takes the
+			// path that checks each node; the answer is the same.
+			everyNode(tt.pod)
+			state = framework.NewCycleState(snap)
+			if st := p.PreFilter(t.Context(), state, tt.pod); !st.IsSuccess() {
+				t.Fatal(st.Code())
+			}
+			got = map[string]string{}
+			for _, n := range snap.Nodes {
+				if st := p.Filter(t.Context(), state, tt.pod, n); !st.IsSuccess() {
+					got[n.Node().Name] = st.Message()
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("with node affinity, rejections (-want +got):\n%s", diff)
+			}
 		})
 	}
+}
+
+// everyNode gives pod a required node affinity that every node with a
+// hostname label meets.
+func everyNode(pod *corev1.Pod) {
+	pod.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpExists}},
+		}}},
+	}}
 }
 
 // TestMinDomains: with fewer domains than minDomains the minimum counts as
@@ -149,6 +175,16 @@ func TestScore(t *testing.T) {
 	want := map[string]int64{"n1": 0, "n2": 50, "n3": 100, "n4": 100}
 	if diff := cmp.Diff(want, scores(t, New(Listers{}), snap, pod)); diff != "" {
 		t.Errorf("scores (-want +got):\n%s", diff)
+	}
+	zonal := web("z")
+	zonal.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{spread(zone, 1, corev1.ScheduleAnyway)}
+	want = map[string]int64{"n1": 0, "n2": 0, "n3": 100, "n4": 0}
+	if diff := cmp.Diff(want, scores(t, New(Listers{}), snap, zonal)); diff != "" {
+		t.Errorf("zone scores (-want +got):\n%s", diff)
+	}
+	everyNode(zonal)
+	if diff := cmp.Diff(want, scores(t, New(Listers{}), snap, zonal)); diff != "" {
+		t.Errorf("zone scores with node affinity (-want +got):\n%s", diff)
 	}
 }
 

@@ -32,6 +32,9 @@ type scoreState struct {
 	counts  []map[string]int64
 	weights []float64
 	ignored sets.Set[string]
+	// matching is, per constraint, the snapshot's count of its pods per
+	// node.
+	matching []framework.PodCounts
 }
 
 func (s *scoreState) Clone() framework.StateData { return s }
@@ -79,7 +82,33 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, state *framework.Cycl
 		s.weights[i] = math.Log(float64(size + 2))
 	}
 	required := nodeaffinity.GetRequiredNodeAffinity(pod)
-	nodes := state.Snapshot().Nodes
+	snap := state.Snapshot()
+	s.matching = make([]framework.PodCounts, len(cs))
+	for i := range cs {
+		s.matching[i] = cs[i].matching(snap, pod.Namespace)
+	}
+	if includeAll(pod, cs) {
+		// Only nodes with matching pods add to their domain.
+		for i := range cs {
+			c := &cs[i]
+			if c.key == corev1.LabelHostname {
+				continue
+			}
+			for name, n := range s.matching[i] {
+				node := snap.ByName[name].Node()
+				if requireAll && !hasKeys(node, cs) {
+					continue
+				}
+				v, ok := node.Labels[c.key]
+				if _, counted := s.counts[i][v]; ok && counted {
+					s.counts[i][v] += int64(n)
+				}
+			}
+		}
+		state.Write(scoreKey, s)
+		return nil
+	}
+	nodes := snap.Nodes
 	var mu sync.Mutex
 	framework.Parallel(len(nodes), func(lo, hi int) {
 		local := make([]map[string]int64, len(cs))
@@ -98,7 +127,7 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, state *framework.Cycl
 				}
 				v, ok := node.Labels[c.key]
 				if _, counted := s.counts[i][v]; ok && counted {
-					local[i][v] += int64(c.countAll(n.Pods, pod.Namespace))
+					local[i][v] += int64(s.matching[i][node.Name])
 				}
 			}
 		}
@@ -135,7 +164,7 @@ func (pl *PodTopologySpread) Score(_ context.Context, state *framework.CycleStat
 		}
 		cnt := s.counts[i][v]
 		if c.key == corev1.LabelHostname {
-			cnt = int64(c.countAll(n.Pods, pod.Namespace))
+			cnt = int64(s.matching[i][node.Name])
 		}
 		score += float64(cnt)*s.weights[i] + float64(c.maxSkew-1)
 	}

@@ -126,6 +126,10 @@ func podIndexers() *cache.Indexers {
 func extendPods(env *Env, store *genericregistry.Store, storage map[string]rest.Storage) error {
 	storage["pods/binding"] = &BindingREST{store: store}
 	storage["pods/eviction"] = &EvictionREST{pods: store, env: env}
+	storage["pods/log"] = &LogREST{pods: store, env: env}
+	for _, k := range []streamKind{streamExec, streamAttach, streamPortForward} {
+		storage["pods/"+string(k)] = &StreamREST{pods: store, env: env, kind: k}
+	}
 	return nil
 }
 

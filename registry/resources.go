@@ -64,6 +64,7 @@ func Resources() []*Resource {
 			ValidateStatus:     typedUpdate(validation.NodeStatusUpdate),
 			KeepStatusOnCreate: true,
 			Table:              table.Nodes,
+			Extend:             extendNodes,
 		},
 		{
 			GroupVersion: core, Name: "services", Singular: "service", Kind: "Service", Namespaced: true,

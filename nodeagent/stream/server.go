@@ -176,7 +176,7 @@ func (t *target) containerID(ctx context.Context, w http.ResponseWriter, name st
 		return "", false
 	case previous:
 		return attempts[1].ID, true
-	case len(attempts) == 0:
+	case len(attempts) == 0 || attempts[0].State == runtime.StateCreated:
 		http.Error(w, fmt.Sprintf("container %q in pod %q is waiting to start: %s", name, pod.Name, waitingReason(pod, name)), http.StatusBadRequest)
 		return "", false
 	}

@@ -1,0 +1,284 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/transport/spdy"
+	utilexec "k8s.io/utils/exec"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubelite/kubelite/cmd/kubelite/app"
+	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+	"github.com/kubelite/kubelite/nodeagent/runtime/simulated"
+)
+
+const node = "kubelite-sim-0000"
+
+// TestStreaming drives pods/log, pods/exec, pods/portforward and
+// nodes/proxy of a pod on a simulated node as kubectl does: client-go's
+// log requests, SPDY and WebSocket executors and port forwarder.
+func TestStreaming(t *testing.T) {
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: t.TempDir(), Simulated: app.SimulatedNodesConfig{Count: 1}})
+	c := s.Client
+	ns := "stream"
+	s.CreateNamespace(t, ns)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "two", Namespace: ns, Annotations: map[string]string{
+			simulated.LogAnnotationPrefix + "a": "hello\nworld",
+			simulated.AnnotationPrefix + "b":    "exit=1,after=2s",
+		}},
+		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{
+			{Name: "a", Image: "busybox"}, {Name: "b", Image: "busybox"},
+		}},
+	}
+	create(t, c, pod)
+	waitRunning(t, c, ns, "two")
+
+	t.Run("log errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			opts    corev1.PodLogOptions
+			code    int32
+			message string
+		}{
+			{corev1.PodLogOptions{}, http.StatusBadRequest, "a container name must be specified for pod two, choose one of: [a b]"},
+			{corev1.PodLogOptions{Container: "x"}, http.StatusBadRequest, "container x is not valid for pod two"},
+			{corev1.PodLogOptions{Container: "a", TailLines: ptr.To[int64](-1)}, http.StatusUnprocessableEntity, "tailLines"},
+			{corev1.PodLogOptions{Container: "a", SinceSeconds: ptr.To[int64](1), SinceTime: &metav1.Time{Time: time.Now()}}, http.StatusUnprocessableEntity, "at most one of"},
+			{corev1.PodLogOptions{Container: "a", Previous: true}, http.StatusBadRequest, `previous terminated container "a" in pod "two" not found`},
+		} {
+			err := logError(c, ns, "two", tc.opts)
+			var status apierrors.APIStatus
+			if !errors.As(err, &status) || status.Status().Code != tc.code || !strings.Contains(status.Status().Message, tc.message) {
+				t.Errorf("logs %+v: error %v, want %d with %q", tc.opts, err, tc.code, tc.message)
+			}
+		}
+	})
+
+	t.Run("logs", func(t *testing.T) {
+		if got := logs(t, c, ns, "two", corev1.PodLogOptions{Container: "a"}); got != "hello\nworld\n" {
+			t.Errorf("logs = %q, want the annotation's lines", got)
+		}
+		if got := logs(t, c, ns, "two", corev1.PodLogOptions{Container: "a", TailLines: ptr.To[int64](1)}); got != "world\n" {
+			t.Errorf("logs --tail=1 = %q, want the last line", got)
+		}
+		if got := logs(t, c, ns, "two", corev1.PodLogOptions{Container: "a", LimitBytes: ptr.To[int64](3)}); got != "hel" {
+			t.Errorf("logs --limit-bytes=3 = %q, want hel", got)
+		}
+		got := logs(t, c, ns, "two", corev1.PodLogOptions{Container: "a", Timestamps: true})
+		for _, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+			ts, rest, _ := strings.Cut(line, " ")
+			if _, err := time.Parse(time.RFC3339Nano, ts); err != nil || (rest != "hello" && rest != "world") {
+				t.Errorf("logs --timestamps line %q: want an RFC 3339 time, then the line", line)
+			}
+		}
+	})
+
+	t.Run("follow and previous", func(t *testing.T) {
+		// b exits 2s after it started: a followed log ends with that exit.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		rc, err := c.CoreV1().Pods(ns).GetLogs("two", &corev1.PodLogOptions{Container: "b", Follow: true}).Stream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		body, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatalf("read followed log: %v", err)
+		}
+		want := "simulated container b exited with code 1 (Error)\n"
+		if !strings.HasSuffix(string(body), want) || !strings.Contains(string(body), "started (attempt ") {
+			t.Fatalf("followed log = %q, want its start line and %q at the end", body, want)
+		}
+		// Once restarted, the exited attempt is the previous one.
+		if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			got, err := c.CoreV1().Pods(ns).GetLogs("two", &corev1.PodLogOptions{Container: "b", Previous: true}).DoRaw(ctx)
+			return err == nil && strings.Contains(string(got), "started (attempt 0)") && strings.HasSuffix(string(got), want), nil
+		}); err != nil {
+			t.Errorf("logs --previous of b never showed attempt 0 and its exit: %v", err)
+		}
+	})
+
+	t.Run("waiting to start", func(t *testing.T) {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "slow", Namespace: ns, Annotations: map[string]string{simulated.AnnotationPrefix + "c": "start=1h"}},
+			Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+		}
+		create(t, c, p)
+		if err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			err := logError(c, ns, "slow", corev1.PodLogOptions{})
+			return apierrors.IsBadRequest(err) && strings.Contains(err.Error(), `container "c" in pod "slow" is waiting to start: ContainerCreating`), nil
+		}); err != nil {
+			t.Errorf("logs of a container not started: want 400 waiting to start: %v", err)
+		}
+	})
+
+	for _, proto := range []string{"spdy", "websocket"} {
+		t.Run("exec "+proto, func(t *testing.T) {
+			out, errOut, err := execIn(t, s.Config, proto, ns, "two", "a", []string{"echo", "hi", "there"}, "")
+			if err != nil || out != "hi there\n" || errOut != "" {
+				t.Errorf("exec echo: out %q err %q, %v; want %q", out, errOut, err, "hi there\n")
+			}
+			out, _, err = execIn(t, s.Config, proto, ns, "two", "a", []string{"cat"}, "from stdin")
+			if err != nil || out != "from stdin" {
+				t.Errorf("exec cat: out %q, %v; want stdin back", out, err)
+			}
+			_, _, err = execIn(t, s.Config, proto, ns, "two", "a", []string{"sh", "-c", "exit 3"}, "")
+			var exit utilexec.ExitError
+			if !errors.As(err, &exit) || exit.ExitStatus() != 3 {
+				t.Errorf("exec sh -c 'exit 3': %v, want exit code 3", err)
+			}
+			_, errOut, err = execIn(t, s.Config, proto, ns, "two", "a", []string{"nosuch"}, "")
+			if !errors.As(err, &exit) || exit.ExitStatus() != 127 || !strings.Contains(errOut, "not found") {
+				t.Errorf("exec nosuch: stderr %q, %v; want exit code 127 and a message", errOut, err)
+			}
+		})
+	}
+
+	t.Run("port-forward", func(t *testing.T) {
+		u := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name("two").SubResource("portforward").URL()
+		rt, upgrader, err := spdy.RoundTripperFor(s.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dialer := spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, u)
+		stop, ready := make(chan struct{}), make(chan struct{})
+		defer close(stop)
+		fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:8080"}, stop, ready, io.Discard, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- fw.ForwardPorts() }()
+		select {
+		case <-ready:
+		case err := <-errc:
+			t.Fatalf("port-forward: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("port-forward never ready")
+		}
+		ports, err := fw.GetPorts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// The simulated pod echoes what it gets.
+		if _, err := conn.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4)
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
+			t.Errorf("port-forwarded echo = %q, %v; want ping", buf, err)
+		}
+	})
+
+	t.Run("node proxy and endpoint authentication", func(t *testing.T) {
+		got, err := c.CoreV1().RESTClient().Get().Resource("nodes").Name(node).SubResource("proxy", "healthz").DoRaw(context.Background())
+		if err != nil || string(got) != "ok" {
+			t.Errorf("nodes/proxy/healthz = %q, %v; want ok", got, err)
+		}
+		n, err := c.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Without a client certificate, the node's endpoint refuses.
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		port := n.Status.DaemonEndpoints.KubeletEndpoint.Port
+		resp, err := hc.Get(fmt.Sprintf("https://127.0.0.1:%d/containerLogs/%s/two/a", port, ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("endpoint without a client certificate: %d, want 401", resp.StatusCode)
+		}
+	})
+}
+
+func create(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) {
+	t.Helper()
+	if _, err := c.CoreV1().Pods(pod.Namespace).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitRunning(t *testing.T, c kubernetes.Interface, ns, name string) {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning, nil
+	}); err != nil {
+		t.Fatalf("pod %s/%s never ran: %v", ns, name, err)
+	}
+}
+
+func logs(t *testing.T, c kubernetes.Interface, ns, name string, opts corev1.PodLogOptions) string {
+	t.Helper()
+	b, err := c.CoreV1().Pods(ns).GetLogs(name, &opts).DoRaw(context.Background())
+	if err != nil {
+		t.Fatalf("logs %+v: %v", opts, err)
+	}
+	return string(b)
+}
+
+// logError asks for a log as kubectl does (a stream) and returns the error.
+func logError(c kubernetes.Interface, ns, name string, opts corev1.PodLogOptions) error {
+	rc, err := c.CoreV1().Pods(ns).GetLogs(name, &opts).Stream(context.Background())
+	if err == nil {
+		rc.Close()
+	}
+	return err
+}
+
+// execIn runs cmd in the container over proto ("spdy" or "websocket"),
+// with stdin if not empty, and returns its stdout and stderr.
+func execIn(t *testing.T, cfg *rest.Config, proto, ns, pod, container string, cmd []string, stdin string) (string, string, error) {
+	t.Helper()
+	c := kubernetes.NewForConfigOrDie(cfg)
+	req := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdin: stdin != "", Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	var exec remotecommand.Executor
+	var err error
+	if proto == "spdy" {
+		exec, err = remotecommand.NewSPDYExecutor(cfg, http.MethodPost, req.URL())
+	} else {
+		exec, err = remotecommand.NewWebSocketExecutor(cfg, http.MethodGet, req.URL().String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	opts := remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut}
+	if stdin != "" {
+		opts.Stdin = strings.NewReader(stdin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = exec.StreamWithContext(ctx, opts)
+	return out.String(), errOut.String(), err
+}

@@ -3,12 +3,19 @@ package stream_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -155,47 +163,58 @@ func TestStreaming(t *testing.T) {
 		})
 	}
 
-	t.Run("port-forward", func(t *testing.T) {
-		u := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name("two").SubResource("portforward").URL()
-		rt, upgrader, err := spdy.RoundTripperFor(s.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dialer := spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, u)
-		stop, ready := make(chan struct{}), make(chan struct{})
-		defer close(stop)
-		fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:8080"}, stop, ready, io.Discard, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		errc := make(chan error, 1)
-		go func() { errc <- fw.ForwardPorts() }()
-		select {
-		case <-ready:
-		case err := <-errc:
-			t.Fatalf("port-forward: %v", err)
-		case <-time.After(30 * time.Second):
-			t.Fatal("port-forward never ready")
-		}
-		ports, err := fw.GetPorts()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		// The simulated pod echoes what it gets.
-		if _, err := conn.Write([]byte("ping")); err != nil {
-			t.Fatal(err)
-		}
-		buf := make([]byte, 4)
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
-			t.Errorf("port-forwarded echo = %q, %v; want ping", buf, err)
-		}
-	})
+	for _, proto := range []string{"spdy", "websocket"} {
+		t.Run("port-forward "+proto, func(t *testing.T) {
+			u := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name("two").SubResource("portforward").URL()
+			var dialer httpstream.Dialer
+			if proto == "spdy" {
+				rt, upgrader, err := spdy.RoundTripperFor(s.Config)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dialer = spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, u)
+			} else {
+				// kubectl 1.31 and later: SPDY tunnelled in a WebSocket.
+				var err error
+				if dialer, err = portforward.NewSPDYOverWebsocketDialer(u, s.Config); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stop, ready := make(chan struct{}), make(chan struct{})
+			defer close(stop)
+			fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:8080"}, stop, ready, io.Discard, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- fw.ForwardPorts() }()
+			select {
+			case <-ready:
+			case err := <-errc:
+				t.Fatalf("port-forward: %v", err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("port-forward never ready")
+			}
+			ports, err := fw.GetPorts()
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// The simulated pod echoes what it gets.
+			if _, err := conn.Write([]byte("ping")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4)
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
+				t.Errorf("port-forwarded echo = %q, %v; want ping", buf, err)
+			}
+		})
+	}
 
 	t.Run("node proxy and endpoint authentication", func(t *testing.T) {
 		got, err := c.CoreV1().RESTClient().Get().Resource("nodes").Name(node).SubResource("proxy", "healthz").DoRaw(context.Background())
@@ -217,7 +236,50 @@ func TestStreaming(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("endpoint without a client certificate: %d, want 401", resp.StatusCode)
 		}
+		// With a certificate of the cluster CA for a user the API server
+		// does not authorize, the endpoint forbids.
+		hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{clientCert(t, s.DataDir, "nobody")}
+		resp, err = hc.Get(fmt.Sprintf("https://127.0.0.1:%d/containerLogs/%s/two/a", port, ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "user=nobody") {
+			t.Errorf("endpoint with an unauthorized user: %d %q, want 403", resp.StatusCode, body)
+		}
 	})
+}
+
+// clientCert issues a client certificate for user, signed by the CA of the
+// server whose data dir is dir.
+func clientCert(t *testing.T, dir, user string) tls.Certificate {
+	t.Helper()
+	ca, err := tls.LoadX509KeyPair(filepath.Join(dir, "pki", "ca.crt"), filepath.Join(dir, "pki", "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := x509.ParseCertificate(ca.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: user},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, key.Public(), ca.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 func create(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) {

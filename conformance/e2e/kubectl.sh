@@ -204,6 +204,11 @@ YAML
 	expect_out "exec -i" '^from stdin$' K exec -i sim -n "$ns" -- cat <<<"from stdin"
 	expect_fail "exec exit code" 'command terminated with exit code 3' K exec sim -n "$ns" -- sh -c 'exit 3'
 	check "port-forward" port_forward_echo "$ns" sim 8080 "$k"
+	echo "copied $ns" >"$work/cp.txt"
+	check "cp to the pod" K cp "$work/cp.txt" "$ns/sim:/tmp/cp.txt"
+	rm -f "$work/cp-back.txt"
+	check "cp from the pod" K cp "$ns/sim:/tmp/cp.txt" "$work/cp-back.txt"
+	expect_out "cp round trip" "^copied $ns\$" cat "$work/cp-back.txt"
 
 	check "delete configmap" K delete cm settings -n "$ns"
 	expect_fail "deleted object is gone" 'NotFound' K get cm settings -n "$ns"

@@ -137,7 +137,8 @@ func (r *Runtime) running(id string) (*container, error) {
 
 // Exec runs no process: it interprets a few commands as a shell in the
 // container would. "true", "false", "echo ARGS", "cat" (stdin to stdout),
-// "hostname" (the pod's name), "sleep N" and "sh -c SCRIPT", whose script is
+// "hostname" (the pod's name), "sleep N", "tar -x" and "tar -c" (kubectl
+// cp, on a small file system in memory per pod) and "sh -c SCRIPT", whose script is
 // such commands separated by ";" or newlines, plus "exit N". Any other
 // command fails as a missing one does: a message on stderr and exit code 127.
 func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s runtime.Streams) error {
@@ -145,15 +146,27 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s runtime.S
 	if err != nil {
 		return err
 	}
-	code := interpret(ctx, c.pod.name, cmd, s)
+	r.mu.Lock()
+	if c.pod.files == nil {
+		c.pod.files = &files{}
+	}
+	fs := c.pod.files
+	r.mu.Unlock()
+	code := interpret(ctx, shell{hostname: c.pod.name, files: fs}, cmd, s)
 	if code != 0 {
 		return utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", code), Code: code}
 	}
 	return nil
 }
 
+// shell is what simulated commands see of their pod.
+type shell struct {
+	hostname string
+	files    *files
+}
+
 // interpret runs one simulated command and returns its exit code.
-func interpret(ctx context.Context, hostname string, argv []string, s runtime.Streams) int {
+func interpret(ctx context.Context, sh shell, argv []string, s runtime.Streams) int {
 	if len(argv) == 0 {
 		return 0
 	}
@@ -175,7 +188,7 @@ func interpret(ctx context.Context, hostname string, argv []string, s runtime.St
 		printf(stdout, "%s\n", strings.Join(argv[1:], " "))
 		return 0
 	case "hostname":
-		printf(stdout, "%s\n", hostname)
+		printf(stdout, "%s\n", sh.hostname)
 		return 0
 	case "cat":
 		if len(argv) > 1 {
@@ -197,6 +210,8 @@ func interpret(ctx context.Context, hostname string, argv []string, s runtime.St
 		case <-time.After(time.Duration(d * float64(time.Second))):
 		}
 		return 0
+	case "tar":
+		return sh.files.tarCmd(argv[1:], s.Stdin, stdout, stderr)
 	case "sh", "bash", "ash":
 		if len(argv) < 3 || argv[1] != "-c" {
 			printf(stderr, "%s: only -c SCRIPT runs in a simulated container\n", argv[0])
@@ -218,7 +233,7 @@ func interpret(ctx context.Context, hostname string, argv []string, s runtime.St
 				}
 				return code
 			}
-			code = interpret(ctx, hostname, words, s)
+			code = interpret(ctx, sh, words, s)
 		}
 		return code
 	}

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/proxy"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -393,4 +394,75 @@ func (r *NodeProxyREST) Connect(ctx context.Context, name string, options runtim
 func extendNodes(env *Env, _ *genericregistry.Store, storage map[string]rest.Storage) error {
 	storage["nodes/proxy"] = &NodeProxyREST{env: env}
 	return nil
+}
+
+// PodProxyREST serves pods/proxy: any request, passed to the pod's address,
+// "name", "name:port" or "scheme:name:port" naming the port (default: the
+// first port a container declares) and scheme (http or https).
+type PodProxyREST struct {
+	pods *genericregistry.Store
+	// transport reaches pods: from the API server's host, as upstream's
+	// proxy transport.
+	transport http.RoundTripper
+}
+
+var _ rest.Connecter = &PodProxyREST{}
+
+// New returns an empty PodProxyOptions.
+func (r *PodProxyREST) New() runtime.Object { return &corev1.PodProxyOptions{} }
+
+// Destroy does nothing: the pod store owns the storage.
+func (r *PodProxyREST) Destroy() {}
+
+// ConnectMethods are the methods a proxy passes on.
+func (r *PodProxyREST) ConnectMethods() []string { return (&NodeProxyREST{}).ConnectMethods() }
+
+// NewConnectOptions returns the options, whose path is the rest of the URL.
+func (r *PodProxyREST) NewConnectOptions() (runtime.Object, bool, string) {
+	return &corev1.PodProxyOptions{}, true, "path"
+}
+
+// Connect proxies to path on the pod's first address.
+func (r *PodProxyREST) Connect(ctx context.Context, id string, options runtime.Object, responder rest.Responder) (http.Handler, error) {
+	opts, ok := options.(*corev1.PodProxyOptions)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid options object: %T", options))
+	}
+	scheme, name, port, valid := utilnet.SplitSchemeNamePort(id)
+	if !valid {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid pod request %q", id))
+	}
+	pod, err := getPod(ctx, r.pods, name)
+	if err != nil {
+		return nil, err
+	}
+	if port == "" {
+		for _, c := range pod.Spec.Containers {
+			if len(c.Ports) > 0 {
+				port = strconv.Itoa(int(c.Ports[0].ContainerPort))
+				break
+			}
+		}
+	}
+	var ip net.IP
+	if len(pod.Status.PodIPs) > 0 {
+		ip = net.ParseIP(pod.Status.PodIPs[0].IP)
+	}
+	if ip == nil || !ip.IsGlobalUnicast() {
+		return nil, apierrors.NewBadRequest("address not allowed")
+	}
+	host := ip.String()
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if ip.To4() == nil {
+		host = "[" + host + "]"
+	}
+	if scheme == "" {
+		scheme = "http"
+	}
+	loc := &url.URL{Scheme: scheme, Host: host, Path: opts.Path}
+	if !strings.HasPrefix(loc.Path, "/") {
+		loc.Path = "/" + loc.Path
+	}
+	return proxy.NewUpgradeAwareHandler(loc, r.transport, true, false, proxy.NewErrorResponder(responder)), nil
 }

@@ -216,6 +216,49 @@ func TestStreaming(t *testing.T) {
 		})
 	}
 
+	t.Run("pod proxy", func(t *testing.T) {
+		// A pod of no node, whose status names the address of a server
+		// of the test's: pods/proxy passes requests to it.
+		ip := hostIP(t)
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			t.Skipf("listen on %s: %v", ip, err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s %s?%s", r.Method, r.URL.Path, r.URL.RawQuery)
+		})}
+		go srv.Serve(l)
+		defer srv.Close()
+		port := l.Addr().(*net.TCPAddr).Port
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+			Spec: corev1.PodSpec{NodeName: "no-such-node", Containers: []corev1.Container{
+				{Name: "web", Image: "nginx", Ports: []corev1.ContainerPort{{ContainerPort: int32(port)}}},
+			}},
+		}
+		create(t, c, p)
+		rc := c.CoreV1().RESTClient()
+		if _, err := rc.Get().Namespace(ns).Resource("pods").Name("web").SubResource("proxy").DoRaw(context.Background()); !apierrors.IsBadRequest(err) {
+			t.Errorf("pods/proxy of a pod with no address: %v, want 400", err)
+		}
+		p, err = c.CoreV1().Pods(ns).Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status.PodIP, p.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+		if _, err := c.CoreV1().Pods(ns).UpdateStatus(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := rc.Post().Namespace(ns).Resource("pods").Name("web").SubResource("proxy", "some", "path").Param("q", "1").DoRaw(context.Background())
+		if want := "POST /some/path?q=1"; err != nil || string(got) != want {
+			t.Errorf("pods/proxy = %q, %v; want %q", got, err, want)
+		}
+		got, err = rc.Get().Namespace(ns).Resource("pods").Name("http:web:" + strconv.Itoa(port)).SubResource("proxy").DoRaw(context.Background())
+		if want := "GET /?"; err != nil || string(got) != want {
+			t.Errorf("pods/proxy with scheme and port = %q, %v; want %q", got, err, want)
+		}
+	})
+
 	t.Run("node proxy and endpoint authentication", func(t *testing.T) {
 		got, err := c.CoreV1().RESTClient().Get().Resource("nodes").Name(node).SubResource("proxy", "healthz").DoRaw(context.Background())
 		if err != nil || string(got) != "ok" {
@@ -280,6 +323,21 @@ func clientCert(t *testing.T, dir, user string) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// hostIP returns a global unicast address of this host, or skips the test.
+func hostIP(t *testing.T) string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+			return ipn.IP.String()
+		}
+	}
+	t.Skip("no global unicast IPv4 address")
+	return ""
 }
 
 func create(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) {

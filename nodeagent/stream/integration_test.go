@@ -127,6 +127,38 @@ func TestStreaming(t *testing.T) {
 		}
 	})
 
+	t.Run("bad parameter", func(t *testing.T) {
+		rc, err := c.CoreV1().RESTClient().Get().Namespace(ns).Resource("pods").Name("two").SubResource("log").
+			Param("container", "a").Param("tailLines", "many").Stream(context.Background())
+		if err == nil {
+			rc.Close()
+		}
+		if !apierrors.IsBadRequest(err) {
+			t.Errorf("logs with tailLines=many: %v, want 400", err)
+		}
+	})
+
+	t.Run("attach ends with the container", func(t *testing.T) {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "short", Namespace: ns, Annotations: map[string]string{simulated.AnnotationPrefix + "c": "exit=0,after=2s"}},
+			Spec:       corev1.PodSpec{NodeName: node, RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+		}
+		create(t, c, p)
+		waitRunning(t, c, ns, "short")
+		req := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name("short").SubResource("attach").
+			VersionedParams(&corev1.PodAttachOptions{Container: "c", Stdout: true, Stderr: true}, scheme.ParameterCodec)
+		exec, err := remotecommand.NewSPDYExecutor(s.Config, http.MethodPost, req.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		start := time.Now()
+		if err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard}); err != nil || ctx.Err() != nil {
+			t.Errorf("attach: %v (after %v), want its end when the container exits", err, time.Since(start))
+		}
+	})
+
 	t.Run("waiting to start", func(t *testing.T) {
 		p := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "slow", Namespace: ns, Annotations: map[string]string{simulated.AnnotationPrefix + "c": "start=1h"}},

@@ -372,14 +372,14 @@ func hostIP(t *testing.T) string {
 	return ""
 }
 
-func create(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) {
+func create(t testing.TB, c kubernetes.Interface, pod *corev1.Pod) {
 	t.Helper()
 	if _, err := c.CoreV1().Pods(pod.Namespace).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func waitRunning(t *testing.T, c kubernetes.Interface, ns, name string) {
+func waitRunning(t testing.TB, c kubernetes.Interface, ns, name string) {
 	t.Helper()
 	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
@@ -389,7 +389,7 @@ func waitRunning(t *testing.T, c kubernetes.Interface, ns, name string) {
 	}
 }
 
-func logs(t *testing.T, c kubernetes.Interface, ns, name string, opts corev1.PodLogOptions) string {
+func logs(t testing.TB, c kubernetes.Interface, ns, name string, opts corev1.PodLogOptions) string {
 	t.Helper()
 	b, err := c.CoreV1().Pods(ns).GetLogs(name, &opts).DoRaw(context.Background())
 	if err != nil {
@@ -409,7 +409,7 @@ func logError(c kubernetes.Interface, ns, name string, opts corev1.PodLogOptions
 
 // execIn runs cmd in the container over proto ("spdy" or "websocket"),
 // with stdin if not empty, and returns its stdout and stderr.
-func execIn(t *testing.T, cfg *rest.Config, proto, ns, pod, container string, cmd []string, stdin string) (string, string, error) {
+func execIn(t testing.TB, cfg *rest.Config, proto, ns, pod, container string, cmd []string, stdin string) (string, string, error) {
 	t.Helper()
 	c := kubernetes.NewForConfigOrDie(cfg)
 	req := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").

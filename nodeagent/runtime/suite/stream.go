@@ -180,3 +180,23 @@ func testPortForward(h *harness) {
 		time.Sleep(100 * time.Millisecond) // the server may not listen yet
 	}
 }
+
+// testAttach: attaching to a running container lasts until it exits.
+func testAttach(h *harness) {
+	pod := h.newPod("attach")
+	c := h.addExiting(pod, "main", 0, time.Second)
+	h.runSandbox(pod)
+	id, _ := h.start(pod, c, 0)
+	h.running(string(pod.UID), id)
+	done := make(chan error, 1)
+	var out syncBuffer
+	go func() { done <- h.rt.Attach(h.ctx, id, runtime.Streams{Stdout: &out, Stderr: &out}) }()
+	select {
+	case err := <-done:
+		if s := h.status(pod.UID); container(s, id).State == runtime.StateRunning {
+			h.t.Fatalf("Attach returned (%v) while the container runs", err)
+		}
+	case <-time.After(h.opts.Timeout):
+		h.t.Fatal("Attach did not return once the container exited")
+	}
+}

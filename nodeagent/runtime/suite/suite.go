@@ -131,6 +131,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtime.Runtime, opts Optio
 		{"Logs", testLogs},
 		{"Exec", testExec},
 		{"PortForward", testPortForward},
+		{"Attach", testAttach},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

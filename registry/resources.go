@@ -76,6 +76,7 @@ func Resources() []*Resource {
 			PrepareForUpdate: prepareServiceUpdate,
 			Table:            table.Services,
 			Hooks:            serviceHooks,
+			Extend:           extendServices,
 		},
 		{
 			GroupVersion: core, Name: "endpoints", Singular: "endpoints", Kind: "Endpoints", Namespaced: true,

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -248,7 +249,7 @@ func TestStreaming(t *testing.T) {
 		})
 	}
 
-	t.Run("pod proxy", func(t *testing.T) {
+	t.Run("pod and service proxy", func(t *testing.T) {
 		// A pod of no node, whose status names the address of a server
 		// of the test's: pods/proxy passes requests to it.
 		ip := hostIP(t)
@@ -288,6 +289,31 @@ func TestStreaming(t *testing.T) {
 		got, err = rc.Get().Namespace(ns).Resource("pods").Name("http:web:" + strconv.Itoa(port)).SubResource("proxy").DoRaw(context.Background())
 		if want := "GET /?"; err != nil || string(got) != want {
 			t.Errorf("pods/proxy with scheme and port = %q, %v; want %q", got, err, want)
+		}
+
+		// services/proxy goes to a ready endpoint of the service's port.
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+		}
+		if _, err := c.CoreV1().Services(ns).Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rc.Get().Namespace(ns).Resource("services").Name("web:http").SubResource("proxy").DoRaw(context.Background()); !apierrors.IsServiceUnavailable(err) {
+			t.Errorf("services/proxy with no endpoints: %v, want 503", err)
+		}
+		slice := &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: "web-1", Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+			Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(port))}},
+		}
+		if _, err := c.DiscoveryV1().EndpointSlices(ns).Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = rc.Get().Namespace(ns).Resource("services").Name("web:http").SubResource("proxy", "svc").DoRaw(context.Background())
+		if want := "GET /svc?"; err != nil || string(got) != want {
+			t.Errorf("services/proxy = %q, %v; want %q", got, err, want)
 		}
 	})
 

@@ -129,19 +129,24 @@ type target struct {
 	rt  runtime.Runtime
 }
 
-// find looks up the request's pod, answering 404 if it is not served here
-// or its UID is not the one the path names.
+// find authorizes the request against the node of the pod it names (or
+// the server's NodeName), then looks the pod up, answering 404 if it is not
+// served here or its UID is not the one the path names.
 func (s *Server) find(w http.ResponseWriter, req *http.Request) (*target, bool) {
 	ns, name := req.PathValue("ns"), req.PathValue("pod")
 	pod, rt, ok := s.cfg.Pods.StreamPod(ns, name)
+	node := s.cfg.NodeName
+	if ok {
+		node = pod.Spec.NodeName
+	}
+	if !s.authorized(w, req, node) {
+		return nil, false
+	}
 	if ok && req.PathValue("uid") != "" && types.UID(req.PathValue("uid")) != pod.UID {
 		ok = false
 	}
 	if !ok {
 		http.Error(w, fmt.Sprintf("pod %s/%s not found", ns, name), http.StatusNotFound)
-		return nil, false
-	}
-	if !s.authorized(w, req, pod.Spec.NodeName) {
 		return nil, false
 	}
 	return &target{pod: pod, rt: rt}, true

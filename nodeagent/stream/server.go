@@ -266,7 +266,6 @@ func (s *Server) logs(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	w.Header().Set("Transfer-Encoding", "chunked")
 	out := io.Writer(&flushWriter{w: w, follow: opts.Follow})
 	if limit >= 0 {
 		out = &limitWriter{w: out, left: limit}

@@ -140,6 +140,9 @@ func NewScheme() (*Scheme, error) {
 	if err := addConversions(s); err != nil {
 		return nil, fmt.Errorf("register conversions: %w", err)
 	}
+	if err := addOptionConversions(s); err != nil {
+		return nil, fmt.Errorf("register option conversions: %w", err)
+	}
 	if err := addFieldLabelConversions(s); err != nil {
 		return nil, fmt.Errorf("register field labels: %w", err)
 	}

@@ -18,6 +18,10 @@
 //     per pod, so that one process can host thousands of nodes.
 //   - host.go: many agents in one process (simulated nodes) sharing one watch of
 //     bound pods, dispatched by node name.
+//   - streampod.go and stream/: the node's HTTPS endpoint (the kubelet port):
+//     container logs, exec, attach and port-forward, which the API server
+//     proxies pods/log, pods/exec, ... and nodes/proxy to. One endpoint serves
+//     one agent or a whole host.
 //   - runtime/: the Runtime interface, runtime/simulated (lifecycles as data,
 //     no processes) and the conformance suite every runtime passes.
 //   - volumes/: the pods' volumes on the host for runtime/containerd

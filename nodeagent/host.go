@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,9 @@ type Host struct {
 	// queue holds the pods of every agent; workers sync them.
 	queue   workqueue.TypedRateLimitingInterface[hostKey]
 	workers int
+	// index is the shared pod cache's indexer (a cache.Indexer) once Run
+	// made it: StreamPod reads it.
+	index atomic.Value
 }
 
 // Host defaults: how many pods are synced at once, and how many nodes
@@ -98,6 +102,7 @@ func (h *Host) Run(ctx context.Context) error {
 	for name, a := range h.agents {
 		a.pods = nodePods{indexer: inf.GetIndexer(), node: name}
 	}
+	h.index.Store(inf.GetIndexer())
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {

@@ -231,6 +231,11 @@ const (
 	maxSimulatedCIDRs = 1 << 14
 )
 
+// SimulatedIPRange holds the InternalIPs of simulated nodes (see
+// SimulatedNodeConfig): addresses no interface has, which their host's
+// endpoint serves for the API server through a route of its own.
+const SimulatedIPRange = "100.64.0.0/10"
+
 // SimulatedTaint is the taint a simulated node registers with when asked to:
 // kubelite.io/simulated=true:NoSchedule, so that only pods that tolerate it
 // land there.

@@ -64,6 +64,7 @@ func Resources() []*Resource {
 			ValidateStatus:     typedUpdate(validation.NodeStatusUpdate),
 			KeepStatusOnCreate: true,
 			Table:              table.Nodes,
+			Extend:             extendNodes,
 		},
 		{
 			GroupVersion: core, Name: "services", Singular: "service", Kind: "Service", Namespaced: true,
@@ -75,6 +76,7 @@ func Resources() []*Resource {
 			PrepareForUpdate: prepareServiceUpdate,
 			Table:            table.Services,
 			Hooks:            serviceHooks,
+			Extend:           extendServices,
 		},
 		{
 			GroupVersion: core, Name: "endpoints", Singular: "endpoints", Kind: "Endpoints", Namespaced: true,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,6 +41,10 @@ type Env struct {
 	// Tokens issues service account tokens (serviceaccounts/token); nil
 	// serves no TokenRequest API.
 	Tokens *serviceaccount.Issuer
+	// NodeTransport reaches node agents' endpoints (pods/log, exec, attach,
+	// portforward, nodes/proxy): TLS with the API server's client
+	// certificate. Nil: those subresources answer 503.
+	NodeTransport *http.Transport
 
 	starts []func(ctx context.Context) error
 	// stores holds every row's store: for hooks that write other resources,

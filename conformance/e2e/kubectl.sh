@@ -18,7 +18,9 @@ if [ ${#kubectls[@]} = 0 ]; then
 	fi
 fi
 
-start_kubelite "$bin"
+# One simulated node, tainted so that only the pods that tolerate it (the
+# streaming checks') run there; the others stay Pending as the checks expect.
+start_kubelite "$bin" --simulated-nodes 1 --simulated-node-taint
 work=$(mktemp -d)
 
 for k in "${kubectls[@]}"; do
@@ -178,6 +180,35 @@ YAML
 		check "delete $r" K delete "$name" -n "$fx" --wait=false
 	done
 	K delete namespace "$fx" --wait=false >/dev/null 2>&1
+
+	# logs, exec and port-forward of a pod on the simulated node, through the
+	# API server to the node agent (kubectl 1.30+ speaks WebSocket, older SPDY).
+	cat >"$work/sim.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sim
+  namespace: $ns
+  annotations: {logs.sim.kubelite.io/main: "line one\nline two"}
+spec:
+  nodeSelector: {kubelite.io/simulated: "true"}
+  tolerations: [{key: kubelite.io/simulated, operator: Exists}]
+  containers: [{name: main, image: busybox}]
+YAML
+	check "create pod on the simulated node" K apply -f "$work/sim.yaml"
+	check "pod becomes ready" K wait --for=condition=Ready pod/sim -n "$ns" --timeout=60s
+	expect_out "logs" '^line two$' K logs sim -n "$ns"
+	expect_out "logs --tail=1 --timestamps" '^20[0-9-]+T[0-9:.]+Z line two$' K logs sim -n "$ns" --tail=1 --timestamps
+	expect_fail "logs of a missing container" 'container nope is not valid for pod sim' K logs sim -n "$ns" -c nope
+	expect_out "exec" '^hello world$' K exec sim -n "$ns" -- echo hello world
+	expect_out "exec -i" '^from stdin$' K exec -i sim -n "$ns" -- cat <<<"from stdin"
+	expect_fail "exec exit code" 'command terminated with exit code 3' K exec sim -n "$ns" -- sh -c 'exit 3'
+	check "port-forward" port_forward_echo "$ns" sim 8080 "$k"
+	echo "copied $ns" >"$work/cp.txt"
+	check "cp to the pod" K cp "$work/cp.txt" "$ns/sim:/tmp/cp.txt"
+	rm -f "$work/cp-back.txt"
+	check "cp from the pod" K cp "$ns/sim:/tmp/cp.txt" "$work/cp-back.txt"
+	expect_out "cp round trip" "^copied $ns\$" cat "$work/cp-back.txt"
 
 	check "delete configmap" K delete cm settings -n "$ns"
 	expect_fail "deleted object is gone" 'NotFound' K get cm settings -n "$ns"

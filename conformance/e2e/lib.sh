@@ -8,14 +8,15 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_kubelite BIN: starts the server, waits until it is ready, exports KUBECONFIG.
+# start_kubelite BIN [ARGS...]: starts the server with ARGS, waits until it is
+# ready, exports KUBECONFIG.
 start_kubelite() {
-	local bin=$1
+	local bin=$1; shift
 	E2E_DIR=$(mktemp -d /tmp/kubelite-e2e.XXXXXX)
 	local port; port=$(free_port)
 	: >"$E2E_DIR/server.log"
 	"$bin" server --data-dir "$E2E_DIR/data" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
-		--secure-port "$port" --etcd-client-port "$(free_port)" --etcd-peer-port "$(free_port)" \
+		--secure-port "$port" --etcd-client-port "$(free_port)" --etcd-peer-port "$(free_port)" "$@" \
 		>"$E2E_DIR/server.log" 2>&1 &
 	E2E_PID=$!
 	trap stop_kubelite EXIT
@@ -101,6 +102,39 @@ expect_fail() {
 	else
 		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want failure matching /$pattern/)"; echo "$out" | sed 's/^/     /' | head -30
 	fi
+}
+
+# port_forward_echo NS POD PORT KUBECTL...: runs kubectl port-forward to PORT
+# of POD on a free local port and checks that a line sent comes back
+# (simulated pods echo).
+port_forward_echo() {
+	local ns=$1 pod=$2 port=$3; shift 3
+	local out; out=$(mktemp)
+	"$@" port-forward "pod/$pod" -n "$ns" ":$port" >"$out" 2>&1 &
+	local pid=$! local_port="" i
+	for i in $(seq 1 100); do
+		local_port=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) .*/\1/p' "$out" | head -1)
+		[ -n "$local_port" ] && break
+		sleep 0.1
+	done
+	local rc=1
+	if [ -n "$local_port" ] && python3 - "$local_port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"ping\n")
+data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    data += chunk
+sys.exit(0 if data == b"ping\n" else 1)
+PY
+	then rc=0; fi
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	[ $rc = 0 ] || cat "$out"
+	rm -f "$out"
+	return $rc
 }
 
 summary() {

@@ -144,4 +144,8 @@ type Runtime interface {
 	// exits, a container becomes running after a delay). fn must not block.
 	// Changes that a method call made are not signalled: the caller knows.
 	Subscribe(fn func(types.UID))
+
+	// Streamer serves the logs, exec, attach and port-forward sessions of
+	// the node agent's endpoint.
+	Streamer
 }

@@ -295,7 +295,14 @@ func caHashOf(ca []byte) string {
 // runNode runs the node agent as the node's own user.
 func (a *Agent) runNode(ctx context.Context, rc *rest.Config) error {
 	if a.cfg.Runtime == "containerd" {
-		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName)
+		// The node's endpoint (logs, exec, port-forward) on the kubelet's
+		// port, for callers with a certificate of the cluster CA.
+		ep, err := endpointFromConfig(rc)
+		if err != nil {
+			return err
+		}
+		ep.port = 10250
+		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep)
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {

@@ -70,6 +70,9 @@ type APIServerConfig struct {
 	NodePorts   utilnet.PortRange
 	// PKI holds the CA and certificates.
 	PKI pki
+	// NodeDialer dials node agents (pods/log, exec, ...). Nil: a plain
+	// dialer.
+	NodeDialer *nodeDialer
 }
 
 // apiServer is the assembled, not yet running, API server.
@@ -197,6 +200,12 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// checked against the objects they name in the registry's stores (filled
 	// in when the APIs are installed), each verdict cached for a few seconds.
 	env := &registry.Env{Scheme: scheme, ServiceCIDR: cfg.ServiceCIDR, NodePorts: cfg.NodePorts}
+	if cfg.NodeDialer == nil {
+		cfg.NodeDialer = &nodeDialer{}
+	}
+	if env.NodeTransport, err = nodeTransport(cfg.PKI, cfg.NodeDialer); err != nil {
+		return nil, err
+	}
 	saKey, err := cfg.PKI.serviceAccountKey()
 	if err != nil {
 		return nil, fmt.Errorf("service account key: %w", err)

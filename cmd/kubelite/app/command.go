@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
+
+	"github.com/kubelite/kubelite/nodeagent"
 )
 
 // NewCommand returns the kubelite root command with its subcommands.
@@ -87,6 +89,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")
 	addSimulatedNodeFlags(fs, &cfg.Simulated)
 	fs.StringVar(&cfg.LocalNode, "local-node", "", "Run a node agent for this machine on this container runtime: containerd (a containerd of kubelite's own under <data-dir>/containerd, installed with apt-get when missing; images from <data-dir>/images and `kubelite images import`). Empty: no local node (experimental).")
+	fs.IntVar(&cfg.KubeletPort, "kubelet-port", nodeagent.DefaultKubeletPort, "The port of the --local-node agent's HTTPS endpoint (logs, exec, attach, port-forward), on all addresses.")
 	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")
 	addControllerFlags(fs, &cfg.Controllers)
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())

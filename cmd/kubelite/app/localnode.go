@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -24,11 +26,18 @@ var localNodeRuntimes = []string{"containerd"}
 // host name), on containerd until ctx ends: a containerd of its own under dataDir/containerd (started when none
 // answers there, stopped after), pods' files under dataDir/pods, and the
 // archives of dataDir/images imported at start.
-func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string) error {
+func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep nodeEndpoint) error {
 	node, err := nodeagent.LocalNodeConfig(name, dataDir)
 	if err != nil {
 		return err
 	}
+	// The endpoint listens on every address, as upstream's kubelet.
+	l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(ep.port)))
+	if err != nil {
+		return fmt.Errorf("node endpoint: %w", err)
+	}
+	defer l.Close()
+	node.KubeletPort = int32(l.Addr().(*net.TCPAddr).Port)
 	if len(node.PodCIDRs) == 0 {
 		node.PodCIDRs = []string{containerd.DefaultPodCIDR}
 	}
@@ -75,5 +84,10 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string) er
 	if err != nil {
 		return err
 	}
+	srv, err := ep.server(l, agent, client, node.Name, append([]string{node.Hostname, node.Name, "localhost", "127.0.0.1"}, node.InternalIPs...))
+	if err != nil {
+		return err
+	}
+	go runEndpoint(ctx, srv)
 	return agent.Run(ctx)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +34,9 @@ type SimulatedNodesConfig struct {
 	// StagesFile names a YAML file of container lifecycles that replaces the
 	// built-in ones. Empty: the built-in ones.
 	StagesFile string
+	// EndpointAddress is where the nodes' one endpoint listens (host:port;
+	// every node reports its port). Empty: 127.0.0.1 on a free port.
+	EndpointAddress string
 }
 
 // Validate reports bad settings.
@@ -44,8 +48,8 @@ func (c SimulatedNodesConfig) Validate() error {
 }
 
 // runSimulatedNodes runs cfg.Count simulated nodes against the API server
-// that rc reaches, until ctx ends.
-func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesConfig) error {
+// that rc reaches, until ctx ends, with one endpoint for all of them.
+func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesConfig, ep nodeEndpoint) error {
 	if cfg.Count == 0 {
 		return nil
 	}
@@ -78,9 +82,17 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 		defer broadcasters[i].Shutdown()
 	}
 
+	l, unroute, err := ep.listenSimulated(cfg.EndpointAddress)
+	if err != nil {
+		return err
+	}
+	defer unroute()
+	port := int32(l.Addr().(*net.TCPAddr).Port)
+
 	agents := make([]nodeagent.Config, 0, cfg.Count)
 	for i := range cfg.Count {
 		node := nodeagent.SimulatedNodeConfig(fmt.Sprintf("%s%04d", cfg.Prefix, i), i, cfg.Taint)
+		node.KubeletPort = port
 		rt, err := simulated.New(simulated.Config{PodCIDRs: node.PodCIDRs, Stages: stages})
 		if err != nil {
 			return err
@@ -95,8 +107,15 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 	}
 	host, err := nodeagent.NewHost(client, agents)
 	if err != nil {
+		l.Close()
 		return err
 	}
+	srv, err := ep.server(l, host, client, "", []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	go runEndpoint(ctx, srv)
 	return host.Run(ctx)
 }
 
@@ -124,10 +143,14 @@ for scale tests and for controllers that need pods to progress.`,
 			if err != nil {
 				return fmt.Errorf("--kubeconfig: %w", err)
 			}
+			ep, err := endpointFromConfig(rc)
+			if err != nil {
+				return err
+			}
 			ctx, cancel := signalContext()
 			defer cancel()
 			klog.FromContext(ctx).Info("Starting simulated nodes", "count", sim.Count)
-			return runSimulatedNodes(ctx, rc, sim)
+			return runSimulatedNodes(ctx, rc, sim, ep)
 		},
 	}
 	fs := cmd.Flags()
@@ -145,5 +168,6 @@ func addSimulatedNodeFlags(fs interface {
 	fs.IntVar(&sim.Count, "simulated-nodes", 0, "Number of simulated nodes to run: node agents whose containers run no process.")
 	fs.StringVar(&sim.Prefix, "simulated-node-prefix", "kubelite-sim-", "Prefix of the simulated nodes' names; each name ends in the node's index.")
 	fs.BoolVar(&sim.Taint, "simulated-node-taint", false, "Taint simulated nodes with kubelite.io/simulated=true:NoSchedule, so that only pods that tolerate it are scheduled there.")
+	fs.StringVar(&sim.EndpointAddress, "simulated-endpoint-address", "", "host:port of the simulated nodes' one HTTPS endpoint (logs, exec, port-forward), whose port every simulated node reports. Empty: 127.0.0.1 on a free port.")
 	fs.StringVar(&sim.StagesFile, "simulated-stages", "", "YAML file of container lifecycles for the simulated runtime, replacing the built-in ones.")
 }

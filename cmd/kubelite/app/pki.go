@@ -34,6 +34,13 @@ func (p pki) AdminCertFile() string   { return p.path("admin.crt") }
 func (p pki) AdminKeyFile() string    { return p.path("admin.key") }
 func (p pki) saKeyFile() string       { return p.path("sa.key") }
 
+// KubeletClientCertFile and KubeletClientKeyFile are the API server's client
+// certificate towards node agents (pods/log, exec, attach, portforward,
+// nodes/proxy): kube-apiserver-kubelet-client in system:masters, as kubeadm
+// makes it.
+func (p pki) KubeletClientCertFile() string { return p.path("apiserver-kubelet-client.crt") }
+func (p pki) KubeletClientKeyFile() string  { return p.path("apiserver-kubelet-client.key") }
+
 // serviceAccountKey loads the key that signs service account tokens, making
 // it on first start. Tokens signed with it stay valid across restarts.
 func (p pki) serviceAccountKey() (*ecdsa.PrivateKey, error) {
@@ -50,7 +57,8 @@ func (p pki) serviceAccountKey() (*ecdsa.PrivateKey, error) {
 }
 
 // ensure makes whatever is missing: the CA, a serving certificate valid for the
-// given names and addresses, and the admin client certificate (system:masters).
+// given names and addresses, the admin client certificate (system:masters) and
+// the API server's client certificate towards node agents.
 // A serving certificate that lacks one of the names is made anew.
 func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
@@ -78,6 +86,15 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 		}
 		if err := p.issue(ca, caKey, tmpl, p.AdminCertFile(), p.AdminKeyFile()); err != nil {
 			return fmt.Errorf("issue admin certificate: %w", err)
+		}
+	}
+	if _, err := os.Stat(p.KubeletClientCertFile()); errors.Is(err, os.ErrNotExist) {
+		tmpl := &x509.Certificate{
+			Subject:     pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}
+		if err := p.issue(ca, caKey, tmpl, p.KubeletClientCertFile(), p.KubeletClientKeyFile()); err != nil {
+			return fmt.Errorf("issue kubelet client certificate: %w", err)
 		}
 	}
 	return nil

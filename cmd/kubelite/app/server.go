@@ -53,6 +53,9 @@ type ServerConfig struct {
 	// (localNodeRuntimes: "containerd"), whose data is under DataDir.
 	// Empty: none.
 	LocalNode string
+	// KubeletPort is the port of the local node agent's endpoint. Zero
+	// picks a free port (tests); the command's flag defaults to 10250.
+	KubeletPort int
 	// Controllers tunes the controller manager. Zero: upstream's behaviour.
 	Controllers ControllersConfig
 	// Disable names built-in components not to run (see disableable), e.g.
@@ -84,6 +87,9 @@ func (c ServerConfig) Validate() error {
 	}
 	if c.SecurePort < 0 || c.SecurePort > 65535 {
 		errs = append(errs, fmt.Errorf("--secure-port %d out of range", c.SecurePort))
+	}
+	if c.KubeletPort < 0 || c.KubeletPort > 65535 {
+		errs = append(errs, fmt.Errorf("--kubelet-port %d out of range", c.KubeletPort))
 	}
 	errs = append(errs, c.Simulated.Validate())
 	if c.LocalNode != "" && !slices.Contains(localNodeRuntimes, c.LocalNode) {
@@ -201,7 +207,9 @@ func (s *Server) Run(ctx context.Context) error {
 		etcdServers = etcd.Endpoints()
 	}
 
+	dialer := &nodeDialer{}
 	api, err := newAPIServer(APIServerConfig{
+		NodeDialer:       dialer,
 		BindAddress:      cfg.BindAddress,
 		SecurePort:       cfg.SecurePort,
 		AdvertiseAddress: cfg.AdvertiseAddress,
@@ -244,6 +252,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read CA: %w", err)
 	}
+	endpoint := nodeEndpoint{clientCA: rootCA, dialer: dialer, port: cfg.KubeletPort}
 	// Start-up ends once the controllers have filled their caches (in their
 	// first term as leader): then what only start-up needed is released.
 	startedOnce := sync.OnceFunc(func() { releaseStartupMemory(logger) })
@@ -275,7 +284,7 @@ func (s *Server) Run(ctx context.Context) error {
 			// The node speaks as itself, system:node:<name>, not as the API server.
 			nodeConfig, err := localNodeClient(p, serverURL, localNodeName())
 			if err == nil {
-				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName())
+				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName(), endpoint)
 			}
 			if err != nil {
 				logger.Error(err, "local node failed")
@@ -284,7 +293,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	go func() {
-		if err := runSimulatedNodes(runCtx, api.loopbackConfig, cfg.Simulated); err != nil {
+		if err := runSimulatedNodes(runCtx, api.loopbackConfig, cfg.Simulated, endpoint); err != nil {
 			logger.Error(err, "simulated nodes failed")
 			cancel()
 		}

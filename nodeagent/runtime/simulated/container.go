@@ -30,7 +30,10 @@ type container struct {
 	name   string
 	image  string
 	reason string
-	b      *behaviour // nil: the zero behaviour
+	// logText is what the container logs when it starts (LogAnnotationPrefix);
+	// empty: a line naming the container and attempt.
+	logText string
+	b       *behaviour // nil: the zero behaviour
 	// timers are the pending ones (a start and an exit, or a stop), or nil.
 	timers                     *[2]clock.Timer
 	created, started, finished stamp
@@ -143,6 +146,7 @@ func (r *Runtime) StartContainer(_ context.Context, p *corev1.Pod, c *corev1.Con
 	ct := &container{
 		id: id, pod: sp, name: c.Name, attempt: int32(attempt), b: b,
 		image: c.Image, state: created, created: stampOf(now),
+		logText: p.Annotations[LogAnnotationPrefix+c.Name],
 	}
 	if b == nil {
 		b = &behaviour{}

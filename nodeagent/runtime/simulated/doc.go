@@ -68,4 +68,16 @@
 // comparing it with the container's probes in the pod's spec, so the caller
 // passes the pointer from the spec. Exec, HTTP, TCP and gRPC probes are all
 // alike: they succeed unless the stage or annotation says otherwise.
+//
+// # Logs, exec, attach, port-forward
+//
+// A container's log is derived from its life: a line when an attempt starts
+// and one when it exits, or instead the lines of the pod annotation
+// "logs.sim.kubelite.io/<container name>" (LogAnnotationPrefix), logged when
+// the attempt starts. Exec runs no process: it interprets true, false, echo,
+// cat, hostname, sleep, tar (kubectl cp, on a small in-memory file system
+// per pod) and `sh -c` scripts of those and exit; any other command fails
+// with exit code 127, as a shell reports a missing command. Attach writes
+// nothing and ends when the container exits. Port-forward reaches an echo
+// server on every port of a pod with a ready sandbox.
 package simulated

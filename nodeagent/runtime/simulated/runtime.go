@@ -63,6 +63,8 @@ type pod struct {
 	ips        []string
 	created    stamp
 	containers []*container
+	// files is what kubectl cp wrote into the pod (see Exec); nil: nothing.
+	files *files
 }
 
 // New returns a Runtime configured by cfg.

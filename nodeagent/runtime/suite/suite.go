@@ -47,6 +47,14 @@ type Options struct {
 	// on a running c; c is in pod's spec. Nil: an exec probe of "true" or
 	// "false".
 	ReadinessProbe func(pod *corev1.Pod, c *corev1.Container, succeed bool)
+	// Logging returns a container named name that writes lines to stdout,
+	// one each, when it starts, then runs until stopped. Nil: Image running
+	// `sh -c "echo LINE; ...; sleep 3600"`.
+	Logging func(pod *corev1.Pod, name string, lines []string) corev1.Container
+	// EchoServer returns a container named name that serves, on 127.0.0.1
+	// port in the pod's network, each connection with what it sent. Nil:
+	// Image running `nc -ll -p PORT -e cat` (busybox).
+	EchoServer func(pod *corev1.Pod, name string, port int32) corev1.Container
 	// Timeout bounds every wait for a change. Zero: 30 s.
 	Timeout time.Duration
 }
@@ -79,6 +87,21 @@ func (o *Options) defaults() {
 			c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{cmd}}}}
 		}
 	}
+	if o.Logging == nil {
+		o.Logging = func(_ *corev1.Pod, name string, lines []string) corev1.Container {
+			var script strings.Builder
+			for _, l := range lines {
+				fmt.Fprintf(&script, "echo %s; ", l)
+			}
+			script.WriteString("sleep 3600")
+			return corev1.Container{Name: name, Image: o.Image, Command: []string{"sh", "-c", script.String()}}
+		}
+	}
+	if o.EchoServer == nil {
+		o.EchoServer = func(_ *corev1.Pod, name string, port int32) corev1.Container {
+			return corev1.Container{Name: name, Image: o.Image, Command: []string{"nc", "-ll", "-p", strconv.Itoa(int(port)), "-e", "cat"}}
+		}
+	}
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
@@ -105,6 +128,10 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtime.Runtime, opts Optio
 		{"SandboxAfterStop", testSandboxAfterStop},
 		{"Probe", testProbe},
 		{"Concurrent", testConcurrent},
+		{"Logs", testLogs},
+		{"Exec", testExec},
+		{"PortForward", testPortForward},
+		{"Attach", testAttach},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

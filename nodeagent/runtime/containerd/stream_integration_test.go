@@ -1,0 +1,149 @@
+package containerd_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/transport/spdy"
+
+	"github.com/kubelite/kubelite/cmd/kubelite/app"
+	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+)
+
+// TestServerLocalNodeStreaming: through the API server to the local node
+// agent and a real container, `kubectl logs` reads what the container
+// wrote, `kubectl exec` runs a command in it (WebSocket with stdin; SPDY
+// with a terminal) and
+// `kubectl port-forward` reaches a server listening in the pod.
+func TestServerLocalNodeStreaming(t *testing.T) {
+	if daemon == nil {
+		t.Skip(skipReason)
+	}
+	dir, err := os.MkdirTemp("", "kl-str-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
+		os.RemoveAll(dir)
+	})
+	copyFile(t, imageArchive(t), filepath.Join(dir, "images", "busybox.tar"))
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"})
+	s.CreateNamespace(t, "ctd")
+	ctx := context.Background()
+	pods := s.Client.CoreV1().Pods("ctd")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "streams"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "main", Image: testImage, Command: []string{"sh", "-c", `trap "exit 0" TERM; echo hello from $(hostname); sleep 3600 & wait`}},
+			{Name: "echo", Image: testImage, Command: []string{"nc", "-ll", "-p", "8080", "-e", "cat"}},
+		}},
+	}
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer pods.Delete(ctx, "streams", metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+	waitFor(t, s, "streams", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+
+	var got []byte
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if got, err = pods.GetLogs("streams", &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx); err == nil && string(got) == "hello from streams\n" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if string(got) != "hello from streams\n" {
+		t.Errorf("logs = %q, %v; want the container's greeting", got, err)
+	}
+
+	u := s.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace("ctd").Name("streams").SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: "main", Command: []string{"sh", "-c", "cat; hostname"}, Stdin: true, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
+	ex, err := remotecommand.NewWebSocketExecutor(s.Config, http.MethodGet, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = ex.StreamWithContext(ectx, remotecommand.StreamOptions{Stdin: strings.NewReader("in\n"), Stdout: &out, Stderr: &errOut})
+	if err != nil || out.String() != "in\nstreams\n" {
+		t.Errorf("exec = %q (stderr %q), %v; want stdin back and the pod's hostname", out.String(), errOut.String(), err)
+	}
+
+	// With a terminal, as kubectl exec -t.
+	u = s.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace("ctd").Name("streams").SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: "main", Command: []string{"tty"}, Stdout: true, TTY: true}, scheme.ParameterCodec).URL()
+	if ex, err = remotecommand.NewSPDYExecutor(s.Config, http.MethodPost, u); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := ex.StreamWithContext(ectx, remotecommand.StreamOptions{Stdout: &out, Tty: true}); err != nil || !strings.HasPrefix(out.String(), "/dev/pts/") {
+		t.Errorf("exec -t tty = %q, %v; want a terminal", out.String(), err)
+	}
+
+	pu := s.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace("ctd").Name("streams").SubResource("portforward").URL()
+	rt, upgrader, err := spdy.RoundTripperFor(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, ready := make(chan struct{}), make(chan struct{})
+	defer close(stop)
+	fw, err := portforward.NewOnAddresses(spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, pu),
+		[]string{"127.0.0.1"}, []string{"0:8080"}, stop, ready, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = fw.ForwardPorts() }()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("port-forward never ready")
+	}
+	ports, err := fw.GetPorts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echoed string
+	for time.Now().Before(deadline.Add(30 * time.Second)) {
+		echoed = echo(ports[0].Local)
+		if echoed == "ping\n" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // nc may not listen yet
+	}
+	if echoed != "ping\n" {
+		t.Errorf("port-forwarded echo = %q, want ping", echoed)
+	}
+}
+
+// echo sends a line to 127.0.0.1:port and returns what comes back.
+func echo(port uint16) string {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))), 5*time.Second)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return err.Error()
+	}
+	buf := make([]byte, 5)
+	n, _ := io.ReadFull(c, buf)
+	return string(buf[:n])
+}

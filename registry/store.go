@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/kubelite/kubelite/apis"
+	"github.com/kubelite/kubelite/auth/rbac"
 	"github.com/kubelite/kubelite/auth/serviceaccount"
 )
 
@@ -34,6 +35,9 @@ type Env struct {
 	// Authorizer answers the access checks some writes make beyond the
 	// request's own (may a user sign for a signer); nil allows them all.
 	Authorizer authorizer.Authorizer
+	// RBAC resolves users' RBAC rules, for the escalation checks on writes
+	// of roles and bindings; nil checks nothing.
+	RBAC *rbac.Resolver
 	// ServiceCIDR is the range cluster IPs are allocated from.
 	ServiceCIDR *net.IPNet
 	// NodePorts is the range node ports are allocated from.

@@ -220,3 +220,7 @@ func schedulerRules() []rbacv1.PolicyRule {
 		allow("update", "patch").in(resource).on("resourceclaims/binding"),
 	}
 }
+
+// NodeRules are the rules of the system:node role, which the Node
+// authorizer grants every node.
+func NodeRules() []rbacv1.PolicyRule { return nodeRules() }

@@ -20,9 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/version"
 	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
-	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
-	authzunion "k8s.io/apiserver/pkg/authorization/union"
+	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -215,19 +213,14 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.Authentication.APIAudiences = env.Tokens.APIAudiences()
 	saTokens := tokencache.New(env.Tokens.Authenticator(env), false, 10*time.Second, 0)
-	authn, err := newAuthentication(clientCA.VerifyOptions, saTokens, gc.LoopbackClientConfig)
+	// The in-process components have tokens of their own (authz.go).
+	components := defaultComponentIdentities()
+	components.loopback = gc.LoopbackClientConfig
+	authn, err := newAuthentication(clientCA.VerifyOptions, tokenunion.New(components.tokenAuthenticator(gc.Authentication.APIAudiences), saTokens), gc.LoopbackClientConfig)
 	if err != nil {
 		return nil, err
 	}
 	gc.Authentication.Authenticator = authn
-	// Authorization: system:masters may do anything. RBAC comes later.
-	gc.Authorization.Authorizer, err = authzunion.New(authzunion.NamedAuthorizer{
-		AuthorizerName: "privileged-groups",
-		Authorizer:     authorizerfactory.NewPrivilegedGroups(user.SystemPrivilegedGroup),
-	}, authzunion.NamedAuthorizer{AuthorizerName: "pre-rbac", Authorizer: preRBACAuthorizer()})
-	if err != nil {
-		return nil, err
-	}
 
 	// OpenAPI, from the definitions generated over k8s.io/api. The v3 config
 	// does not keep them (the default one does): they are held while the
@@ -297,6 +290,13 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// plugins only read listers, and in `kubelite server` the scheduler
 	// shares this factory, whose handlers upstream never resyncs.
 	factory := sharedInformers(loopback)
+	// Authorization: Node and RBAC on these informers (authz.go).
+	authz, err := newAuthorization(factory)
+	if err != nil {
+		return nil, err
+	}
+	gc.Authorization.Authorizer = authz
+	gc.AddPostStartHookOrDie("kubelite-authorization", authz.waitSynced)
 	gc.AdmissionControl, err = admission.New(admission.Config{Client: loopback, Informers: factory, Drained: gc.DrainedNotify()})
 	if err != nil {
 		return nil, err
@@ -311,6 +311,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 
 	env.RESTOptions = gc.RESTOptionsGetter
 	env.Authorizer = gc.Authorization.Authorizer
+	env.RBAC = authz.RBAC
 	gc.AddPostStartHookOrDie("kubelite-informers", func(ctx genericapiserver.PostStartHookContext) error {
 		factory.Start(ctx.Done())
 		return nil

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -13,8 +12,6 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
-	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
@@ -68,39 +65,3 @@ func (a *authentication) start(ctx context.Context) {
 	a.secrets.WaitForCacheSync(ctx.Done())
 }
 
-// preRBACAuthorizer allows what upstream's default RBAC policy, the
-// bindings kubelite makes for joining nodes (nodeJoinBindings) and the Node
-// authorizer allow the users of authentication: system:public-info-viewer's
-// health and version paths to everyone, the cluster-info ConfigMap to
-// anonymous users, CSRs for bootstrappers and nodes, and, standing in for
-// the Node authorizer, anything to nodes. It stands in until the RBAC and
-// Node authorizers are in the chain, and goes then.
-func preRBACAuthorizer() authorizer.Authorizer {
-	return authorizer.AuthorizerFunc(func(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
-		u := a.GetUser()
-		if u == nil {
-			return authorizer.DecisionNoOpinion, "", nil
-		}
-		groups := u.GetGroups()
-		switch {
-		case !a.IsResourceRequest():
-			if a.GetVerb() == "get" && slices.Contains([]string{"/healthz", "/livez", "/readyz", "/version", "/version/"}, a.GetPath()) {
-				return authorizer.DecisionAllow, "", nil
-			}
-		case slices.Contains(groups, user.NodesGroup):
-			return authorizer.DecisionAllow, "", nil
-		case u.GetName() == user.Anonymous:
-			if a.GetVerb() == "get" && a.GetAPIGroup() == "" && a.GetResource() == "configmaps" && a.GetSubresource() == "" &&
-				a.GetNamespace() == metav1.NamespacePublic && a.GetName() == bootstrapapi.ConfigMapClusterInfo {
-				return authorizer.DecisionAllow, "", nil
-			}
-		case slices.Contains(groups, bootstrapapi.BootstrapDefaultGroup):
-			if a.GetAPIGroup() == "certificates.k8s.io" && a.GetResource() == "certificatesigningrequests" &&
-				(a.GetSubresource() == "" && slices.Contains([]string{"create", "get", "list", "watch"}, a.GetVerb()) ||
-					a.GetSubresource() == "nodeclient" && a.GetVerb() == "create") {
-				return authorizer.DecisionAllow, "", nil
-			}
-		}
-		return authorizer.DecisionNoOpinion, "", nil
-	})
-}

@@ -19,6 +19,7 @@
 package volumeprotection
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,12 +40,18 @@ import (
 	"github.com/kubelite/kubelite/controllers/internal/loop"
 )
 
-// Config holds what the controller needs; every field is required.
+// Config holds what the controller needs; every field but VolumeClient is
+// required.
 type Config struct {
-	Client  kubernetes.Interface
-	Claims  coreinformers.PersistentVolumeClaimInformer
-	Volumes coreinformers.PersistentVolumeInformer
-	Pods    coreinformers.PodInformer
+	Client kubernetes.Interface
+	// VolumeClient writes PersistentVolumes; nil: Client. Upstream runs the
+	// two halves as controllers of their own, with the credentials of the
+	// pvc-protection-controller and pv-protection-controller service
+	// accounts, each allowed to write only its kind.
+	VolumeClient kubernetes.Interface
+	Claims       coreinformers.PersistentVolumeClaimInformer
+	Volumes      coreinformers.PersistentVolumeInformer
+	Pods         coreinformers.PodInformer
 }
 
 // Validate reports missing fields.
@@ -63,11 +70,12 @@ const (
 
 // Controller is the volume protection controller. Build it with New.
 type Controller struct {
-	client  kubernetes.Interface
-	claims  corelisters.PersistentVolumeClaimLister
-	volumes corelisters.PersistentVolumeLister
-	pods    corelisters.PodLister
-	loop    *loop.Loop
+	client        kubernetes.Interface
+	volumesClient kubernetes.Interface
+	claims        corelisters.PersistentVolumeClaimLister
+	volumes       corelisters.PersistentVolumeLister
+	pods          corelisters.PodLister
+	loop          *loop.Loop
 }
 
 // New registers the controller's handlers; nothing runs until Run.
@@ -76,10 +84,11 @@ func New(cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c := &Controller{
-		client:  cfg.Client,
-		claims:  cfg.Claims.Lister(),
-		volumes: cfg.Volumes.Lister(),
-		pods:    cfg.Pods.Lister(),
+		client:        cfg.Client,
+		volumesClient: cmp.Or(cfg.VolumeClient, cfg.Client),
+		claims:        cfg.Claims.Lister(),
+		volumes:       cfg.Volumes.Lister(),
+		pods:          cfg.Pods.Lister(),
 	}
 	c.loop = loop.New("volume-protection-controller", c.sync)
 	prefixed := func(prefix string) func(any) []string {
@@ -246,7 +255,7 @@ func (c *Controller) setClaimFinalizer(ctx context.Context, pvc *corev1.Persiste
 func (c *Controller) setVolumeFinalizer(ctx context.Context, pv *corev1.PersistentVolume, add bool) error {
 	pv = pv.DeepCopy()
 	pv.Finalizers = withFinalizer(pv.Finalizers, storage.PVProtectionFinalizer, add)
-	_, err := c.client.CoreV1().PersistentVolumes().Update(ctx, pv, metav1.UpdateOptions{})
+	_, err := c.volumesClient.CoreV1().PersistentVolumes().Update(ctx, pv, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

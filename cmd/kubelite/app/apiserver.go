@@ -87,6 +87,8 @@ type apiServer struct {
 	definitions *definitionsCache
 	// etcd is the client the resources' stores share.
 	etcd *storage.Shared
+	// components are the identities of the in-process components.
+	components *componentIdentities
 	// informers is the loopback informer factory of admission, which the
 	// process's other components share: one cache of each resource.
 	informers informers.SharedInformerFactory
@@ -347,7 +349,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if err := registerAPIServices(srv, gc, loopback, crds, installed); err != nil {
 		return nil, err
 	}
-	return &apiServer{generic: srv, config: gc, definitions: definitions, etcd: shared, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port, informers: factory}, nil
+	return &apiServer{generic: srv, config: gc, definitions: definitions, etcd: shared, loopback: loopback, loopbackConfig: gc.LoopbackClientConfig, port: port, informers: factory, components: components}, nil
 }
 
 // operationIDAndTags names a route's OpenAPI operation as the generic server

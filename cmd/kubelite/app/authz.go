@@ -147,3 +147,16 @@ func defaultComponentIdentities() *componentIdentities {
 	}
 	return c
 }
+
+// scheduler is the client config of the in-process scheduler.
+func (c *componentIdentities) scheduler() *restclient.Config {
+	cfg, _ := c.config(user.KubeScheduler) // made by defaultComponentIdentities
+	return cfg
+}
+
+// controllerManager is the client config of the in-process controller
+// manager: its shared informers, leader election and events.
+func (c *componentIdentities) controllerManager() *restclient.Config {
+	cfg, _ := c.config(user.KubeControllerManager) // made by defaultComponentIdentities
+	return cfg
+}

@@ -132,8 +132,9 @@ const controllerManagerLease = "kube-controller-manager"
 //
 // shared is the process's informer factory, started for as long as ctx:
 // each term takes its informers from it and leaves them, filled, for the
-// next (see the scope package).
-func runControllerManager(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory, identity string, rootCA []byte, tuning ControllersConfig, started func()) error {
+// next (see the scope package). credentials, when set, give each
+// controller a service account's.
+func runControllerManager(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory, identity string, rootCA []byte, tuning ControllersConfig, started func(), credentials controllerCredentials) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "kubelite-controller-manager"
 	client, err := kubernetes.NewForConfig(cfg)
@@ -141,7 +142,7 @@ func runControllerManager(ctx context.Context, cfg *rest.Config, shared informer
 		return fmt.Errorf("controller manager client: %w", err)
 	}
 	return runElected(ctx, client, controllerManagerLease, identity, func(term context.Context) error {
-		return runControllers(term, cfg, scope.New(ctx, shared), rootCA, tuning, started)
+		return runControllers(term, cfg, scope.New(ctx, shared), rootCA, tuning, started, credentials)
 	})
 }
 
@@ -199,8 +200,9 @@ func (g *gcThreshold) Type() string { return "int" }
 // server, published in every namespace. started, when set, is called once
 // the controllers' caches (the garbage collector's graph included) are
 // filled. The controllers take their informers from factory, and remove
-// their handlers from them when they stop.
-func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope, rootCA []byte, tuning ControllersConfig, started func()) error {
+// their handlers from them when they stop. credentials, when set, give each
+// controller a service account's for its writes.
+func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope, rootCA []byte, tuning ControllersConfig, started func(), credentials controllerCredentials) error {
 	defer factory.Close()
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "controller-manager")
 	ctx = klog.NewContext(ctx, logger)
@@ -212,6 +214,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	if err != nil {
 		return fmt.Errorf("controller metadata client: %w", err)
 	}
+	// Each controller writes with credentials of its own.
+	clients := &controllerClients{base: cfg, shared: client, meta: meta, credentials: credentials}
 	// Controllers record events through one broadcaster, each under its own
 	// component name.
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
@@ -222,8 +226,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	ns, err := namespace.New(namespace.Config{
-		Client:    client,
-		Metadata:  meta,
+		Client:    clients.kube("namespace-controller"),
+		Metadata:  clients.metadata("namespace-controller"),
 		Discovery: client.Discovery(),
 		Informer:  factory.Core().V1().Namespaces(),
 	})
@@ -232,7 +236,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	aggregation, err := clusterroleaggregation.New(clusterroleaggregation.Config{
-		Client:   client,
+		Client:   clients.kube("clusterrole-aggregation-controller"),
 		Informer: factory.Rbac().V1().ClusterRoles(),
 	})
 	if err != nil {
@@ -240,7 +244,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	accounts, err := serviceaccount.New(serviceaccount.Config{
-		Client:          client,
+		Client:          clients.kube("service-account-controller"),
 		Namespaces:      factory.Core().V1().Namespaces(),
 		ServiceAccounts: factory.Core().V1().ServiceAccounts(),
 	})
@@ -255,7 +259,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", rootcacert.Name).String()
 		}))
 	publisher, err := rootcacert.New(rootcacert.Config{
-		Client:     client,
+		Client:     clients.kube("root-ca-cert-publisher"),
 		RootCA:     rootCA,
 		Namespaces: factory.Core().V1().Namespaces(),
 		ConfigMaps: rootCAFactory.Core().V1().ConfigMaps(),
@@ -265,7 +269,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	budgets, err := disruption.New(disruption.Config{
-		Client:                 client,
+		Client:                 clients.kube("disruption-controller"),
 		PodDisruptionBudgets:   factory.Policy().V1().PodDisruptionBudgets(),
 		Pods:                   factory.Core().V1().Pods(),
 		ReplicaSets:            factory.Apps().V1().ReplicaSets(),
@@ -278,7 +282,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	gc, err := garbagecollector.New(garbagecollector.Config{
-		Metadata:  meta,
+		Metadata:  clients.metadata("generic-garbage-collector"),
 		Discovery: client.Discovery(),
 		Events:    recorder("garbage-collector-controller"),
 		Informers: typedInformers(factory),
@@ -288,7 +292,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	replicaSets, err := replicaset.New(replicaset.Config{
-		Client:      client,
+		Client:      clients.kube("replicaset-controller"),
 		Pods:        factory.Core().V1().Pods(),
 		ReplicaSets: factory.Apps().V1().ReplicaSets(),
 		Events:      recorder("replicaset-controller"),
@@ -297,7 +301,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		return err
 	}
 	replicationControllers, err := replicaset.New(replicaset.Config{
-		Client:                 client,
+		Client:                 clients.kube("replication-controller"),
 		Pods:                   factory.Core().V1().Pods(),
 		ReplicationControllers: factory.Core().V1().ReplicationControllers(),
 		Events:                 recorder("replication-controller"),
@@ -307,7 +311,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	deployments, err := deployment.New(deployment.Config{
-		Client:      client,
+		Client:      clients.kube("deployment-controller"),
 		Deployments: factory.Apps().V1().Deployments(),
 		ReplicaSets: factory.Apps().V1().ReplicaSets(),
 		Pods:        factory.Core().V1().Pods(),
@@ -322,7 +326,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	// into slices, but not those of kubernetes in default (labelled
 	// skip-mirror), whose Endpoints and slice the API server writes.
 	endpointsCtl, err := endpoints.New(endpoints.Config{
-		Client:    client,
+		Client:    clients.kube("endpoint-controller"),
 		Services:  factory.Core().V1().Services(),
 		Pods:      factory.Core().V1().Pods(),
 		Endpoints: factory.Core().V1().Endpoints(),
@@ -332,7 +336,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		return err
 	}
 	slicesCtl, err := endpointslice.New(endpointslice.Config{
-		Client:         client,
+		Client:         clients.kube("endpointslice-controller"),
 		Services:       factory.Core().V1().Services(),
 		Pods:           factory.Core().V1().Pods(),
 		Nodes:          factory.Core().V1().Nodes(),
@@ -344,7 +348,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	mirroring, err := endpointslice.NewMirroring(endpointslice.MirroringConfig{
-		Client:         client,
+		Client:         clients.kube("endpointslicemirroring-controller"),
 		Services:       factory.Core().V1().Services(),
 		Endpoints:      factory.Core().V1().Endpoints(),
 		EndpointSlices: factory.Discovery().V1().EndpointSlices(),
@@ -355,7 +359,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	jobs, err := job.New(job.Config{
-		Client:  client,
+		Client:  clients.kube("job-controller"),
 		Jobs:    factory.Batch().V1().Jobs(),
 		Pods:    factory.Core().V1().Pods(),
 		Events:  recorder("job-controller"),
@@ -366,7 +370,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	statefulSets, err := statefulset.New(statefulset.Config{
-		Client:       client,
+		Client:       clients.kube("statefulset-controller"),
 		StatefulSets: factory.Apps().V1().StatefulSets(),
 		Pods:         factory.Core().V1().Pods(),
 		Claims:       factory.Core().V1().PersistentVolumeClaims(),
@@ -378,7 +382,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	daemonSets, err := daemonset.New(daemonset.Config{
-		Client:     client,
+		Client:     clients.kube("daemon-set-controller"),
 		DaemonSets: factory.Apps().V1().DaemonSets(),
 		Pods:       factory.Core().V1().Pods(),
 		Nodes:      factory.Core().V1().Nodes(),
@@ -390,7 +394,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	ttl, err := ttlafterfinished.New(ttlafterfinished.Config{
-		Client: client,
+		Client: clients.kube("ttl-after-finished-controller"),
 		Jobs:   factory.Batch().V1().Jobs(),
 	})
 	if err != nil {
@@ -398,7 +402,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	nodeLifecycle, err := nodelifecycle.New(nodelifecycle.Config{
-		Client:             client,
+		Client:             clients.kube("node-controller"),
 		Nodes:              factory.Core().V1().Nodes(),
 		Leases:             factory.Coordination().V1().Leases(),
 		Pods:               factory.Core().V1().Pods(),
@@ -411,7 +415,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	cronJobs, err := cronjob.New(cronjob.Config{
-		Client:   client,
+		Client:   clients.kube("cronjob-controller"),
 		CronJobs: factory.Batch().V1().CronJobs(),
 		Jobs:     factory.Batch().V1().Jobs(),
 		Events:   recorder("cronjob-controller"),
@@ -421,7 +425,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	taintEviction, err := tainteviction.New(tainteviction.Config{
-		Client: client,
+		Client: clients.kube("node-controller"),
 		Pods:   factory.Core().V1().Pods(),
 		Nodes:  factory.Core().V1().Nodes(),
 		Events: recorder("taint-eviction-controller"),
@@ -434,9 +438,9 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	// through one cached discovery.
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
 	quotas, err := resourcequota.New(resourcequota.Config{
-		Client:       client,
+		Client:       clients.kube("resourcequota-controller"),
 		Informers:    factory,
-		Metadata:     meta,
+		Metadata:     clients.metadata("resourcequota-controller"),
 		Mapper:       mapper,
 		ResyncPeriod: tuning.QuotaResync,
 	})
@@ -445,7 +449,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	podGC, err := podgc.New(podgc.Config{
-		Client:              client,
+		Client:              clients.kube("pod-garbage-collector"),
 		Pods:                factory.Core().V1().Pods(),
 		Nodes:               factory.Core().V1().Nodes(),
 		TerminatedThreshold: tuning.TerminatedPodGCThreshold,
@@ -456,7 +460,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	}
 
 	volumes, err := persistentvolume.New(persistentvolume.Config{
-		Client:  client,
+		Client:  clients.kube("persistent-volume-binder"),
 		Claims:  factory.Core().V1().PersistentVolumeClaims(),
 		Volumes: factory.Core().V1().PersistentVolumes(),
 		Classes: factory.Storage().V1().StorageClasses(),
@@ -470,25 +474,26 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		return err
 	}
 	protection, err := volumeprotection.New(volumeprotection.Config{
-		Client:  client,
+		Client:  clients.kube("pvc-protection-controller"),
 		Claims:  factory.Core().V1().PersistentVolumeClaims(),
 		Volumes: factory.Core().V1().PersistentVolumes(),
 		Pods:    factory.Core().V1().Pods(),
+		VolumeClient: clients.kube("pv-protection-controller"),
 	})
 	if err != nil {
 		return err
 	}
 
-	scales, err := scale.NewForConfig(cfg, mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(client.Discovery()))
+	scales, err := scale.NewForConfig(clients.config("horizontal-pod-autoscaler"), mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(client.Discovery()))
 	if err != nil {
 		return fmt.Errorf("scale client: %w", err)
 	}
-	podMetrics, err := metricsclient.NewForConfig(cfg)
+	podMetrics, err := metricsclient.NewForConfig(clients.config("horizontal-pod-autoscaler"))
 	if err != nil {
 		return fmt.Errorf("resource metrics client: %w", err)
 	}
 	autoscalers, err := podautoscaler.New(podautoscaler.Config{
-		Client:     client,
+		Client:     clients.kube("horizontal-pod-autoscaler"),
 		HPAs:       factory.Autoscaling().V2().HorizontalPodAutoscalers(),
 		Pods:       factory.Core().V1().Pods(),
 		Scales:     scales,
@@ -499,6 +504,10 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 	})
 	if err != nil {
 		return err
+	}
+
+	if clients.err != nil {
+		return clients.err
 	}
 
 	runs := []struct {
@@ -638,10 +647,10 @@ state where its objects say it should be. ` + "`kubelite server`" + ` runs the s
 			factory := sharedInformers(client)
 			defer factory.Shutdown()
 			if !cfg.LeaderElect {
-				return runControllers(ctx, rc, scope.New(ctx, factory), rootCA, cfg.Controllers, nil)
+				return runControllers(ctx, rc, scope.New(ctx, factory), rootCA, cfg.Controllers, nil, nil)
 			}
 			host, _ := os.Hostname()
-			return runControllerManager(ctx, rc, factory, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers, nil)
+			return runControllerManager(ctx, rc, factory, host+"_"+string(uuid.NewUUID()), rootCA, cfg.Controllers, nil, nil)
 		},
 	}
 	fs := cmd.Flags()

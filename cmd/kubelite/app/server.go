@@ -268,7 +268,8 @@ func (s *Server) Run(ctx context.Context) error {
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}
-			if err := runControllerManager(runCtx, api.loopbackConfig, api.informers, serverIdentity(cfg.DataDir), rootCA, tuning, startedOnce); err != nil {
+			if err := runControllerManager(runCtx, api.components.controllerManager(), api.informers, serverIdentity(cfg.DataDir), rootCA, tuning, startedOnce,
+				api.components.serviceAccountConfig); err != nil {
 				logger.Error(err, "controller manager failed")
 				cancel()
 			}
@@ -300,7 +301,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	if !cfg.disabled("scheduler") {
 		go func() {
-			if err := runScheduler(runCtx, api.loopbackConfig, api.informers, serverIdentity(cfg.DataDir), ""); err != nil {
+			if err := runScheduler(runCtx, api.components.scheduler(), api.informers, serverIdentity(cfg.DataDir), ""); err != nil {
 				logger.Error(err, "scheduler failed")
 				cancel()
 			}

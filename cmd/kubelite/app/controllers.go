@@ -474,10 +474,10 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		return err
 	}
 	protection, err := volumeprotection.New(volumeprotection.Config{
-		Client:  clients.kube("pvc-protection-controller"),
-		Claims:  factory.Core().V1().PersistentVolumeClaims(),
-		Volumes: factory.Core().V1().PersistentVolumes(),
-		Pods:    factory.Core().V1().Pods(),
+		Client:       clients.kube("pvc-protection-controller"),
+		Claims:       factory.Core().V1().PersistentVolumeClaims(),
+		Volumes:      factory.Core().V1().PersistentVolumes(),
+		Pods:         factory.Core().V1().Pods(),
 		VolumeClient: clients.kube("pv-protection-controller"),
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package rbac_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -184,6 +185,23 @@ func TestAuthorization(t *testing.T) {
 				Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "bob"}},
 			}, metav1.CreateOptions{})
 			return err
+		})
+	})
+
+	t.Run("aggregated roles", func(t *testing.T) {
+		// The aggregation controller, as its own service account, may write
+		// the rules of view: it holds the escalate verb on cluster roles.
+		eventually(t, "view aggregates the rules of system:aggregate-to-view", func() error {
+			view, err := s.Client.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for _, r := range view.Rules {
+				if slices.Contains(r.Resources, "pods") && slices.Contains(r.Verbs, "list") {
+					return nil
+				}
+			}
+			return fmt.Errorf("view has no rule to list pods: %v", view.Rules)
 		})
 	})
 

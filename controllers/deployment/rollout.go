@@ -139,8 +139,15 @@ func (c *Controller) setRevision(ctx context.Context, d *appsv1.Deployment, rs *
 	if rev == "" || d.Annotations[RevisionAnnotation] == rev {
 		return nil
 	}
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, RevisionAnnotation, rev)
-	saved, err := c.client.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	// An update, as upstream's controller writes it: its role
+	// (system:controller:deployment-controller) may update Deployments,
+	// not patch them. A conflict requeues the Deployment.
+	updated := d.DeepCopy()
+	if updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	updated.Annotations[RevisionAnnotation] = rev
+	saved, err := c.client.AppsV1().Deployments(d.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
 	if err != nil {
 		return fmt.Errorf("set revision of deployment %s: %w", klog.KObj(d), err)
 	}

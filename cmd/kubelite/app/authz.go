@@ -66,14 +66,22 @@ func newAuthorization(f informers.SharedInformerFactory) (*authorization, error)
 // authorizers' caches are filled and hold the default RBAC policy (the
 // bootstrap hook writes it), so that components starting on readiness find
 // their permissions.
+// A server stopped meanwhile is no failure (a failed hook ends the process).
 func (a *authorization) waitSynced(ctx genericapiserver.PostStartHookContext) error {
-	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
 		if !a.RBAC.HasSynced() || !a.node.HasSynced() {
 			return false, nil
 		}
 		_, err := a.RBAC.RoleRefRules(rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:basic-user"}, "")
 		return err == nil, nil
 	})
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("authorization caches not filled: %w", err)
+	}
+	return nil
 }
 
 // componentIdentities are the users the in-process components run as, each

@@ -69,10 +69,7 @@ func (g *guardedREST) Update(ctx context.Context, name string, objInfo rest.Upda
 // escalationCheck returns the check of one RBAC resource.
 func escalationCheck(env *Env, resource string) func(ctx context.Context, obj, old runtime.Object) error {
 	gr := rbacv1.Resource(resource)
-	roleRules := func(ctx context.Context, name string, rules []rbacv1.PolicyRule) error {
-		if rbac.RoleEscalationAuthorized(ctx, env.Authorizer) {
-			return nil
-		}
+	held := func(ctx context.Context, name string, rules []rbacv1.PolicyRule) error {
 		if err := rbac.ConfirmNoEscalation(ctx, env.RBAC, rules); err != nil {
 			return apierrors.NewForbidden(gr, name, err)
 		}
@@ -87,10 +84,7 @@ func escalationCheck(env *Env, resource string) func(ctx context.Context, obj, o
 		if err != nil {
 			return err
 		}
-		if err := rbac.ConfirmNoEscalation(ctx, env.RBAC, rules); err != nil {
-			return apierrors.NewForbidden(gr, name, err)
-		}
-		return nil
+		return held(ctx, name, rules)
 	}
 	aggregates := func(r *rbacv1.ClusterRole) bool {
 		return r != nil && r.AggregationRule != nil && len(r.AggregationRule.ClusterRoleSelectors) > 0
@@ -98,12 +92,15 @@ func escalationCheck(env *Env, resource string) func(ctx context.Context, obj, o
 	return func(ctx context.Context, obj, old runtime.Object) error {
 		switch o := obj.(type) {
 		case *rbacv1.Role:
-			return roleRules(ctx, o.Name, o.Rules)
+			if rbac.RoleEscalationAuthorized(ctx, env.Authorizer) {
+				return nil
+			}
+			return held(ctx, o.Name, o.Rules)
 		case *rbacv1.ClusterRole:
 			if rbac.RoleEscalationAuthorized(ctx, env.Authorizer) {
 				return nil
 			}
-			if err := roleRules(ctx, o.Name, o.Rules); err != nil {
+			if err := held(ctx, o.Name, o.Rules); err != nil {
 				return err
 			}
 			oldRole, _ := old.(*rbacv1.ClusterRole)

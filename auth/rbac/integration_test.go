@@ -168,6 +168,43 @@ func TestAuthorization(t *testing.T) {
 		if _, err := alice.RbacV1().RoleBindings("rbac-a").Update(ctx, rb, metav1.UpdateOptions{}); err != nil {
 			t.Errorf("alice adds a subject to a binding of what she holds: %v", err)
 		}
+		// The escalate verb on roles lets her write one with more.
+		create(t, s.Client.RbacV1().Roles("rbac-a").Create, &rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Name: "escalate-roles"},
+			Rules:      []rbacv1.PolicyRule{{Verbs: []string{"escalate"}, APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles"}}},
+		})
+		create(t, s.Client.RbacV1().RoleBindings("rbac-a").Create, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "alice-escalate"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "escalate-roles"},
+			Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "alice"}},
+		})
+		eventually(t, "alice writes a role with more, with the escalate verb", func() error {
+			_, err := alice.RbacV1().Roles("rbac-a").Create(ctx, &rbacv1.Role{
+				ObjectMeta: metav1.ObjectMeta{Name: "pod-writer"},
+				Rules:      []rbacv1.PolicyRule{{Verbs: []string{"get", "delete"}, APIGroups: []string{""}, Resources: []string{"pods"}}},
+			}, metav1.CreateOptions{})
+			return err
+		})
+		// Aggregation rules take all of cluster-admin's permissions.
+		create(t, s.Client.RbacV1().ClusterRoles().Create, &rbacv1.ClusterRole{
+			ObjectMeta: metav1.ObjectMeta{Name: "clusterrole-writer"},
+			Rules:      []rbacv1.PolicyRule{{Verbs: []string{"create"}, APIGroups: []string{rbacv1.GroupName}, Resources: []string{"clusterroles"}}},
+		})
+		create(t, s.Client.RbacV1().ClusterRoleBindings().Create, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "alice-clusterrole-writer"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "clusterrole-writer"},
+			Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "alice"}},
+		})
+		eventually(t, "alice may create cluster roles", func() error {
+			_, err := alice.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "alice-empty"}}, metav1.CreateOptions{})
+			return err
+		})
+		_, err = alice.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+			ObjectMeta:      metav1.ObjectMeta{Name: "alice-aggregate"},
+			AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"x": "y"}}}},
+		}, metav1.CreateOptions{})
+		wantForbidden(t, err, `clusterroles.rbac.authorization.k8s.io "alice-aggregate" is forbidden: must have cluster-admin privileges to use the aggregationRule`)
+
 		// The bind verb on a cluster role lets her bind it without holding it.
 		create(t, s.Client.RbacV1().Roles("rbac-a").Create, &rbacv1.Role{
 			ObjectMeta: metav1.ObjectMeta{Name: "bind-view"},

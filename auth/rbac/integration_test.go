@@ -36,12 +36,21 @@ func TestAuthorization(t *testing.T) {
 	}
 
 	t.Run("anonymous", func(t *testing.T) {
-		// No anonymous authenticator runs (upstream's --anonymous-auth=false):
-		// a request without credentials is 401 Unauthorized.
+		// Anonymous requests are system:anonymous in system:unauthenticated:
+		// system:public-info-viewer lets them read /version and the health
+		// checks, and nothing else.
 		anon := kubernetes.NewForConfigOrDie(rest.AnonymousClientConfig(s.Config))
 		_, err := anon.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
-		if !apierrors.IsUnauthorized(err) {
-			t.Fatalf("anonymous list pods: %v, want 401 Unauthorized", err)
+		wantForbidden(t, err, `pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" in the namespace "default"`)
+		if _, err := anon.Discovery().ServerVersion(); err != nil {
+			t.Errorf("anonymous get /version: %v", err)
+		}
+		if _, err := anon.Discovery().RESTClient().Get().AbsPath("/healthz").DoRaw(ctx); err != nil {
+			t.Errorf("anonymous get /healthz: %v", err)
+		}
+		_, err = anon.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("anonymous get /metrics: %v, want 403 Forbidden", err)
 		}
 	})
 

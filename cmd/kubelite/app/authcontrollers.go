@@ -34,9 +34,9 @@ type controllerRun = struct {
 // factories of their own, for the caller to start and shut down: bootstrap
 // and service account token Secrets and kube-public's cluster-info, not
 // every Secret and ConfigMap.
-func authControllers(client kubernetes.Interface, factory informers.SharedInformerFactory, rootCA []byte, tuning ControllersConfig) (runs []controllerRun, own []informers.SharedInformerFactory, err error) {
+func authControllers(client kubernetes.Interface, clients *controllerClients, factory informers.SharedInformerFactory, rootCA []byte, tuning ControllersConfig) (runs []controllerRun, own []informers.SharedInformerFactory, err error) {
 	requests := factory.Certificates().V1().CertificateSigningRequests()
-	approver, err := certificates.NewApprover(certificates.ApproverConfig{Client: client, Requests: requests})
+	approver, err := certificates.NewApprover(certificates.ApproverConfig{Client: clients.kube("certificate-controller"), Requests: requests})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,7 +46,7 @@ func authControllers(client kubernetes.Interface, factory informers.SharedInform
 		if err != nil {
 			return nil, nil, err
 		}
-		signer, err := certificates.NewSigner(certificates.SignerConfig{Client: client, Requests: requests, CA: ca, Key: key, Duration: tuning.ClusterSigningDuration})
+		signer, err := certificates.NewSigner(certificates.SignerConfig{Client: clients.kube("certificate-controller"), Requests: requests, CA: ca, Key: key, Duration: tuning.ClusterSigningDuration})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -62,11 +62,14 @@ func authControllers(client kubernetes.Interface, factory informers.SharedInform
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", bootstrapapi.ConfigMapClusterInfo).String()
 		}))
 	tokens := bootstraptoken.Config{Client: client, Secrets: secrets.Core().V1().Secrets(), ConfigMaps: clusterInfo.Core().V1().ConfigMaps()}
-	signer, err := bootstraptoken.NewSigner(tokens)
+	// Upstream's two controllers, each as its service account.
+	signerConfig, cleanerConfig := tokens, tokens
+	signerConfig.Client, cleanerConfig.Client = clients.kube("bootstrap-signer"), clients.kube("token-cleaner")
+	signer, err := bootstraptoken.NewSigner(signerConfig)
 	if err != nil {
 		return nil, nil, err
 	}
-	cleaner, err := bootstraptoken.NewCleaner(tokens)
+	cleaner, err := bootstraptoken.NewCleaner(cleanerConfig)
 	if err != nil {
 		return nil, nil, err
 	}

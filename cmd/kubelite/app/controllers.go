@@ -539,7 +539,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
 		{"horizontal-pod-autoscaler", func(ctx context.Context) error { return autoscalers.Run(ctx, 2) }},
 	}
-	authRuns, authFactories, err := authControllers(client, factory, rootCA, tuning)
+	authRuns, authFactories, err := authControllers(client, clients, factory, rootCA, tuning)
 	if err != nil {
 		return err
 	}

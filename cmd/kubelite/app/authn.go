@@ -64,4 +64,3 @@ func (a *authentication) start(ctx context.Context) {
 	a.secrets.Start(ctx.Done())
 	a.secrets.WaitForCacheSync(ctx.Done())
 }
-

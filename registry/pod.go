@@ -141,7 +141,7 @@ func extendPods(env *Env, store *genericregistry.Store, storage map[string]rest.
 	storage["pods/binding"] = &BindingREST{store: store}
 	storage["pods/eviction"] = &EvictionREST{pods: store, env: env}
 	storage["pods/log"] = &LogREST{pods: store, env: env}
-	storage["pods/proxy"] = &PodProxyREST{pods: store, transport: newPodTransport()}
+	storage["pods/proxy"] = podProxyREST(store)
 	for _, k := range []streamKind{streamExec, streamAttach, streamPortForward} {
 		storage["pods/"+string(k)] = &StreamREST{pods: store, env: env, kind: k}
 	}

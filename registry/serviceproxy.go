@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -17,74 +14,42 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
-	"k8s.io/apimachinery/pkg/util/proxy"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
 
 func extendServices(env *Env, store *genericregistry.Store, storage map[string]rest.Storage) error {
-	storage["services/proxy"] = &ServiceProxyREST{services: store, env: env, transport: newPodTransport()}
+	storage["services/proxy"] = serviceProxyREST(env, store)
 	return nil
 }
 
-// ServiceProxyREST serves services/proxy: any request, passed to a ready
+// serviceProxyREST serves services/proxy: any request, passed to a ready
 // endpoint of the service's port ("name", "name:port" or
 // "scheme:name:port", the port by its name or number).
-type ServiceProxyREST struct {
-	services  *genericregistry.Store
-	env       *Env
-	transport http.RoundTripper
+func serviceProxyREST(env *Env, services *genericregistry.Store) *proxyREST {
+	return &proxyREST{
+		kind:       "service",
+		newOptions: func() runtime.Object { return &corev1.ServiceProxyOptions{} },
+		path: func(o runtime.Object) (string, bool) {
+			if opts, ok := o.(*corev1.ServiceProxyOptions); ok {
+				return opts.Path, true
+			}
+			return "", false
+		},
+		transport: newPodTransport(),
+		host: func(ctx context.Context, name, port string) (string, error) {
+			obj, err := services.Get(ctx, name, &metav1.GetOptions{})
+			if err != nil {
+				return "", err
+			}
+			return serviceEndpoint(ctx, env, obj.(*corev1.Service), port)
+		},
+	}
 }
 
-var _ rest.Connecter = &ServiceProxyREST{}
-
-// New returns an empty ServiceProxyOptions.
-func (r *ServiceProxyREST) New() runtime.Object { return &corev1.ServiceProxyOptions{} }
-
-// Destroy does nothing: the service store owns the storage.
-func (r *ServiceProxyREST) Destroy() {}
-
-// ConnectMethods are the methods a proxy passes on.
-func (r *ServiceProxyREST) ConnectMethods() []string { return (&NodeProxyREST{}).ConnectMethods() }
-
-// NewConnectOptions returns the options, whose path is the rest of the URL.
-func (r *ServiceProxyREST) NewConnectOptions() (runtime.Object, bool, string) {
-	return &corev1.ServiceProxyOptions{}, true, "path"
-}
-
-// Connect proxies to path on an endpoint of the service.
-func (r *ServiceProxyREST) Connect(ctx context.Context, id string, options runtime.Object, responder rest.Responder) (http.Handler, error) {
-	opts, ok := options.(*corev1.ServiceProxyOptions)
-	if !ok {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid options object: %T", options))
-	}
-	scheme, name, port, valid := utilnet.SplitSchemeNamePort(id)
-	if !valid {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid service request %q", id))
-	}
-	obj, err := r.services.Get(ctx, name, &metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	svc := obj.(*corev1.Service)
-	host, err := r.endpoint(ctx, svc, port)
-	if err != nil {
-		return nil, err
-	}
-	if scheme == "" {
-		scheme = "http"
-	}
-	loc := &url.URL{Scheme: scheme, Host: host, Path: opts.Path}
-	if !strings.HasPrefix(loc.Path, "/") {
-		loc.Path = "/" + loc.Path
-	}
-	return proxy.NewUpgradeAwareHandler(loc, r.transport, true, false, proxy.NewErrorResponder(responder)), nil
-}
-
-// endpoint returns host:port of the first ready endpoint of svc's port
+// serviceEndpoint returns host:port of the first ready endpoint of svc's port
 // named or numbered port ("" for the service's only or unnamed port).
-func (r *ServiceProxyREST) endpoint(ctx context.Context, svc *corev1.Service, port string) (string, error) {
+func serviceEndpoint(ctx context.Context, env *Env, svc *corev1.Service, port string) (string, error) {
 	var sp *corev1.ServicePort
 	for i, p := range svc.Spec.Ports {
 		if p.Name == port || strconv.Itoa(int(p.Port)) == port || (port == "" && len(svc.Spec.Ports) == 1) {
@@ -95,7 +60,7 @@ func (r *ServiceProxyREST) endpoint(ctx context.Context, svc *corev1.Service, po
 	if sp == nil {
 		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("no service port %q found for service %q", port, svc.Name))
 	}
-	store := r.env.stores[schema.GroupResource{Group: discoveryv1.GroupName, Resource: "endpointslices"}]
+	store := env.stores[schema.GroupResource{Group: discoveryv1.GroupName, Resource: "endpointslices"}]
 	if store == nil {
 		return "", apierrors.NewInternalError(fmt.Errorf("no storage for endpointslices"))
 	}

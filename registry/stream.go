@@ -396,71 +396,99 @@ func extendNodes(env *Env, _ *genericregistry.Store, storage map[string]rest.Sto
 	return nil
 }
 
-// PodProxyREST serves pods/proxy: any request, passed to the pod's address,
+// podProxyREST serves pods/proxy: any request, passed to the pod's address,
 // "name", "name:port" or "scheme:name:port" naming the port (default: the
 // first port a container declares) and scheme (http or https).
-type PodProxyREST struct {
-	pods *genericregistry.Store
-	// transport reaches pods: from the API server's host, as upstream's
-	// proxy transport.
+func podProxyREST(pods *genericregistry.Store) *proxyREST {
+	return &proxyREST{
+		kind:       "pod",
+		newOptions: func() runtime.Object { return &corev1.PodProxyOptions{} },
+		path: func(o runtime.Object) (string, bool) {
+			if opts, ok := o.(*corev1.PodProxyOptions); ok {
+				return opts.Path, true
+			}
+			return "", false
+		},
+		// Pods are reached from the API server's host, as upstream's
+		// proxy transport does.
+		transport: newPodTransport(),
+		host: func(ctx context.Context, name, port string) (string, error) {
+			pod, err := getPod(ctx, pods, name)
+			if err != nil {
+				return "", err
+			}
+			if port == "" {
+				for _, c := range pod.Spec.Containers {
+					if len(c.Ports) > 0 {
+						port = strconv.Itoa(int(c.Ports[0].ContainerPort))
+						break
+					}
+				}
+			}
+			var ip net.IP
+			if len(pod.Status.PodIPs) > 0 {
+				ip = net.ParseIP(pod.Status.PodIPs[0].IP)
+			}
+			if ip == nil || !ip.IsGlobalUnicast() {
+				return "", apierrors.NewBadRequest("address not allowed")
+			}
+			host := ip.String()
+			if port != "" {
+				host = net.JoinHostPort(host, port)
+			} else if ip.To4() == nil {
+				host = "[" + host + "]"
+			}
+			return host, nil
+		},
+	}
+}
+
+// proxyREST serves a proxy subresource of pods or services: any request,
+// passed on to the host that host finds from the name and port in the
+// request's "name", "name:port" or "scheme:name:port".
+type proxyREST struct {
+	kind       string // "pod", "service": for messages
+	newOptions func() runtime.Object
+	// path returns the options' path, and whether they are of the kind.
+	path      func(runtime.Object) (string, bool)
+	host      func(ctx context.Context, name, port string) (string, error)
 	transport http.RoundTripper
 }
 
-var _ rest.Connecter = &PodProxyREST{}
+var _ rest.Connecter = &proxyREST{}
 
-// New returns an empty PodProxyOptions.
-func (r *PodProxyREST) New() runtime.Object { return &corev1.PodProxyOptions{} }
+// New returns empty options.
+func (r *proxyREST) New() runtime.Object { return r.newOptions() }
 
-// Destroy does nothing: the pod store owns the storage.
-func (r *PodProxyREST) Destroy() {}
+// Destroy does nothing: the resource's store owns the storage.
+func (r *proxyREST) Destroy() {}
 
 // ConnectMethods are the methods a proxy passes on.
-func (r *PodProxyREST) ConnectMethods() []string { return (&NodeProxyREST{}).ConnectMethods() }
+func (r *proxyREST) ConnectMethods() []string { return (&NodeProxyREST{}).ConnectMethods() }
 
 // NewConnectOptions returns the options, whose path is the rest of the URL.
-func (r *PodProxyREST) NewConnectOptions() (runtime.Object, bool, string) {
-	return &corev1.PodProxyOptions{}, true, "path"
+func (r *proxyREST) NewConnectOptions() (runtime.Object, bool, string) {
+	return r.newOptions(), true, "path"
 }
 
-// Connect proxies to path on the pod's first address.
-func (r *PodProxyREST) Connect(ctx context.Context, id string, options runtime.Object, responder rest.Responder) (http.Handler, error) {
-	opts, ok := options.(*corev1.PodProxyOptions)
+// Connect proxies to the options' path on the host of id.
+func (r *proxyREST) Connect(ctx context.Context, id string, options runtime.Object, responder rest.Responder) (http.Handler, error) {
+	path, ok := r.path(options)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid options object: %T", options))
 	}
 	scheme, name, port, valid := utilnet.SplitSchemeNamePort(id)
 	if !valid {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid pod request %q", id))
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid %s request %q", r.kind, id))
 	}
-	pod, err := getPod(ctx, r.pods, name)
+	host, err := r.host(ctx, name, port)
 	if err != nil {
 		return nil, err
-	}
-	if port == "" {
-		for _, c := range pod.Spec.Containers {
-			if len(c.Ports) > 0 {
-				port = strconv.Itoa(int(c.Ports[0].ContainerPort))
-				break
-			}
-		}
-	}
-	var ip net.IP
-	if len(pod.Status.PodIPs) > 0 {
-		ip = net.ParseIP(pod.Status.PodIPs[0].IP)
-	}
-	if ip == nil || !ip.IsGlobalUnicast() {
-		return nil, apierrors.NewBadRequest("address not allowed")
-	}
-	host := ip.String()
-	if port != "" {
-		host = net.JoinHostPort(host, port)
-	} else if ip.To4() == nil {
-		host = "[" + host + "]"
 	}
 	if scheme == "" {
 		scheme = "http"
 	}
-	loc := &url.URL{Scheme: scheme, Host: host, Path: opts.Path}
+	loc := &url.URL{Scheme: scheme, Host: host, Path: path}
 	if !strings.HasPrefix(loc.Path, "/") {
 		loc.Path = "/" + loc.Path
 	}

@@ -70,6 +70,8 @@ type APIServerConfig struct {
 	// NodeDialer dials node agents (pods/log, exec, ...). Nil: a plain
 	// dialer.
 	NodeDialer *nodeDialer
+	// Audit is the audit logging; zero: none.
+	Audit AuditConfig
 }
 
 // apiServer is the assembled, not yet running, API server.
@@ -299,6 +301,10 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	gc.AddPostStartHookOrDie("kubelite-authorization", authz.waitSynced)
 	if gc.AdmissionControl, err = newAdmission(gc, loopback, factory); err != nil {
 		return nil, err
+	}
+
+	if err := applyAudit(gc, cfg.Audit); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 
 	readiness := &startedInformers{SharedInformerFactory: factory}

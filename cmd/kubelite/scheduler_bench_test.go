@@ -177,7 +177,14 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 			return err
 		}
 		node.Status = benchNodeStatus()
-		_, err = client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		if node, err = client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		// Nodes are admitted with the not-ready:NoSchedule taint; with the
+		// controller manager off, take it off as its node lifecycle
+		// controller would for a Ready node.
+		node.Spec.Taints = nil
+		_, err = client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
 		return err
 	})
 	inParallel(b, m, func(i int) error {

@@ -252,6 +252,12 @@ func makeNode(t *testing.T, c kubernetes.Interface, name string) {
 	if _, err := c.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A new Node is admitted with the not-ready:NoSchedule taint
+	// (TaintNodesByCondition); the controller takes it off the healthy node.
+	// Wait for that write, which would otherwise race the test's own.
+	waitNode(t, c, name, 10*time.Second, func(n *corev1.Node) bool {
+		return !hasTaint(n, corev1.TaintNodeNotReady, corev1.TaintEffectNoSchedule)
+	})
 }
 
 // renewLease creates or renews the node's Lease, as its agent would.

@@ -2,15 +2,18 @@ package scheduler_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
@@ -23,8 +26,7 @@ func createNode(t *testing.T, s *testserver.Server, name, cpu, memory string, la
 	t.Helper()
 	ctx := t.Context()
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints}}
-	node, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-	if err != nil {
+	if _, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	res := corev1.ResourceList{
@@ -32,13 +34,35 @@ func createNode(t *testing.T, s *testserver.Server, name, cpu, memory string, la
 		corev1.ResourceMemory: resource.MustParse(memory),
 		corev1.ResourcePods:   resource.MustParse("110"),
 	}
-	node.Status = corev1.NodeStatus{
-		Capacity:    res,
-		Allocatable: res,
-		Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady"}},
-	}
-	if _, err := s.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+	// The node lifecycle controller writes the new Node too (it was admitted
+	// with the not-ready taint): retry on its conflicts.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		node.Status = corev1.NodeStatus{
+			Capacity:    res,
+			Allocatable: res,
+			Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady"}},
+		}
+		_, err = s.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Wait for the controller's write, so that the test's own later ones
+	// do not race it.
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		node, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return !slices.ContainsFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == corev1.TaintNodeNotReady }), nil
+	})
+	if err != nil {
+		t.Fatalf("node %s keeps the not-ready taint: %v", name, err)
 	}
 }
 
@@ -182,16 +206,23 @@ func TestScheduling(t *testing.T) {
 func TestPreemption(t *testing.T) {
 	s := testserver.Start(t)
 	ctx := t.Context()
-	// kubelite's API server has no Priority admission plugin yet, which
-	// would resolve priorityClassName into spec.priority; set it directly.
-	priority := func(v int32) func(*corev1.Pod) { return func(p *corev1.Pod) { p.Spec.Priority = &v } }
+	// The Priority admission plugin resolves the classes into spec.priority
+	// and spec.preemptionPolicy.
+	never := corev1.PreemptNever
+	for _, pc := range []*schedulingv1.PriorityClass{
+		{ObjectMeta: metav1.ObjectMeta{Name: "low"}, Value: 10},
+		{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Value: 1000},
+		{ObjectMeta: metav1.ObjectMeta{Name: "high-never"}, Value: 1000, PreemptionPolicy: &never},
+	} {
+		if _, err := s.Client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	priority := func(class string) func(*corev1.Pod) { return func(p *corev1.Pod) { p.Spec.PriorityClassName = class } }
 	createNode(t, s, "only", "2", "4Gi", nil)
-	createPod(t, s, "victim", "1500m", priority(10))
+	createPod(t, s, "victim", "1500m", priority("low"))
 	boundTo(t, s, "victim")
-	createPod(t, s, "never", "1", priority(1000), func(p *corev1.Pod) {
-		never := corev1.PreemptNever
-		p.Spec.PreemptionPolicy = &never
-	})
+	createPod(t, s, "never", "1", priority("high-never"))
 	if msg, want := unschedulable(t, s, "never"), "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."; msg != want {
 		t.Errorf("message = %q, want %q", msg, want)
 	}
@@ -199,7 +230,7 @@ func TestPreemption(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	createPod(t, s, "preemptor", "1", priority(1000))
+	createPod(t, s, "preemptor", "1", priority("high"))
 	waitPod(t, s, "preemptor", "nominated", func(p *corev1.Pod) bool { return p.Status.NominatedNodeName == "only" })
 	victim := waitPod(t, s, "victim", "terminating", func(p *corev1.Pod) bool { return p.DeletionTimestamp != nil })
 	hasTarget := false

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
 	"github.com/kubelite/kubelite/controllers/scheduler"
@@ -32,16 +33,28 @@ func BenchmarkThroughput(b *testing.B) {
 		parallel(b, nodes, func(i int) error {
 			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("node-%04d", i),
 				Labels: map[string]string{corev1.LabelTopologyZone: fmt.Sprintf("zone-%d", i%10)}}}
-			node, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-			if err != nil {
+			if _, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 				return err
 			}
 			res := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("128Gi"),
 				corev1.ResourcePods: resource.MustParse("110")}
-			node.Status = corev1.NodeStatus{Capacity: res, Allocatable: res,
-				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}
-			_, err = s.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
-			return err
+			// The node lifecycle controller writes the new Node too: it takes
+			// off the not-ready taint the Node was admitted with. Do that here
+			// as well, so that the nodes are schedulable before the clock runs.
+			return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				got, err := s.Client.CoreV1().Nodes().Get(ctx, node.Name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				got.Status = corev1.NodeStatus{Capacity: res, Allocatable: res,
+					Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}
+				if got, err = s.Client.CoreV1().Nodes().UpdateStatus(ctx, got, metav1.UpdateOptions{}); err != nil {
+					return err
+				}
+				got.Spec.Taints = nil
+				_, err = s.Client.CoreV1().Nodes().Update(ctx, got, metav1.UpdateOptions{})
+				return err
+			})
 		})
 		parallel(b, pods, func(i int) error {
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%05d", i)},

@@ -44,7 +44,6 @@ import (
 
 	"github.com/kubelite/kubelite/apis"
 	"github.com/kubelite/kubelite/apis/openapi"
-	"github.com/kubelite/kubelite/auth/admission"
 	"github.com/kubelite/kubelite/auth/serviceaccount"
 	"github.com/kubelite/kubelite/controllers/apiservice"
 	"github.com/kubelite/kubelite/registry"
@@ -71,6 +70,8 @@ type APIServerConfig struct {
 	// NodeDialer dials node agents (pods/log, exec, ...). Nil: a plain
 	// dialer.
 	NodeDialer *nodeDialer
+	// Audit is the audit logging; zero: none.
+	Audit AuditConfig
 }
 
 // apiServer is the assembled, not yet running, API server.
@@ -281,9 +282,8 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.RESTOptionsGetter = shared.RESTOptionsGetter(gc.RESTOptionsGetter, etcdOpts.EnableWatchCache)
 
-	// Admission: the built-in plugins in upstream's order (namespace
-	// lifecycle, limit ranges, service accounts, runtime classes, quota), on
-	// informers of the loopback client.
+	// Admission: the built-in plugins, webhooks and policies in upstream's
+	// order, on informers of the loopback client.
 	loopback, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
 	if err != nil {
 		return nil, err
@@ -299,9 +299,12 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.Authorization.Authorizer = authz
 	gc.AddPostStartHookOrDie("kubelite-authorization", authz.waitSynced)
-	gc.AdmissionControl, err = admission.New(admission.Config{Client: loopback, Informers: factory, Drained: gc.DrainedNotify()})
-	if err != nil {
+	if gc.AdmissionControl, err = newAdmission(gc, loopback, factory); err != nil {
 		return nil, err
+	}
+
+	if err := applyAudit(gc, cfg.Audit); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 
 	readiness := &startedInformers{SharedInformerFactory: factory}

@@ -92,6 +92,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.IntVar(&cfg.KubeletPort, "kubelet-port", nodeagent.DefaultKubeletPort, "The port of the --local-node agent's HTTPS endpoint (logs, exec, attach, port-forward), on all addresses.")
 	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")
 	addControllerFlags(fs, &cfg.Controllers)
+	addAuditFlags(fs, &cfg.Audit)
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

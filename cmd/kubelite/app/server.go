@@ -58,6 +58,8 @@ type ServerConfig struct {
 	KubeletPort int
 	// Controllers tunes the controller manager. Zero: upstream's behaviour.
 	Controllers ControllersConfig
+	// Audit is the API server's audit logging. Zero: none.
+	Audit AuditConfig
 	// Disable names built-in components not to run (see disableable), e.g.
 	// "scheduler" to run another scheduler, such as upstream's, in its
 	// place, or "controller-manager". Empty: run them all.
@@ -217,6 +219,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ServiceCIDR:      serviceCIDR,
 		NodePorts:        *nodePorts,
 		PKI:              p,
+		Audit:            cfg.Audit,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,381 @@
+// Package noderestriction is the NodeRestriction admission plugin: it limits
+// what a node identity (user system:node:<name> in group system:nodes) may
+// write, so that a node can change only what concerns itself. The node
+// authorizer decides which resources a node may touch at all; this plugin
+// checks the objects themselves. As upstream, a node
+//   - may modify only its own Node; it may not register with, add, change or
+//     remove node-restriction.kubernetes.io/ labels or kubernetes.io and
+//     k8s.io labels outside the kubelet's set, nor change its taints, its
+//     ownerReferences or its configSource;
+//   - may create only mirror pods bound to itself, owned by its Node and
+//     referencing no other API object, and delete only pods bound to it;
+//   - may update the status, not the labels, only of pods bound to it, and
+//     evict only pods bound to it;
+//   - may write only its own Lease in kube-node-lease;
+//   - may update PersistentVolumeClaims only through status;
+//   - may ask for service account tokens only bound to a pod bound to it.
+//
+// Not done here (upstream checks them too): CSINodes, ResourceSlices, CSRs,
+// PodCertificateRequests and the node's service account token audiences.
+package noderestriction
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	kubeletapis "k8s.io/kubelet/pkg/apis"
+)
+
+// PluginName is the plugin's name in the admission chain.
+const PluginName = "NodeRestriction"
+
+// Plugin is the NodeRestriction admission plugin.
+type Plugin struct {
+	*admission.Handler
+	pods  corelisters.PodLister
+	nodes corelisters.NodeLister
+}
+
+var _ admission.MutationInterface = (*Plugin)(nil)
+
+// New returns the plugin; it needs the informer factory before use.
+func New() *Plugin {
+	return &Plugin{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete)}
+}
+
+// SetExternalKubeInformerFactory takes the pod and node listers.
+func (p *Plugin) SetExternalKubeInformerFactory(f informers.SharedInformerFactory) {
+	p.pods = f.Core().V1().Pods().Lister()
+	p.nodes = f.Core().V1().Nodes().Lister()
+	p.SetReadyFunc(func() bool {
+		return f.Core().V1().Pods().Informer().HasSynced() && f.Core().V1().Nodes().Informer().HasSynced()
+	})
+}
+
+// ValidateInitialization checks that the listers are set.
+func (p *Plugin) ValidateInitialization() error {
+	if p.pods == nil || p.nodes == nil {
+		return fmt.Errorf("%s: missing pod or node lister", PluginName)
+	}
+	return nil
+}
+
+// NodeIdentity returns the node name of a node identity: a user named
+// system:node:<name> in the group system:nodes. isNode is false for every
+// other user; name is empty for a node identity without a name.
+func NodeIdentity(u user.Info) (name string, isNode bool) {
+	if u == nil || !slices.Contains(u.GetGroups(), user.NodesGroup) {
+		return "", false
+	}
+	const prefix = "system:node:"
+	if !strings.HasPrefix(u.GetName(), prefix) {
+		return "", false
+	}
+	return strings.TrimPrefix(u.GetName(), prefix), true
+}
+
+var (
+	podResource   = corev1.Resource("pods")
+	nodeResource  = corev1.Resource("nodes")
+	pvcResource   = corev1.Resource("persistentvolumeclaims")
+	saResource    = corev1.Resource("serviceaccounts")
+	leaseResource = coordinationv1.Resource("leases")
+)
+
+// Admit checks a node's request.
+func (p *Plugin) Admit(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+	node, isNode := NodeIdentity(a.GetUserInfo())
+	if !isNode {
+		return nil
+	}
+	if node == "" {
+		return admission.NewForbidden(a, fmt.Errorf("could not determine node from user %q", a.GetUserInfo().GetName()))
+	}
+	switch a.GetResource().GroupResource() {
+	case podResource:
+		switch a.GetSubresource() {
+		case "":
+			return p.admitPod(node, a)
+		case "status":
+			return p.admitPodStatus(node, a)
+		case "eviction":
+			return p.admitEviction(node, a)
+		default:
+			return admission.NewForbidden(a, fmt.Errorf("unexpected pod subresource %q, only 'status' and 'eviction' are allowed", a.GetSubresource()))
+		}
+	case nodeResource:
+		return admitNode(node, a)
+	case pvcResource:
+		if a.GetSubresource() != "status" {
+			return admission.NewForbidden(a, fmt.Errorf("may only update PVC status"))
+		}
+		return nil
+	case saResource:
+		return p.admitTokenRequest(node, a)
+	case leaseResource:
+		return admitLease(node, a)
+	}
+	return nil
+}
+
+// pod returns the pod named in the request, as the informer has it.
+func (p *Plugin) pod(a admission.Attributes, name string) (*corev1.Pod, error) {
+	if !p.WaitForReady() {
+		return nil, admission.NewForbidden(a, fmt.Errorf("not yet ready to handle request"))
+	}
+	pod, err := p.pods.Pods(a.GetNamespace()).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, admission.NewForbidden(a, err)
+	}
+	return pod, nil
+}
+
+func (p *Plugin) admitPod(node string, a admission.Attributes) error {
+	switch a.GetOperation() {
+	case admission.Create:
+		return p.admitMirrorPod(node, a)
+	case admission.Delete:
+		pod, err := p.pod(a, a.GetName())
+		if err != nil {
+			return err
+		}
+		if pod.Spec.NodeName != node {
+			return admission.NewForbidden(a, fmt.Errorf("node %q can only delete pods with spec.nodeName set to itself", node))
+		}
+		return nil
+	}
+	return admission.NewForbidden(a, fmt.Errorf("unexpected operation %q, node %q can only create and delete mirror pods", a.GetOperation(), node))
+}
+
+// admitMirrorPod lets a node create only a mirror pod of its own.
+func (p *Plugin) admitMirrorPod(node string, a admission.Attributes) error {
+	pod, ok := a.GetObject().(*corev1.Pod)
+	if !ok {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+	}
+	if _, mirror := pod.Annotations[corev1.MirrorPodAnnotationKey]; !mirror {
+		return admission.NewForbidden(a, fmt.Errorf("pod does not have %q annotation, node %q can only create mirror pods", corev1.MirrorPodAnnotationKey, node))
+	}
+	if pod.Spec.NodeName != node {
+		return admission.NewForbidden(a, fmt.Errorf("node %q can only create pods with spec.nodeName set to itself", node))
+	}
+	switch len(pod.OwnerReferences) {
+	case 0:
+		return admission.NewForbidden(a, fmt.Errorf("node %q can only create pods with an owner reference set to itself", node))
+	case 1:
+	default:
+		return admission.NewForbidden(a, fmt.Errorf("node %q can only create pods with a single owner reference set to itself", node))
+	}
+	owner := pod.OwnerReferences[0]
+	if owner.APIVersion != "v1" || owner.Kind != "Node" || owner.Name != node {
+		return admission.NewForbidden(a, fmt.Errorf("node %q can only create pods with an owner reference set to itself", node))
+	}
+	if owner.Controller == nil || !*owner.Controller {
+		return admission.NewForbidden(a, fmt.Errorf("node %q can only create pods with a controller owner reference set to itself", node))
+	}
+	if owner.BlockOwnerDeletion != nil && *owner.BlockOwnerDeletion {
+		return admission.NewForbidden(a, fmt.Errorf("node %q must not set blockOwnerDeletion on an owner reference", node))
+	}
+	if !p.WaitForReady() {
+		return admission.NewForbidden(a, fmt.Errorf("not yet ready to handle request"))
+	}
+	n, err := p.nodes.Get(node)
+	if apierrors.IsNotFound(err) {
+		return err
+	}
+	if err != nil {
+		return admission.NewForbidden(a, fmt.Errorf("error looking up node %s to verify uid: %v", node, err))
+	}
+	if owner.UID != n.UID {
+		return admission.NewForbidden(a, fmt.Errorf("node %s UID mismatch: expected %s got %s", node, owner.UID, n.UID))
+	}
+	if resource, err := apiReference(pod); err != nil {
+		return admission.NewForbidden(a, fmt.Errorf("error checking mirror pod for API references: %w", err))
+	} else if resource != "" {
+		return admission.NewForbidden(a, fmt.Errorf("node %q can not create pods that reference %s", node, resource))
+	}
+	return nil
+}
+
+func (p *Plugin) admitPodStatus(node string, a admission.Attributes) error {
+	if a.GetOperation() != admission.Update {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected operation %q", a.GetOperation()))
+	}
+	old, ok := a.GetOldObject().(*corev1.Pod)
+	if !ok {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetOldObject()))
+	}
+	if old.Spec.NodeName != node {
+		return admission.NewForbidden(a, fmt.Errorf("node %q can only update pod status for pods with spec.nodeName set to itself", node))
+	}
+	pod, ok := a.GetObject().(*corev1.Pod)
+	if !ok {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+	}
+	if !labels.Equals(old.Labels, pod.Labels) {
+		return admission.NewForbidden(a, fmt.Errorf("node %q cannot update labels through pod status", node))
+	}
+	if !equality.Semantic.DeepEqual(old.Status.ResourceClaimStatuses, pod.Status.ResourceClaimStatuses) {
+		return admission.NewForbidden(a, fmt.Errorf("node %q cannot update resource claim statues", node))
+	}
+	return nil
+}
+
+func (p *Plugin) admitEviction(node string, a admission.Attributes) error {
+	if a.GetOperation() != admission.Create {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected operation %s", a.GetOperation()))
+	}
+	eviction, ok := a.GetObject().(*policyv1.Eviction)
+	if !ok {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+	}
+	name := a.GetName()
+	if name == "" {
+		if name = eviction.Name; name == "" {
+			return admission.NewForbidden(a, fmt.Errorf("could not determine pod from request data"))
+		}
+	}
+	pod, err := p.pod(a, name)
+	if err != nil {
+		return err
+	}
+	if pod.Spec.NodeName != node {
+		return admission.NewForbidden(a, fmt.Errorf("node %s can only evict pods with spec.nodeName set to itself", node))
+	}
+	return nil
+}
+
+func admitNode(node string, a admission.Attributes) error {
+	if a.GetName() != node {
+		return admission.NewForbidden(a, fmt.Errorf("node %q is not allowed to modify node %q", node, a.GetName()))
+	}
+	switch a.GetOperation() {
+	case admission.Create:
+		n, ok := a.GetObject().(*corev1.Node)
+		if !ok {
+			return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+		}
+		if n.Spec.ConfigSource != nil {
+			return admission.NewForbidden(a, fmt.Errorf("node %q is not allowed to create pods with a non-nil configSource", node))
+		}
+		if forbidden := forbiddenLabels(n.Labels, nil); len(forbidden) > 0 {
+			return admission.NewForbidden(a, fmt.Errorf("node %q is not allowed to set the following labels: %s", node, strings.Join(forbidden, ", ")))
+		}
+	case admission.Update:
+		n, ok := a.GetObject().(*corev1.Node)
+		if !ok {
+			return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+		}
+		old, ok := a.GetOldObject().(*corev1.Node)
+		if !ok {
+			return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetOldObject()))
+		}
+		if n.Spec.ConfigSource != nil && !equality.Semantic.DeepEqual(n.Spec.ConfigSource, old.Spec.ConfigSource) {
+			return admission.NewForbidden(a, fmt.Errorf("node %q is not allowed to update configSource to a new non-nil configSource", node))
+		}
+		if !equality.Semantic.DeepEqual(n.Spec.Taints, old.Spec.Taints) {
+			return admission.NewForbidden(a, fmt.Errorf("node %q is not allowed to modify taints", node))
+		}
+		if !equality.Semantic.DeepEqual(n.OwnerReferences, old.OwnerReferences) {
+			return admission.NewForbidden(a, fmt.Errorf("node %q is not allowed to modify ownerReferences", node))
+		}
+		if forbidden := forbiddenLabels(n.Labels, old.Labels); len(forbidden) > 0 {
+			return admission.NewForbidden(a, fmt.Errorf("is not allowed to modify labels: %s", strings.Join(forbidden, ", ")))
+		}
+	}
+	return nil
+}
+
+// forbiddenLabels returns, sorted, the keys whose value differs between the
+// two label sets that a node may not set: those under
+// node-restriction.kubernetes.io/, and those under kubernetes.io or k8s.io
+// that are not the kubelet's own.
+func forbiddenLabels(a, b map[string]string) []string {
+	var out []string
+	check := func(key string) {
+		ns, _, found := strings.Cut(key, "/")
+		if !found {
+			return
+		}
+		restricted := ns == corev1.LabelNamespaceNodeRestriction || strings.HasSuffix(ns, "."+corev1.LabelNamespaceNodeRestriction)
+		kube := ns == "kubernetes.io" || strings.HasSuffix(ns, ".kubernetes.io") || ns == "k8s.io" || strings.HasSuffix(ns, ".k8s.io")
+		if (restricted || kube && !kubeletapis.IsKubeletLabel(key)) && !slices.Contains(out, key) {
+			out = append(out, key)
+		}
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || v != w {
+			check(k)
+		}
+	}
+	for k, v := range b {
+		if w, ok := a[k]; !ok || v != w {
+			check(k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func admitLease(node string, a admission.Attributes) error {
+	if a.GetNamespace() != corev1.NamespaceNodeLease {
+		return admission.NewForbidden(a, fmt.Errorf("can only access leases in the %q system namespace", corev1.NamespaceNodeLease))
+	}
+	name := a.GetName()
+	if a.GetOperation() == admission.Create {
+		lease, ok := a.GetObject().(*coordinationv1.Lease)
+		if !ok {
+			return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+		}
+		name = lease.Name
+	}
+	if name != node {
+		return admission.NewForbidden(a, fmt.Errorf("can only access node lease with the same name as the requesting node"))
+	}
+	return nil
+}
+
+// admitTokenRequest lets a node ask only for tokens bound to a pod of its own.
+func (p *Plugin) admitTokenRequest(node string, a admission.Attributes) error {
+	if a.GetOperation() != admission.Create || a.GetSubresource() != "token" {
+		return nil
+	}
+	tr, ok := a.GetObject().(*authenticationv1.TokenRequest)
+	if !ok {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+	}
+	ref := tr.Spec.BoundObjectRef
+	if ref == nil || ref.APIVersion != "v1" || ref.Kind != "Pod" || ref.Name == "" {
+		return admission.NewForbidden(a, fmt.Errorf("node requested token not bound to a pod"))
+	}
+	if ref.UID == "" {
+		return admission.NewForbidden(a, fmt.Errorf("node requested token with a pod binding without a uid"))
+	}
+	pod, err := p.pod(a, ref.Name)
+	if err != nil {
+		return err
+	}
+	if ref.UID != pod.UID {
+		return admission.NewForbidden(a, fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record. The object might have been deleted and then recreated", ref.UID))
+	}
+	if pod.Spec.NodeName != node {
+		return admission.NewForbidden(a, fmt.Errorf("node requested token bound to a pod scheduled on a different node"))
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/kubelite/kubelite/cmd/kubelite/app"
+	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+)
+
+// TestAuditLog: with a policy and a log path, every request the policy
+// selects is one event in the log, with upstream's fields.
+func TestAuditLog(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: None
+  userGroups: ["system:masters"]
+  resources: [{group: "", resources: ["secrets"]}]
+- level: RequestResponse
+  resources: [{group: "", resources: ["configmaps"]}]
+- level: Metadata
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "audit", "audit.log")
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"), Audit: app.AuditConfig{PolicyFile: policy, LogPath: log, MaxSize: 10}})
+	ctx := context.Background()
+	cms := s.Client.CoreV1().ConfigMaps("default")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "audited"}, Data: map[string]string{"k": "v"}}
+	if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Get(ctx, "audited", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "audited", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "unaudited"}}
+	if _, err := s.Client.CoreV1().Secrets("default").Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// verb -> the events naming the config map (the secret's: none).
+	var events map[string][]auditv1.Event
+	var secrets int
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		events, secrets = map[string][]auditv1.Event{}, 0
+		f, err := os.Open(log)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var e auditv1.Event
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("audit line %q: %v", sc.Text(), err)
+			}
+			if e.ObjectRef == nil || e.ObjectRef.Namespace != "default" {
+				continue
+			}
+			switch {
+			case e.ObjectRef.Resource == "configmaps" && e.ObjectRef.Name == "audited":
+				events[e.Verb] = append(events[e.Verb], e)
+			case e.ObjectRef.Resource == "secrets" && e.ObjectRef.Name == "unaudited":
+				secrets++
+			}
+		}
+		return len(events["create"]) > 0 && len(events["get"]) > 0 && len(events["delete"]) > 0, sc.Err()
+	})
+	if err != nil {
+		t.Fatalf("audit log lacks the requests' events: %v (got %d verbs)", err, len(events))
+	}
+	for _, verb := range []string{"create", "get", "delete"} {
+		if len(events[verb]) != 1 {
+			t.Errorf("%s: %d events, want 1", verb, len(events[verb]))
+			continue
+		}
+		e := events[verb][0]
+		if e.Stage != auditv1.StageResponseComplete || e.Level != auditv1.LevelRequestResponse || e.User.Username != "kubernetes-admin" ||
+			e.ResponseStatus == nil || e.ResponseStatus.Code >= 300 || e.AuditID == "" || e.ResponseObject == nil {
+			t.Errorf("%s event = %+v", verb, e)
+		}
+	}
+	if secrets != 0 {
+		t.Errorf("%d events for the secret the policy leaves out", secrets)
+	}
+}

@@ -27,16 +27,7 @@ func TestServerLocalNode(t *testing.T) {
 	if daemon == nil {
 		t.Skip(skipReason)
 	}
-	dir, err := os.MkdirTemp("", "kl-srv-") // short: the socket path is limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
-		os.RemoveAll(dir)
-	})
-	copyFile(t, imageArchive(t), filepath.Join(dir, "images", "busybox.tar"))
-	s := testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"})
+	s, dir := startLocalNodeServer(t, "kl-srv-")
 	s.CreateNamespace(t, "ctd")
 	ctx := context.Background()
 	pods := s.Client.CoreV1().Pods("ctd")
@@ -90,7 +81,7 @@ func TestServerLocalNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		list, err := pods.List(ctx, metav1.ListOptions{})
 		if err != nil || len(list.Items) > 0 {
 			return false, nil
@@ -145,4 +136,22 @@ func copyFile(t *testing.T, src, dst string) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startLocalNodeServer starts `kubelite server --local-node=containerd` on a
+// data dir of its own (named with prefix: short, as the socket path is
+// limited) whose images/ holds the busybox archive; the dir, and what is
+// mounted under it, goes with the test.
+func startLocalNodeServer(t *testing.T, prefix string) (*testserver.Server, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
+		os.RemoveAll(dir)
+	})
+	copyFile(t, imageArchive(t), filepath.Join(dir, "images", "busybox.tar"))
+	return testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"}), dir
 }

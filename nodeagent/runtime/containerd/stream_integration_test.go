@@ -6,9 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,9 +17,6 @@ import (
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/transport/spdy"
-
-	"github.com/kubelite/kubelite/cmd/kubelite/app"
-	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
 )
 
 // TestServerLocalNodeStreaming: through the API server to the local node
@@ -34,16 +28,7 @@ func TestServerLocalNodeStreaming(t *testing.T) {
 	if daemon == nil {
 		t.Skip(skipReason)
 	}
-	dir, err := os.MkdirTemp("", "kl-str-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
-		os.RemoveAll(dir)
-	})
-	copyFile(t, imageArchive(t), filepath.Join(dir, "images", "busybox.tar"))
-	s := testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"})
+	s, _ := startLocalNodeServer(t, "kl-str-")
 	s.CreateNamespace(t, "ctd")
 	ctx := context.Background()
 	pods := s.Client.CoreV1().Pods("ctd")
@@ -61,6 +46,7 @@ func TestServerLocalNodeStreaming(t *testing.T) {
 	waitFor(t, s, "streams", "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 
 	var got []byte
+	var err error
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if got, err = pods.GetLogs("streams", &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx); err == nil && string(got) == "hello from streams\n" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubelite/kubelite/cmd/kubelite/app"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
 )
 
@@ -32,16 +30,7 @@ func TestServerVolumes(t *testing.T) {
 	if daemon == nil {
 		t.Skip(skipReason)
 	}
-	dir, err := os.MkdirTemp("", "kl-vol-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
-		os.RemoveAll(dir)
-	})
-	copyFile(t, imageArchive(t), filepath.Join(dir, "images", "busybox.tar"))
-	s := testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"})
+	s, dir := startLocalNodeServer(t, "kl-vol-")
 	s.CreateNamespace(t, "ctd")
 	ctx := context.Background()
 	core := s.Client.CoreV1()

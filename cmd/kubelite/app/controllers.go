@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,8 +23,10 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -711,8 +714,11 @@ var controllerResources = []schema.GroupVersionResource{
 	storagev1.SchemeGroupVersion.WithResource("csinodes"),
 }
 
-// typedInformers returns the informers of factory for controllerResources,
-// by resource, for the garbage collector.
+// typedInformers returns, for the garbage collector, the typed informer of
+// factory for each resource the process already watches: those of
+// controllerResources, and any other whose informer someone (admission, the
+// authorizers, another controller) has started in factory by the time the
+// collector asks. Other resources get the collector's own metadata informers.
 func typedInformers(factory informers.SharedInformerFactory) func(schema.GroupVersionResource) cache.SharedIndexInformer {
 	byResource := map[schema.GroupVersionResource]cache.SharedIndexInformer{}
 	for _, gvr := range controllerResources {
@@ -720,7 +726,41 @@ func typedInformers(factory informers.SharedInformerFactory) func(schema.GroupVe
 			byResource[gvr] = i.Informer()
 		}
 	}
-	return func(gvr schema.GroupVersionResource) cache.SharedIndexInformer { return byResource[gvr] }
+	types := objectTypes()
+	return func(gvr schema.GroupVersionResource) cache.SharedIndexInformer {
+		if i, ok := byResource[gvr]; ok {
+			return i
+		}
+		t, ok := types[gvr]
+		if !ok {
+			return nil
+		}
+		// With a closed channel this only lists what has started.
+		closed := make(chan struct{})
+		close(closed)
+		if _, started := factory.WaitForCacheSync(closed)[t]; !started {
+			return nil
+		}
+		i, err := factory.ForResource(gvr)
+		if err != nil {
+			return nil
+		}
+		return i.Informer()
+	}
+}
+
+// objectTypes maps each resource of client-go's scheme to the type of its
+// objects, as informer factories key their informers.
+func objectTypes() map[schema.GroupVersionResource]reflect.Type {
+	out := map[schema.GroupVersionResource]reflect.Type{}
+	for gvk, t := range scheme.Scheme.AllKnownTypes() {
+		if gvk.Version == runtime.APIVersionInternal || strings.HasSuffix(gvk.Kind, "List") {
+			continue
+		}
+		plural, _ := meta.UnsafeGuessKindToResource(gvk)
+		out[plural] = reflect.PointerTo(t)
+	}
+	return out
 }
 
 // sharedInformers returns an informer factory whose caches leave out each

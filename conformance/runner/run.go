@@ -71,9 +71,9 @@ type Summary struct {
 	Versions      string    `json:"versions,omitempty"`    // of the upstream binaries (CLUSTER=upstream)
 	ServerEnd     string    `json:"serverEnd,omitempty"`   // how the cluster ended, when that is news
 	RelaxingFlags []string  `json:"relaxingFlags"`
-	ExtraFlags    []string  `json:"extraFlags,omitempty"` // EXTRA_FLAGS
+	ExtraFlags    []string  `json:"extraFlags,omitempty"`  // EXTRA_FLAGS
 	ServerFlags   []string  `json:"serverFlags,omitempty"` // KUBELITE_FLAGS
-	Flags         []string  `json:"flags"`                // every flag given to each e2e.test (but the focus)
+	Flags         []string  `json:"flags"`                 // every flag given to each e2e.test (but the focus)
 	Procs         int       `json:"procs"`
 	TestTimeout   string    `json:"testTimeout"`
 	Passed        int       `json:"passed"`

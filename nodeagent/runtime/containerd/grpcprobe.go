@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 
 	"google.golang.org/grpc"
@@ -19,25 +18,11 @@ import (
 // (from inside its network namespace) for service's status, as upstream's
 // prober: SERVING passes, any other answer fails.
 func (r *Runtime) grpcProbe(ctx context.Context, pod *corev1.Pod, id string, g *corev1.GRPCAction) (runtime.ProbeResult, string, error) {
-	r.mu.Lock()
-	ct := r.containers[id]
-	var sb *sandbox
-	if ct != nil && ct.State == runtime.StateRunning {
-		for _, s := range ct.pod.sandboxes {
-			if s.ID == ct.sandboxID && s.Ready {
-				sb = s
-			}
-		}
-	}
-	r.mu.Unlock()
-	if sb == nil {
+	_, ip, nsPath, ok := r.runningNetwork(pod, id)
+	if !ok {
 		return runtime.ProbeUnknown, "container is not running", nil
 	}
-	nsPath := ""
-	if !sb.hostNetwork {
-		nsPath = filepath.Join(r.podDir(pod.UID), sb.ID, "ns", "net")
-	}
-	addr := net.JoinHostPort(sb.IPs[0], strconv.Itoa(int(g.Port)))
+	addr := net.JoinHostPort(ip, strconv.Itoa(int(g.Port)))
 	conn, err := grpc.NewClient("passthrough:///"+addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithUserAgent("kube-probe/1.37"),

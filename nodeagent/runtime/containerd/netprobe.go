@@ -25,28 +25,9 @@ import (
 // from inside its network namespace (the pod has no address the host
 // reaches until the pod network gives it one).
 func (r *Runtime) netProbe(ctx context.Context, pod *corev1.Pod, id string, probe *corev1.Probe) (runtime.ProbeResult, string, error) {
-	r.mu.Lock()
-	ct := r.containers[id]
-	var sb *sandbox
-	if ct != nil && ct.State == runtime.StateRunning {
-		for _, s := range ct.pod.sandboxes {
-			if s.ID == ct.sandboxID && s.Ready {
-				sb = s
-			}
-		}
-	}
-	var name string
-	var ip string
-	if sb != nil {
-		name, ip = ct.Name, sb.IPs[0]
-	}
-	r.mu.Unlock()
-	if sb == nil {
+	name, ip, nsPath, ok := r.runningNetwork(pod, id)
+	if !ok {
 		return runtime.ProbeUnknown, "container is not running", nil
-	}
-	nsPath := ""
-	if !sb.hostNetwork {
-		nsPath = filepath.Join(r.podDir(pod.UID), sb.ID, "ns", "net")
 	}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return dialIn(ctx, nsPath, network, addr)
@@ -184,4 +165,27 @@ func probePort(port intstr.IntOrString, c *corev1.Container) (int, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("no port named %q", port.StrVal)
+}
+
+// runningNetwork returns, for container id while it runs in its ready
+// sandbox, the container's name, the pod's first address and the path of
+// the pod's network namespace ("" for a host-network pod); ok is false
+// otherwise.
+func (r *Runtime) runningNetwork(pod *corev1.Pod, id string) (name, ip, nsPath string, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ct := r.containers[id]
+	if ct == nil || ct.State != runtime.StateRunning {
+		return "", "", "", false
+	}
+	for _, s := range ct.pod.sandboxes {
+		if s.ID != ct.sandboxID || !s.Ready {
+			continue
+		}
+		if !s.hostNetwork {
+			nsPath = filepath.Join(r.podDir(pod.UID), s.ID, "ns", "net")
+		}
+		return ct.Name, s.IPs[0], nsPath, true
+	}
+	return "", "", "", false
 }

@@ -55,6 +55,7 @@ serving certificate and an admin client certificate under <data-dir>/pki, and wr
 an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the data.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			lowerStartupGC()
 			if bind != "" {
 				cfg.BindAddress = net.ParseIP(bind)
 			}

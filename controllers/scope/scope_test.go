@@ -81,6 +81,7 @@ func TestCloseRemovesOnlyTheScopesHandlers(t *testing.T) {
 	if _, err := s2.Core().V1().Pods().Informer().AddEventHandler(counter(&term2)); err != nil {
 		t.Fatal(err)
 	}
+	s2.Start(ctx.Done())
 	eventually(t, "the next term's handler to get the cached pods", func() bool { return term2.Load() == 2 })
 	createPod(t, client, "c")
 	eventually(t, "the next term's handler to see pod c", func() bool { return term2.Load() == 3 && outside.Load() == 3 })
@@ -111,5 +112,79 @@ func TestAddAfterClose(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n.Load() != 0 {
 		t.Errorf("handler of a closed scope saw %d adds", n.Load())
+	}
+}
+
+// Handlers added before Start share one registration per informer and
+// resync period; each sees the cache's objects, then every change, and
+// syncs with it. A handler added after Start is registered on its own.
+func TestHandlersShareARegistration(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := fake.NewClientset()
+	shared := informers.NewSharedInformerFactory(client, 0)
+	shared.Core().V1().Pods().Informer()
+	shared.Start(ctx.Done())
+	shared.WaitForCacheSync(ctx.Done())
+	createPod(t, client, "a")
+	eventually(t, "the cache to hold pod a", func() bool {
+		return len(shared.Core().V1().Pods().Informer().GetStore().List()) == 1
+	})
+
+	s := New(ctx, shared)
+	defer s.Close()
+	pods := s.Core().V1().Pods().Informer()
+	var first, second, resynced, late atomic.Int32
+	reg1, err := pods.AddEventHandler(counter(&first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg2, err := pods.AddEventHandler(counter(&second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg3, err := pods.AddEventHandlerWithResyncPeriod(counter(&resynced), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1, ok1 := reg1.(*handler)
+	h2, ok2 := reg2.(*handler)
+	h3, ok3 := reg3.(*handler)
+	if !ok1 || !ok2 || !ok3 || h1.fanout != h2.fanout || h3.fanout == h1.fanout {
+		t.Fatalf("want the two handlers without resync on one registration and the resync one on another")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if reg1.HasSynced() || first.Load() != 0 {
+		t.Fatalf("a handler took effect before Start (synced %v, %d adds)", reg1.HasSynced(), first.Load())
+	}
+
+	s.Start(ctx.Done())
+	select {
+	case <-reg2.HasSyncedChecker().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second handler did not sync")
+	}
+	if !reg1.HasSynced() || !reg3.HasSynced() {
+		t.Fatal("a handler has not synced after its registration did")
+	}
+	if first.Load() != 1 || second.Load() != 1 || resynced.Load() != 1 {
+		t.Fatalf("after sync: adds %d, %d, %d, want the cached pod once each", first.Load(), second.Load(), resynced.Load())
+	}
+	if _, err := pods.AddEventHandler(counter(&late)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Handlers(); got != 4 {
+		t.Fatalf("scope has %d handlers, want 4", got)
+	}
+	if err := pods.RemoveEventHandler(reg2); err != nil {
+		t.Fatal(err)
+	}
+	createPod(t, client, "b")
+	eventually(t, "the remaining handlers to see pod b", func() bool {
+		return first.Load() == 2 && resynced.Load() == 2 && late.Load() == 2
+	})
+	time.Sleep(100 * time.Millisecond)
+	if second.Load() != 1 {
+		t.Errorf("a removed handler saw %d adds, want 1", second.Load())
 	}
 }

@@ -26,6 +26,7 @@ func verdict(t *testing.T, fake *knftables.Fake, p packet) string {
 	if tab == nil {
 		t.Fatalf("no table %s", TableName)
 	}
+	checkElementTypes(t, tab)
 	v := evalChain(t, tab, forwardChain, p)
 	if v == "return" {
 		return "accept" // the base chain's policy
@@ -117,4 +118,36 @@ func within(elem, v string) bool {
 	lo, _ := strconv.Atoi(from)
 	hi, _ := strconv.Atoi(to)
 	return lo <= n && n <= hi
+}
+
+// checkElementTypes fails when an element does not fit its set's type, as
+// nft would refuse it.
+func checkElementTypes(t *testing.T, tab *knftables.FakeTable) {
+	t.Helper()
+	for name, set := range tab.Sets {
+		types := strings.Split(set.Type, " . ")
+		for _, e := range set.Elements {
+			if len(e.Key) != len(types) {
+				t.Fatalf("set %s (%s): element %v", name, set.Type, e.Key)
+			}
+			for i, typ := range types {
+				for _, v := range strings.Split(e.Key[i], "-") {
+					var ok bool
+					switch typ {
+					case "ipv4_addr", "ipv6_addr":
+						a, err := netip.ParseAddr(v)
+						ok = err == nil && a.Is4() == (typ == "ipv4_addr")
+					case "inet_proto":
+						ok = v == "tcp" || v == "udp" || v == "sctp"
+					case "inet_service":
+						n, err := strconv.Atoi(v)
+						ok = err == nil && n >= 0 && n <= 65535
+					}
+					if !ok {
+						t.Fatalf("set %s (%s): element %v does not fit", name, set.Type, e.Key)
+					}
+				}
+			}
+		}
+	}
 }

@@ -209,7 +209,9 @@ func (c *compiler) rule(d direction, p *networkingv1.NetworkPolicy, i int, targe
 		if len(peers) > 0 {
 			var rs []ipRange
 			for _, a := range addrsOf(peerPods) {
-				rs = append(rs, ipRange{a, a})
+				if f.matches(a) {
+					rs = append(rs, ipRange{a, a})
+				}
 			}
 			for _, b := range blocks {
 				if f.matches(b.from) {

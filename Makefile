@@ -86,8 +86,10 @@ images:
 # agent and the tests of nodeagent/runtime/containerd start a containerd of kubelite's
 # own (socket, root and state under the data dir) and stop it on exit; its tests run
 # the runtime conformance suite on real containers from `make images`' busybox.
+# It also installs nftables (nft), which nodeagent/netpol and its tests drive.
 containerd:
 	./conformance/tools/containerd.sh
+	./hack/install-nftables.sh
 
 # generate: regenerate the OpenAPI definitions. The inputs are the API versions
 # kubelite serves or will serve (GA), plus what they refer to; apis/openapi's test

@@ -302,7 +302,7 @@ func (a *Agent) runNode(ctx context.Context, rc *rest.Config) error {
 			return err
 		}
 		ep.port = 10250
-		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep)
+		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{})
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {

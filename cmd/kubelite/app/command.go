@@ -90,6 +90,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")
 	addSimulatedNodeFlags(fs, &cfg.Simulated)
 	fs.StringVar(&cfg.LocalNode, "local-node", "", "Run a node agent for this machine on this container runtime: containerd (a containerd of kubelite's own under <data-dir>/containerd, installed with apt-get when missing; images from <data-dir>/images and `kubelite images import`). Empty: no local node (experimental).")
+	fs.StringVar(&cfg.NetworkPolicy, "network-policy", "none", "How the --local-node enforces NetworkPolicies for its pods: nftables (a table of kubelite's own, inet kubelite-netpol; needs the nft binary and br_netfilter for traffic between pods of the node) or none.")
 	fs.IntVar(&cfg.KubeletPort, "kubelet-port", nodeagent.DefaultKubeletPort, "The port of the --local-node agent's HTTPS endpoint (logs, exec, attach, port-forward), on all addresses.")
 	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")
 	addControllerFlags(fs, &cfg.Controllers)

@@ -25,8 +25,8 @@ var localNodeRuntimes = []string{"containerd"}
 // runLocalNode runs a node agent for this machine, named name (empty: the
 // host name), on containerd until ctx ends: a containerd of its own under dataDir/containerd (started when none
 // answers there, stopped after), pods' files under dataDir/pods, and the
-// archives of dataDir/images imported at start.
-func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep nodeEndpoint) error {
+// archives of dataDir/images imported at start; NetworkPolicies enforced as np says.
+func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep nodeEndpoint, np networkPolicy) error {
 	node, err := nodeagent.LocalNodeConfig(name, dataDir)
 	if err != nil {
 		return err
@@ -89,5 +89,12 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 		return err
 	}
 	go runEndpoint(ctx, srv)
+	npCtx, stopNP := context.WithCancel(ctx)
+	npWait, err := np.start(npCtx, node.Name)
+	if err != nil {
+		stopNP()
+		return err
+	}
+	defer func() { stopNP(); npWait() }()
 	return agent.Run(ctx)
 }

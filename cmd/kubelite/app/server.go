@@ -56,6 +56,9 @@ type ServerConfig struct {
 	// KubeletPort is the port of the local node agent's endpoint. Zero
 	// picks a free port (tests); the command's flag defaults to 10250.
 	KubeletPort int
+	// NetworkPolicy enforces NetworkPolicies for the local node's pods:
+	// "nftables" (nodeagent/netpol), or "none". Empty: "none".
+	NetworkPolicy string
 	// Controllers tunes the controller manager. Zero: upstream's behaviour.
 	Controllers ControllersConfig
 	// Audit is the API server's audit logging. Zero: none.
@@ -96,6 +99,9 @@ func (c ServerConfig) Validate() error {
 	errs = append(errs, c.Simulated.Validate())
 	if c.LocalNode != "" && !slices.Contains(localNodeRuntimes, c.LocalNode) {
 		errs = append(errs, fmt.Errorf("--local-node: unknown runtime %q (known: %s)", c.LocalNode, strings.Join(localNodeRuntimes, ", ")))
+	}
+	if err := validateNetworkPolicy(c.NetworkPolicy, c.LocalNode); err != nil {
+		errs = append(errs, err)
 	}
 	for _, d := range c.Disable {
 		if !slices.Contains(disableable, d) {
@@ -288,7 +294,8 @@ func (s *Server) Run(ctx context.Context) error {
 			// The node speaks as itself, system:node:<name>, not as the API server.
 			nodeConfig, err := localNodeClient(p, serverURL, localNodeName())
 			if err == nil {
-				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName(), endpoint)
+				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName(), endpoint,
+					networkPolicy{mode: cfg.NetworkPolicy, informers: api.informers})
 			}
 			if err != nil {
 				logger.Error(err, "local node failed")

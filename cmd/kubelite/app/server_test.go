@@ -47,10 +47,12 @@ func TestExternalEtcd(t *testing.T) {
 // TestServerConfigValidate rejects bad ranges before anything starts.
 func TestServerConfigValidate(t *testing.T) {
 	for name, cfg := range map[string]app.ServerConfig{
-		"bad service CIDR": {ServiceClusterIPRange: "10.96.0.0/33"},
-		"bad node ports":   {ServiceNodePortRange: "32767-30000"},
-		"bad port":         {SecurePort: 70000},
-		"unknown disable":  {Disable: []string{"scheduler", "kubelet"}},
+		"bad service CIDR":                    {ServiceClusterIPRange: "10.96.0.0/33"},
+		"bad node ports":                      {ServiceNodePortRange: "32767-30000"},
+		"bad port":                            {SecurePort: 70000},
+		"unknown disable":                     {Disable: []string{"scheduler", "kubelet"}},
+		"unknown network policy mode":         {LocalNode: "containerd", NetworkPolicy: "iptables"},
+		"network policy without a local node": {NetworkPolicy: "nftables"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := cfg.Validate(); err == nil {

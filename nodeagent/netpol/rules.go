@@ -82,26 +82,46 @@ type snapshot struct {
 	policies   []*networkingv1.NetworkPolicy
 }
 
+// member is a pod that takes part in policies, with its addresses parsed.
+type member struct {
+	pod   *corev1.Pod
+	addrs []netip.Addr
+}
+
 // compiler builds one ruleset.
 type compiler struct {
-	snapshot
-	out      ruleset
-	isolated map[string][]netip.Addr // set name -> addresses
-	problems []error
+	node       string
+	namespaces map[string]labels.Set
+	// members are the pods with addresses, sorted, and byNamespace the
+	// same by namespace.
+	members     []*member
+	byNamespace map[string][]*member
+	out         ruleset
+	isolated    map[string][]*member // direction name -> pods isolated
+	problems    []error
 }
 
 // compile computes the ruleset for s. Policies it cannot read (bad
 // selectors, CIDRs) are left out, each with an error in problems.
 func compile(s snapshot) (ruleset, []error) {
 	c := &compiler{
-		snapshot: s,
-		out:      ruleset{sets: map[string]setSpec{}, chains: map[string][]string{}},
-		isolated: map[string][]netip.Addr{},
+		node:        s.node,
+		namespaces:  s.namespaces,
+		byNamespace: map[string][]*member{},
+		out:         ruleset{sets: map[string]setSpec{}, chains: map[string][]string{}},
+		isolated:    map[string][]*member{},
 	}
-	c.pods = slices.DeleteFunc(slices.Clone(s.pods), func(p *corev1.Pod) bool { return len(podIPs(p)) == 0 })
-	slices.SortFunc(c.pods, func(a, b *corev1.Pod) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	for _, p := range s.pods {
+		if addrs := podIPs(p); len(addrs) > 0 {
+			c.members = append(c.members, &member{pod: p, addrs: addrs})
+		}
+	}
+	slices.SortFunc(c.members, func(a, b *member) int {
+		return strings.Compare(a.pod.Namespace+"/"+a.pod.Name, b.pod.Namespace+"/"+b.pod.Name)
 	})
+	for _, m := range c.members {
+		c.byNamespace[m.pod.Namespace] = append(c.byNamespace[m.pod.Namespace], m)
+	}
 	policies := slices.Clone(s.policies)
 	slices.SortFunc(policies, func(a, b *networkingv1.NetworkPolicy) int {
 		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
@@ -116,7 +136,7 @@ func compile(s snapshot) (ruleset, []error) {
 	for _, d := range []direction{egress, ingress} {
 		for _, f := range families {
 			name := d.isolated(f)
-			c.addrSet(f, name, "pods isolated for "+d.name, c.isolated[name])
+			c.addrSet(f, name, "pods isolated for "+d.name, c.isolated[d.name])
 			forward = append(forward, fmt.Sprintf("%s %s @%s jump %s", f.nft, d.podField, name, d.chain))
 		}
 		c.out.chains[d.chain] = append(c.out.chains[d.chain], "drop")
@@ -125,95 +145,111 @@ func compile(s snapshot) (ruleset, []error) {
 	return c.out, c.problems
 }
 
-// policy adds the sets and rules of one policy. It checks everything it
-// reads before adding anything, so that a bad policy adds nothing.
+// policy adds the sets and rules of one policy. It reads everything
+// before adding anything, so that a bad policy adds nothing.
 func (c *compiler) policy(p *networkingv1.NetworkPolicy) error {
 	sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
 	if err != nil {
 		return fmt.Errorf("podSelector: %w", err)
 	}
-	for i, r := range p.Spec.Ingress {
-		if _, _, err := c.peers(p.Namespace, r.From); err != nil {
-			return fmt.Errorf("ingress[%d]: %w", i, err)
+	in, out := policyTypes(p)
+	var rules []policyRule
+	if in {
+		for i, r := range p.Spec.Ingress {
+			pr, err := c.readRule(ingress, p.Namespace, i, r.From, r.Ports)
+			if err != nil {
+				return fmt.Errorf("ingress[%d].from%w", i, err)
+			}
+			rules = append(rules, pr)
 		}
 	}
-	for i, r := range p.Spec.Egress {
-		if _, _, err := c.peers(p.Namespace, r.To); err != nil {
-			return fmt.Errorf("egress[%d]: %w", i, err)
+	if out {
+		for i, r := range p.Spec.Egress {
+			pr, err := c.readRule(egress, p.Namespace, i, r.To, r.Ports)
+			if err != nil {
+				return fmt.Errorf("egress[%d].to%w", i, err)
+			}
+			rules = append(rules, pr)
 		}
 	}
-	var targets []*corev1.Pod
-	for _, pod := range c.pods {
-		if pod.Namespace == p.Namespace && pod.Spec.NodeName == c.node && sel.Matches(labels.Set(pod.Labels)) {
-			targets = append(targets, pod)
+	var targets []*member
+	for _, m := range c.byNamespace[p.Namespace] {
+		if m.pod.Spec.NodeName == c.node && sel.Matches(labels.Set(m.pod.Labels)) {
+			targets = append(targets, m)
 		}
 	}
 	id, what := policyID(p), p.Namespace+"/"+p.Name
 	for _, f := range families {
-		c.addrSet(f, id+"-targets-"+f.suffix, "pods on this node that "+what+" selects", addrsOf(targets))
+		c.addrSet(f, id+"-targets-"+f.suffix, "pods on this node that "+what+" selects", targets)
 	}
-	in, out := policyTypes(p)
 	if in {
-		for _, t := range targets {
-			c.isolate(ingress, t)
-		}
-		for i, r := range p.Spec.Ingress {
-			c.rule(ingress, p, i, targets, r.From, r.Ports)
-		}
+		c.isolated[ingress.name] = append(c.isolated[ingress.name], targets...)
 	}
 	if out {
-		for _, t := range targets {
-			c.isolate(egress, t)
-		}
-		for i, r := range p.Spec.Egress {
-			c.rule(egress, p, i, targets, r.To, r.Ports)
-		}
+		c.isolated[egress.name] = append(c.isolated[egress.name], targets...)
+	}
+	for _, r := range rules {
+		c.rule(id, what, targets, r)
 	}
 	return nil
 }
 
-func (c *compiler) isolate(d direction, pod *corev1.Pod) {
-	for _, a := range podIPs(pod) {
-		for _, f := range families {
-			if f.matches(a) {
-				c.isolated[d.isolated(f)] = append(c.isolated[d.isolated(f)], a)
-			}
-		}
+// policyRule is one ingress or egress rule as read.
+type policyRule struct {
+	d     direction
+	index int
+	// anyPeer: the rule names no peers. Otherwise peers and blocks are
+	// the pods and the address ranges it names.
+	anyPeer  bool
+	peers    []*member
+	blocks   []ipRange
+	anyPort  bool
+	numbered [][]string
+	named    []namedPort
+}
+
+func (c *compiler) readRule(d direction, ns string, i int, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (policyRule, error) {
+	r := policyRule{d: d, index: i, anyPeer: len(peers) == 0, anyPort: len(ports) == 0}
+	var err error
+	if r.peers, r.blocks, err = c.peers(ns, peers); err != nil {
+		return r, err
 	}
+	r.numbered, r.named = splitPorts(ports)
+	return r, nil
 }
 
 // rule adds the "return" rules of one ingress or egress rule: for each
 // family, one for its numbered ports (or every port when it names none) and
 // one for its named ports.
-func (c *compiler) rule(d direction, p *networkingv1.NetworkPolicy, i int, targets []*corev1.Pod, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) {
-	id, what := policyID(p), p.Namespace+"/"+p.Name
-	name := fmt.Sprintf("%s-%s%d", id, d.short, i)
-	peerPods, blocks, _ := c.peers(p.Namespace, peers)
-	numbered, named := splitPorts(ports)
-	if len(numbered) > 0 {
+func (c *compiler) rule(id, what string, targets []*member, r policyRule) {
+	d := r.d
+	name := fmt.Sprintf("%s-%s%d", id, d.short, r.index)
+	if len(r.numbered) > 0 {
 		c.out.sets[name+"-ports"] = setSpec{
 			typ: "inet_proto . inet_service", interval: true,
-			comment: what + " " + d.short + " ports", elements: numbered,
+			comment: what + " " + d.short + " ports", elements: r.numbered,
 		}
 	}
 	// Named ports are resolved on the pod the traffic goes to.
 	namedOn := targets
 	if d == egress {
-		namedOn = peerPods
-		if len(peers) == 0 {
-			namedOn = c.pods
+		namedOn = r.peers
+		if r.anyPeer {
+			namedOn = c.members
 		}
 	}
 	for _, f := range families {
 		match := fmt.Sprintf("%s %s @%s-targets-%s", f.nft, d.podField, id, f.suffix)
-		if len(peers) > 0 {
+		if !r.anyPeer {
 			var rs []ipRange
-			for _, a := range addrsOf(peerPods) {
-				if f.matches(a) {
-					rs = append(rs, ipRange{a, a})
+			for _, m := range r.peers {
+				for _, a := range m.addrs {
+					if f.matches(a) {
+						rs = append(rs, ipRange{a, a})
+					}
 				}
 			}
-			for _, b := range blocks {
+			for _, b := range r.blocks {
 				if f.matches(b.from) {
 					rs = append(rs, b)
 				}
@@ -222,18 +258,18 @@ func (c *compiler) rule(d direction, p *networkingv1.NetworkPolicy, i int, targe
 			c.rangeSet(set, what+" "+d.short+" peers", f, rs)
 			match += fmt.Sprintf(" %s %s @%s", f.nft, d.peerField, set)
 		}
-		if len(ports) == 0 {
+		if r.anyPort {
 			c.addRule(d, match)
 		}
-		if len(numbered) > 0 {
+		if len(r.numbered) > 0 {
 			c.addRule(d, match+" meta l4proto . th dport @"+name+"-ports")
 		}
-		if len(named) > 0 {
+		if len(r.named) > 0 {
 			set := name + "-named-" + f.suffix
 			c.out.sets[set] = setSpec{
 				typ:      f.addrType + " . inet_proto . inet_service",
 				comment:  what + " " + d.short + " named ports",
-				elements: resolveNamed(f, namedOn, named),
+				elements: resolveNamed(f, namedOn, r.named),
 			}
 			c.addRule(d, match+fmt.Sprintf(" %s daddr . meta l4proto . th dport @%s", f.nft, set))
 		}
@@ -246,61 +282,78 @@ func (c *compiler) addRule(d direction, match string) {
 
 // peers returns the pods and the address ranges (ipBlocks less their
 // excepts) that peers name, for a policy in namespace ns.
-func (c *compiler) peers(ns string, peers []networkingv1.NetworkPolicyPeer) ([]*corev1.Pod, []ipRange, error) {
-	var pods []*corev1.Pod
+func (c *compiler) peers(ns string, peers []networkingv1.NetworkPolicyPeer) ([]*member, []ipRange, error) {
+	var pods []*member
 	var blocks []ipRange
 	for i, peer := range peers {
 		if b := peer.IPBlock; b != nil {
-			cidr, err := netip.ParsePrefix(b.CIDR)
+			rs, err := blockRanges(b)
 			if err != nil {
-				return nil, nil, fmt.Errorf("[%d].ipBlock.cidr: %w", i, err)
-			}
-			rs := []ipRange{prefixRange(cidr)}
-			for j, e := range b.Except {
-				ex, err := netip.ParsePrefix(e)
-				if err != nil {
-					return nil, nil, fmt.Errorf("[%d].ipBlock.except[%d]: %w", i, j, err)
-				}
-				var left []ipRange
-				for _, r := range rs {
-					left = append(left, r.without(prefixRange(ex))...)
-				}
-				rs = left
+				return nil, nil, fmt.Errorf("[%d].ipBlock%w", i, err)
 			}
 			blocks = append(blocks, rs...)
 			continue
 		}
-		podSel, nsSel := labels.Everything(), labels.Nothing()
+		podSel := labels.Everything()
 		var err error
 		if peer.PodSelector != nil {
 			if podSel, err = metav1.LabelSelectorAsSelector(peer.PodSelector); err != nil {
 				return nil, nil, fmt.Errorf("[%d].podSelector: %w", i, err)
 			}
 		}
+		namespaces := []string{ns}
 		if peer.NamespaceSelector != nil {
-			if nsSel, err = metav1.LabelSelectorAsSelector(peer.NamespaceSelector); err != nil {
+			nsSel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+			if err != nil {
 				return nil, nil, fmt.Errorf("[%d].namespaceSelector: %w", i, err)
 			}
-		}
-		for _, pod := range c.pods {
-			inNamespace := pod.Namespace == ns
-			if peer.NamespaceSelector != nil {
-				nsLabels, ok := c.namespaces[pod.Namespace]
-				inNamespace = ok && nsSel.Matches(nsLabels)
+			namespaces = nil
+			for name, l := range c.namespaces {
+				if nsSel.Matches(l) {
+					namespaces = append(namespaces, name)
+				}
 			}
-			if inNamespace && podSel.Matches(labels.Set(pod.Labels)) {
-				pods = append(pods, pod)
+			slices.Sort(namespaces)
+		}
+		for _, name := range namespaces {
+			for _, m := range c.byNamespace[name] {
+				if podSel.Matches(labels.Set(m.pod.Labels)) {
+					pods = append(pods, m)
+				}
 			}
 		}
 	}
 	return pods, blocks, nil
 }
 
-func (c *compiler) addrSet(f ipFamily, name, comment string, addrs []netip.Addr) {
+// blockRanges is the ranges of an ipBlock: its CIDR less its excepts.
+func blockRanges(b *networkingv1.IPBlock) ([]ipRange, error) {
+	cidr, err := netip.ParsePrefix(b.CIDR)
+	if err != nil {
+		return nil, fmt.Errorf(".cidr: %w", err)
+	}
+	rs := []ipRange{prefixRange(cidr)}
+	for j, e := range b.Except {
+		ex, err := netip.ParsePrefix(e)
+		if err != nil {
+			return nil, fmt.Errorf(".except[%d]: %w", j, err)
+		}
+		var left []ipRange
+		for _, r := range rs {
+			left = append(left, r.without(prefixRange(ex))...)
+		}
+		rs = left
+	}
+	return rs, nil
+}
+
+func (c *compiler) addrSet(f ipFamily, name, comment string, members []*member) {
 	var elems [][]string
-	for _, a := range addrs {
-		if f.matches(a) {
-			elems = append(elems, []string{a.Unmap().String()})
+	for _, m := range members {
+		for _, a := range m.addrs {
+			if f.matches(a) {
+				elems = append(elems, []string{a.String()})
+			}
 		}
 	}
 	c.out.sets[name] = setSpec{typ: f.addrType, comment: comment, elements: sortedUnique(elems)}
@@ -344,9 +397,10 @@ func splitPorts(ports []networkingv1.NetworkPolicyPort) ([][]string, []namedPort
 
 // resolveNamed returns the elements (address . protocol . number) of the
 // named ports as the pods' containers declare them.
-func resolveNamed(f ipFamily, pods []*corev1.Pod, named []namedPort) [][]string {
+func resolveNamed(f ipFamily, members []*member, named []namedPort) [][]string {
 	var elems [][]string
-	for _, pod := range pods {
+	for _, m := range members {
+		pod := m.pod
 		for _, n := range named {
 			for _, ctr := range pod.Spec.Containers {
 				for _, cp := range ctr.Ports {
@@ -357,9 +411,9 @@ func resolveNamed(f ipFamily, pods []*corev1.Pod, named []namedPort) [][]string 
 					if cp.Name != n.name || proto != n.proto {
 						continue
 					}
-					for _, a := range podIPs(pod) {
+					for _, a := range m.addrs {
 						if f.matches(a) {
-							elems = append(elems, []string{a.Unmap().String(), proto, strconv.Itoa(int(cp.ContainerPort))})
+							elems = append(elems, []string{a.String(), proto, strconv.Itoa(int(cp.ContainerPort))})
 						}
 					}
 				}
@@ -409,14 +463,6 @@ func podIPs(pod *corev1.Pod) []netip.Addr {
 		if a, err := netip.ParseAddr(pod.Status.PodIP); err == nil {
 			out = append(out, a.Unmap())
 		}
-	}
-	return out
-}
-
-func addrsOf(pods []*corev1.Pod) []netip.Addr {
-	var out []netip.Addr
-	for _, p := range pods {
-		out = append(out, podIPs(p)...)
 	}
 	return out
 }

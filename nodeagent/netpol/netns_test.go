@@ -263,6 +263,25 @@ func TestEnforcerInNetns(t *testing.T) {
 	}))
 	n.expect(t, "allow ingress to b from app=a", map[string]bool{"a->" + b8080: true, "a->" + b9090: true, "c->" + b8080: false, "r->" + b8080: false})
 
+	// Pod churn: c, and d of another node at the next address, become
+	// app=a; the peer set gets two touching elements, then loses one.
+	relabel := func(name, app string) {
+		t.Helper()
+		p, err := client.CoreV1().Pods("ns").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Labels["app"] = app
+		if _, err := client.CoreV1().Pods("ns").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkPod("d", "other", "a", "10.42.0.5")
+	relabel("c", "a")
+	n.expect(t, "c joins app=a", map[string]bool{"c->" + b8080: true, "a->" + b8080: true})
+	relabel("c", "c")
+	n.expect(t, "c leaves app=a", map[string]bool{"c->" + b8080: false, "a->" + b8080: true})
+
 	remove("a-to-b")
 	apply(policy("ns", "alt-port", "app=b", func(s *networkingv1.NetworkPolicySpec) {
 		s.Ingress = []networkingv1.NetworkPolicyIngressRule{{
@@ -300,4 +319,52 @@ func TestEnforcerInNetns(t *testing.T) {
 	if err := errors.Join(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkNFTSync applies the benchCluster ruleset with the real nft in a
+// network namespace of its own: the first sync (the whole table) once,
+// reported as first-sync-ms, then one sync per iteration after a peer pod's
+// address changed (nft-ms/op of it in nft).
+func BenchmarkNFTSync(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root to make a network namespace")
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		b.Skipf("needs nft: %v", err)
+	}
+	ns := fmt.Sprintf("knp%d-bench", rand.IntN(1_000_000))
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	b.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	var nft knftables.Interface
+	if err := inNetns(ns, func() (err error) {
+		nft, err = knftables.New(knftables.InetFamily, TableName)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	tab := table{nft: netnsNFT{nft, ns}}
+	s := benchCluster()
+	want, _ := compile(s)
+	start := time.Now()
+	if _, err := tab.apply(ctx, want); err != nil {
+		b.Fatal(err)
+	}
+	first := time.Since(start)
+	var applying time.Duration
+	for i := 0; b.Loop(); i++ {
+		p := s.pods[1].DeepCopy()
+		p.Status.PodIPs = []corev1.PodIP{{IP: fmt.Sprintf("10.43.%d.%d", i/250%250, i%250+1)}}
+		s.pods[1] = p
+		want, _ := compile(s)
+		start := time.Now()
+		if changed, err := tab.apply(ctx, want); err != nil || !changed {
+			b.Fatal(err, changed)
+		}
+		applying += time.Since(start)
+	}
+	b.ReportMetric(float64(first.Milliseconds()), "first-sync-ms")
+	b.ReportMetric(float64(applying.Milliseconds())/float64(b.N), "nft-ms/op")
 }

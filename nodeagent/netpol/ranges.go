@@ -43,15 +43,17 @@ func (r ipRange) String() string {
 	return r.from.String() + "-" + r.to.String()
 }
 
-// mergeRanges sorts rs and joins the ranges that overlap or touch, because
-// nft refuses overlapping elements in an interval set.
+// mergeRanges sorts rs and joins the ranges that overlap, because nft
+// refuses overlapping elements in an interval set. Ranges that only touch
+// stay apart, so that a pod's address stays one element of its own and pod
+// churn changes single elements.
 func mergeRanges(rs []ipRange) []ipRange {
 	slices.SortFunc(rs, func(a, b ipRange) int { return a.from.Compare(b.from) })
 	var out []ipRange
 	for _, r := range rs {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
-			if next := last.to.Next(); !next.IsValid() || !next.Less(r.from) {
+			if !last.to.Less(r.from) {
 				if last.to.Less(r.to) {
 					last.to = r.to
 				}

@@ -29,8 +29,9 @@ func TestRanges(t *testing.T) {
 		{"except at the start", r("10.0.0.0/24").without(r("10.0.0.0/25")), []string{"10.0.0.128-10.0.0.255"}},
 		{"except all", r("10.0.0.0/24").without(r("10.0.0.0/16")), nil},
 		{"except elsewhere", r("10.0.0.0/24").without(r("10.9.0.0/16")), []string{"10.0.0.0-10.0.0.255"}},
-		{"merge overlapping and touching", mergeRanges([]ipRange{r("10.0.1.0/24"), r("10.0.0.0/24"), r("10.0.0.128/25"), r("10.0.3.0/24")}),
-			[]string{"10.0.0.0-10.0.1.255", "10.0.3.0-10.0.3.255"}},
+		{"merge overlapping, keep touching apart", mergeRanges([]ipRange{r("10.0.1.0/24"), r("10.0.0.0/24"), r("10.0.0.128/25"), r("10.0.3.0/24"), r("10.0.0.5/32")}),
+			[]string{"10.0.0.0-10.0.0.255", "10.0.1.0-10.0.1.255", "10.0.3.0-10.0.3.255"}},
+		{"addresses stay single", mergeRanges([]ipRange{r("10.0.0.3/32"), r("10.0.0.2/32"), r("10.0.0.2/32")}), []string{"10.0.0.2", "10.0.0.3"}},
 		{"merge up to the last address", mergeRanges([]ipRange{r("255.255.255.255/32"), r("0.0.0.0/0")}), []string{"0.0.0.0-255.255.255.255"}},
 	}
 	for _, tc := range cases {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"sigs.k8s.io/knftables"
 )
@@ -58,7 +59,15 @@ func (t *table) apply(ctx context.Context, want ruleset) (bool, error) {
 		case old.equal(s):
 			continue
 		default:
-			tx.Flush(&knftables.Set{Name: name})
+			// Only the difference: nft re-reads an interval set to check
+			// each transaction touching it, so resending it all is slow.
+			for _, e := range without(old.elements, s.elements) {
+				tx.Delete(&knftables.Element{Set: name, Key: e})
+			}
+			for _, e := range without(s.elements, old.elements) {
+				tx.Add(&knftables.Element{Set: name, Key: e})
+			}
+			continue
 		}
 		for _, e := range s.elements {
 			tx.Add(&knftables.Element{Set: name, Key: e})
@@ -89,4 +98,19 @@ func (t *table) apply(ctx context.Context, want ruleset) (bool, error) {
 	}
 	t.applied = &want
 	return true, nil
+}
+
+// without is the elements of a that b lacks.
+func without(a, b [][]string) [][]string {
+	in := make(map[string]bool, len(b))
+	for _, e := range b {
+		in[strings.Join(e, " . ")] = true
+	}
+	var out [][]string
+	for _, e := range a {
+		if !in[strings.Join(e, " . ")] {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -52,10 +52,16 @@ func TestApplyIncremental(t *testing.T) {
 	// A new db pod elsewhere: the peer set changes, no rule does.
 	moved := append(clusterPods[:len(clusterPods):len(clusterPods)], pod("a", "a4", "n2", "app=db", "", "10.42.1.9"))
 	_, tx = sync(moved, deny)
-	if strings.Contains(tx, "rule") || strings.Contains(tx, "chain") || !strings.Contains(tx, "10.42.1.9") {
-		t.Errorf("pod churn should only rewrite sets:\n%s", tx)
+	if strings.Contains(tx, "rule") || strings.Contains(tx, "chain") || strings.Contains(tx, "flush") || strings.Count(tx, "\n") != 1 || !strings.Contains(tx, "add element inet kubelite-netpol p-") || !strings.Contains(tx, "10.42.1.9") {
+		t.Errorf("pod churn should add one set element:\n%s", tx)
 	}
-	if verdict(t, fake, packet{src: "10.42.1.9", dst: "10.42.0.2", proto: "tcp", port: 80}) != "accept" {
+	// It moves: the element goes, another comes.
+	moved[len(moved)-1] = pod("a", "a4", "n2", "app=db", "", "10.42.1.10")
+	_, tx = sync(moved, deny)
+	if !strings.Contains(tx, "delete element inet kubelite-netpol p-") || !strings.Contains(tx, "{ 10.42.1.9 }") || strings.Count(tx, "\n") != 2 {
+		t.Errorf("pod address change should replace one set element:\n%s", tx)
+	}
+	if verdict(t, fake, packet{src: "10.42.1.10", dst: "10.42.0.2", proto: "tcp", port: 80}) != "accept" {
 		t.Error("new peer not allowed")
 	}
 

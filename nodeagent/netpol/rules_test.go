@@ -73,6 +73,18 @@ func sel(s string) *metav1.LabelSelector {
 	return &metav1.LabelSelector{MatchLabels: m}
 }
 
+// allowFrom adds an ingress rule from peers.
+func allowFrom(peers ...networkingv1.NetworkPolicyPeer) func(*networkingv1.NetworkPolicySpec) {
+	return func(s *networkingv1.NetworkPolicySpec) {
+		s.Ingress = append(s.Ingress, networkingv1.NetworkPolicyIngressRule{From: peers})
+	}
+}
+
+// peer is the pods of the policy's namespace with labels "k=v,...".
+func peer(podLabels string) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{PodSelector: sel(podLabels)}
+}
+
 func tcp(port int) networkingv1.NetworkPolicyPort {
 	return networkingv1.NetworkPolicyPort{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(int32(port)))}
 }
@@ -109,11 +121,6 @@ func addr(x any, v6 bool) string {
 }
 
 func TestSemantics(t *testing.T) {
-	allowFrom := func(peers ...networkingv1.NetworkPolicyPeer) func(*networkingv1.NetworkPolicySpec) {
-		return func(s *networkingv1.NetworkPolicySpec) {
-			s.Ingress = append(s.Ingress, networkingv1.NetworkPolicyIngressRule{From: peers})
-		}
-	}
 	allowPorts := func(ports ...networkingv1.NetworkPolicyPort) func(*networkingv1.NetworkPolicySpec) {
 		return func(s *networkingv1.NetworkPolicySpec) {
 			s.Ingress = append(s.Ingress, networkingv1.NetworkPolicyIngressRule{Ports: ports})

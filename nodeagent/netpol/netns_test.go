@@ -332,20 +332,8 @@ func BenchmarkNFTSync(b *testing.B) {
 	if _, err := exec.LookPath("nft"); err != nil {
 		b.Skipf("needs nft: %v", err)
 	}
-	ns := fmt.Sprintf("knp%d-bench", rand.IntN(1_000_000))
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		b.Fatalf("%v: %s", err, out)
-	}
-	b.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	var nft knftables.Interface
-	if err := inNetns(ns, func() (err error) {
-		nft, err = knftables.New(knftables.InetFamily, TableName)
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
-	tab := table{nft: netnsNFT{nft, ns}}
+	tab := table{nft: nftInNewNetns(b)}
 	s := benchCluster()
 	want, _ := compile(s)
 	start := time.Now()
@@ -367,4 +355,56 @@ func BenchmarkNFTSync(b *testing.B) {
 	}
 	b.ReportMetric(float64(first.Milliseconds()), "first-sync-ms")
 	b.ReportMetric(float64(applying.Milliseconds())/float64(b.N), "nft-ms/op")
+}
+
+// nftInNewNetns makes a network namespace for the test alone and returns
+// an Interface to the table in it.
+func nftInNewNetns(tb testing.TB) netnsNFT {
+	tb.Helper()
+	ns := fmt.Sprintf("knp%d-nft", rand.IntN(1_000_000))
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		tb.Fatalf("%v: %s", err, out)
+	}
+	tb.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	var nft knftables.Interface
+	if err := inNetns(ns, func() (err error) {
+		nft, err = knftables.New(knftables.InetFamily, TableName)
+		return err
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return netnsNFT{nft, ns}
+}
+
+// TestCleanupInNetns removes a table the real nft holds, and is fine
+// without one.
+func TestCleanupInNetns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a network namespace")
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skipf("needs nft: %v", err)
+	}
+	ctx := context.Background()
+	nft := nftInNewNetns(t)
+	want, _ := compile(snapshot{node: node, pods: clusterPods, namespaces: clusterNamespaces,
+		policies: []*networkingv1.NetworkPolicy{policy("a", "deny", "", allowFrom(peer("app=db")))}})
+	if _, err := (&table{nft: nft}).apply(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	list := func() string {
+		out, _ := exec.Command("ip", "netns", "exec", nft.ns, "nft", "list", "tables").CombinedOutput()
+		return string(out)
+	}
+	if !strings.Contains(list(), TableName) {
+		t.Fatalf("no table after apply: %q", list())
+	}
+	for range 2 {
+		if err := Cleanup(ctx, nft); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(); got != "" {
+			t.Errorf("tables after cleanup: %q", got)
+		}
+	}
 }

@@ -114,3 +114,16 @@ func without(a, b [][]string) [][]string {
 	}
 	return out
 }
+
+// Cleanup removes the table an earlier run left, so that pods are not
+// kept isolated by rules nothing updates any more (after a switch to
+// another enforcer, or to none). Without nft there is nothing to remove.
+func Cleanup(ctx context.Context, nft knftables.Interface) error {
+	tx := nft.NewTransaction()
+	tx.Add(&knftables.Table{})
+	tx.Delete(&knftables.Table{})
+	if err := nft.Run(ctx, tx); err != nil {
+		return fmt.Errorf("remove network policy table: %w", err)
+	}
+	return nil
+}

@@ -85,3 +85,21 @@ func TestApplyIncremental(t *testing.T) {
 func setNames(fake *knftables.Fake) []string {
 	return slices.Sorted(maps.Keys(fake.Tables[knftables.InetFamily][TableName].Sets))
 }
+
+func TestCleanup(t *testing.T) {
+	ctx := context.Background()
+	fake := knftables.NewFake(knftables.InetFamily, TableName)
+	want, _ := compile(snapshot{node: node, pods: clusterPods, namespaces: clusterNamespaces,
+		policies: []*networkingv1.NetworkPolicy{policy("a", "deny", "", nil)}})
+	if _, err := (&table{nft: fake}).apply(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // with the table, and again without
+		if err := Cleanup(ctx, fake); err != nil {
+			t.Fatal(err)
+		}
+		if dump := fake.Dump(); dump != "" {
+			t.Errorf("table left:\n%s", dump)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/client-go/informers"
 	"k8s.io/klog/v2"
+	"sigs.k8s.io/knftables"
 
 	"github.com/kubelite/kubelite/nodeagent/netpol"
 )
@@ -41,6 +42,12 @@ type networkPolicy struct {
 // stopped after ctx ends. Mode "none" starts nothing.
 func (np networkPolicy) start(ctx context.Context, node string) (wait func(), err error) {
 	if np.mode != "nftables" {
+		// A table of an earlier nftables run would keep pods isolated.
+		if nft, err := knftables.New(knftables.InetFamily, netpol.TableName); err == nil {
+			if err := netpol.Cleanup(ctx, nft); err != nil {
+				return nil, err
+			}
+		}
 		return func() {}, nil
 	}
 	if np.informers == nil {

@@ -45,7 +45,7 @@ func (np networkPolicy) start(ctx context.Context, node string) (wait func(), er
 		// A table of an earlier nftables run would keep pods isolated.
 		if nft, err := knftables.New(knftables.InetFamily, netpol.TableName); err == nil {
 			if err := netpol.Cleanup(ctx, nft); err != nil {
-				return nil, err
+				klog.FromContext(ctx).Error(err, "Stale NetworkPolicy rules may remain")
 			}
 		}
 		return func() {}, nil

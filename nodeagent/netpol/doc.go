@@ -47,11 +47,21 @@
 // the policy (p-<hash of namespace/name>-...), so pod churn changes set
 // elements only; the chains change when policies do.
 //
+// # Limits
+//
+// Traffic between a pod and its own node (host-network pods, anything the
+// node serves, such as a DNS server on a node address) crosses the input and
+// output hooks, not forward, and is never filtered; upstream allows the node
+// too, and plugins differ on host-served addresses. An ipBlock matches pod
+// addresses as well as outside ones. Egress named ports resolve on pods the
+// rule's peers select, so they never match an ipBlock peer. Without
+// br_netfilter only routed traffic is filtered.
+//
 // # Syncing
 //
 // Informer events mark the state dirty; one worker recomputes the whole
 // ruleset at most once per MinSyncInterval and applies the difference from
 // what it applied last in one nft transaction (the first sync, and the one
 // after a failure, recreate the table). Rules stay in place when the agent
-// stops, so pods stay isolated across restarts.
+// stops, so pods stay isolated across restarts; Cleanup removes them.
 package netpol

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
 )
 
 // TestServerLocalNode: `kubelite server --local-node=containerd` runs pods
@@ -153,5 +154,9 @@ func startLocalNodeServer(t *testing.T, prefix string) (*testserver.Server, stri
 		os.RemoveAll(dir)
 	})
 	copyFile(t, imageArchive(t), filepath.Join(dir, "images", "busybox.tar"))
-	return testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"}), dir
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"})
+	// Before the server stops (cleanups run last first): containers outlive
+	// the server and its containerd, for the next start to adopt.
+	t.Cleanup(func() { killTasks(containerd.Address(filepath.Join(dir, "containerd")), containerd.DefaultNamespace) })
+	return s, dir
 }

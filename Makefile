@@ -20,7 +20,12 @@ $(KUBELITE): $(shell find . -name '*.go' -not -path './conformance/*' 2>/dev/nul
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/kubelite
 
 # run: build and start a one-node cluster in the foreground on the default data dir.
-run: build
+# As root with containerd and runc (which `make containerd` installs) the server runs
+# a node agent for this machine on real containers (--local-node=containerd, its
+# default there), with the images of `make images` imported first.
+IMAGES_DIR := $(or $(KUBELITE_IMAGES),.cache/images)
+run: build containerd images
+	./$(KUBELITE) images import $(if $(DATA_DIR),--data-dir=$(DATA_DIR)) $(IMAGES_DIR)/*.tar
 	./$(KUBELITE) server $(if $(DATA_DIR),--data-dir=$(DATA_DIR))
 
 # test: unit and integration tests, then the kubectl and Helm end-to-end scenarios

@@ -9,14 +9,15 @@ free_port() {
 }
 
 # start_kubelite BIN [ARGS...]: starts the server with ARGS, waits until it is
-# ready, exports KUBECONFIG.
+# ready, exports KUBECONFIG. No local node unless ARGS ask for one
+# (--local-node=containerd; the server's default as root with containerd).
 start_kubelite() {
 	local bin=$1; shift
 	E2E_DIR=$(mktemp -d /tmp/kubelite-e2e.XXXXXX)
 	local port; port=$(free_port)
 	: >"$E2E_DIR/server.log"
 	"$bin" server --data-dir "$E2E_DIR/data" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
-		--secure-port "$port" --etcd-client-port "$(free_port)" --etcd-peer-port "$(free_port)" "$@" \
+		--secure-port "$port" --etcd-client-port "$(free_port)" --etcd-peer-port "$(free_port)" --local-node= "$@" \
 		>"$E2E_DIR/server.log" 2>&1 &
 	E2E_PID=$!
 	trap stop_kubelite EXIT

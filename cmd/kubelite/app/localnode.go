@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +24,22 @@ import (
 
 // localNodeRuntimes are the runtimes --local-node accepts.
 var localNodeRuntimes = []string{"containerd"}
+
+// DefaultLocalNode is the default of `kubelite server --local-node`:
+// "containerd" when this process runs as root on Linux and containerd and
+// runc are installed, so that a plain `kubelite server` is a one-node
+// cluster that runs real containers; else "" (no local node).
+func DefaultLocalNode() string {
+	if goruntime.GOOS != "linux" || os.Geteuid() != 0 {
+		return ""
+	}
+	for _, bin := range []string{"containerd", "runc"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return ""
+		}
+	}
+	return "containerd"
+}
 
 // runLocalNode runs a node agent for this machine, named name (empty: the
 // host name), on containerd until ctx ends: a containerd of its own under dataDir/containerd (started when none

@@ -29,7 +29,7 @@ run: build containerd images
 	./$(KUBELITE) server $(if $(DATA_DIR),--data-dir=$(DATA_DIR))
 
 # test: unit and integration tests, then the kubectl and Helm end-to-end scenarios
-# (Helm 3 and 4 are built once into .cache/bin).
+# (Helm 3 and 4 are built once into .cache/bin) and the one on real containers.
 test: unit e2e
 
 # unit needs containerd and runc, and the busybox image from `make images`, for the tests
@@ -37,9 +37,12 @@ test: unit e2e
 unit: containerd images
 	$(GO) test -count=1 ./...
 
-e2e: build
+# containers.sh runs real containers on the local node (needs containerd and the
+# images: about a minute).
+e2e: build containerd images
 	./conformance/e2e/kubectl.sh $(KUBELITE)
 	./conformance/e2e/helm.sh $(KUBELITE)
+	./conformance/e2e/containers.sh $(KUBELITE)
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
 # into .cache/bin), each kubelite figure also as a ratio to upstream's; then the

@@ -65,6 +65,10 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 		return err
 	}
 	defer d.Close()
+	// Upstream kubelet's defaults (kubeAPIQPS 50, kubeAPIBurst 100); client-go's
+	// own 5 and 10 made 100 pods take minutes to start.
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return err

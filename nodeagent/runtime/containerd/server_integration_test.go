@@ -117,7 +117,7 @@ func waitFor(t *testing.T, s *testserver.Server, name, what string, ok func(*cor
 	return last
 }
 
-func copyFile(t *testing.T, src, dst string) {
+func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func copyFile(t *testing.T, src, dst string) {
 // data dir of its own (named with prefix: short, as the socket path is
 // limited) whose images/ holds the busybox archive; the dir, and what is
 // mounted under it, goes with the test.
-func startLocalNodeServer(t *testing.T, prefix string) (*testserver.Server, string) {
+func startLocalNodeServer(t testing.TB, prefix string) (*testserver.Server, string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {

@@ -22,6 +22,9 @@ import (
 	"github.com/kubelite/kubelite/nodeagent/volumes"
 )
 
+// localNodeWorkers is how many pods the local node agent syncs at once.
+const localNodeWorkers = 8
+
 // localNodeRuntimes are the runtimes --local-node accepts.
 var localNodeRuntimes = []string{"containerd"}
 
@@ -99,9 +102,12 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	defer b.Shutdown()
 	agent, err := nodeagent.New(nodeagent.Config{
-		Node:     node,
-		Client:   client,
-		Runtime:  rt,
+		Node:    node,
+		Client:  client,
+		Runtime: rt,
+		// Pod syncs mostly wait on containerd and the API: more at once
+		// than the default 2, as upstream's kubelet has one worker per pod.
+		Workers:  localNodeWorkers,
 		Recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
 	})
 	if err != nil {

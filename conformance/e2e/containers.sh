@@ -3,7 +3,8 @@
 # node on containerd (--local-node=containerd), driven by the stock kubectl
 # (WebSocket streaming) and kubectl 1.27 (SPDY): logs, exec, attach, cp,
 # port-forward, CrashLoopBackOff, a liveness restart, a configMap update reaching
-# its file, OOMKilled, a termination message and `kubectl wait`.
+# its file, OOMKilled, an emptyDir over its sizeLimit evicted, a termination
+# message and `kubectl wait`.
 # Needs root, containerd and runc (`make containerd`) and the images of `make images`.
 # Usage: containers.sh path/to/kubelite [kubectl ...]
 set -uo pipefail
@@ -116,6 +117,18 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: disk, namespace: $ns}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: $busybox
+    command: [sh, -c, 'dd if=/dev/zero of=/cache/f bs=1M count=3; sleep 3600']
+    volumeMounts: [{name: cache, mountPath: /cache}]
+  volumes: [{name: cache, emptyDir: {sizeLimit: 1Mi}}]
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: term, namespace: $ns}
 spec:
   restartPolicy: Never
@@ -193,6 +206,7 @@ eventually() {
 	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within $secs s)"; echo "$out" | sed 's/^/     /' | head -30
 }
 eventually "configMap update reaches the file" '^hello-2$' 90 K exec web -n $ns -c main -- cat /conf/greeting
+eventually "emptyDir over its sizeLimit: evicted" '^Failed Evicted Usage of EmptyDir volume "cache" exceeds the limit "1Mi"\. $' 30 jp disk '{.status.phase} {.status.reason} {.status.message}'
 eventually "termination message" '^Succeeded goodbye$' 30 jp term '{.status.phase} {.status.containerStatuses[0].state.terminated.message}'
 eventually "OOMKilled in lastState" '^OOMKilled 137$' 60 jp hog '{.status.containerStatuses[0].lastState.terminated.reason} {.status.containerStatuses[0].lastState.terminated.exitCode}'
 eventually "liveness probe restarts" '^[1-9][0-9]* Error 137$' 60 jp live '{.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason} {.status.containerStatuses[0].lastState.terminated.exitCode}'

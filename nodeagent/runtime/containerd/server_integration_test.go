@@ -149,14 +149,19 @@ func startLocalNodeServer(t testing.TB, prefix string) (*testserver.Server, stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	// After the server stopped (cleanups run last first): containers outlive
+	// the server and its containerd, for the next start to adopt, so a
+	// containerd on the same dir kills them before the dir goes.
 	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if d, err := containerd.StartDaemon(ctx, containerd.DaemonConfig{Dir: filepath.Join(dir, "containerd")}); err == nil {
+			killTasks(d.Address, containerd.DefaultNamespace)
+			d.Close()
+		}
 		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
 		os.RemoveAll(dir)
 	})
 	copyFile(t, imageArchive(t), filepath.Join(dir, "images", "busybox.tar"))
-	s := testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"})
-	// Before the server stops (cleanups run last first): containers outlive
-	// the server and its containerd, for the next start to adopt.
-	t.Cleanup(func() { killTasks(containerd.Address(filepath.Join(dir, "containerd")), containerd.DefaultNamespace) })
-	return s, dir
+	return testserver.StartWith(t, app.ServerConfig{DataDir: dir, LocalNode: "containerd"}), dir
 }

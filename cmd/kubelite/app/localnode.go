@@ -28,11 +28,11 @@ const localNodeWorkers = 8
 // localNodeRuntimes are the runtimes --local-node accepts.
 var localNodeRuntimes = []string{"containerd"}
 
-// DefaultLocalNode is the default of `kubelite server --local-node`:
+// defaultLocalNode is the default of `kubelite server --local-node`:
 // "containerd" when this process runs as root on Linux and containerd and
 // runc are installed, so that a plain `kubelite server` is a one-node
 // cluster that runs real containers; else "" (no local node).
-func DefaultLocalNode() string {
+func defaultLocalNode() string {
 	if goruntime.GOOS != "linux" || os.Geteuid() != 0 {
 		return ""
 	}

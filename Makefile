@@ -20,11 +20,16 @@ $(KUBELITE): $(shell find . -name '*.go' -not -path './conformance/*' 2>/dev/nul
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/kubelite
 
 # run: build and start a one-node cluster in the foreground on the default data dir.
-run: build
+# As root with containerd and runc (which `make containerd` installs) the server runs
+# a node agent for this machine on real containers (--local-node=containerd, its
+# default there), with the images of `make images` imported first.
+IMAGES_DIR := $(or $(KUBELITE_IMAGES),.cache/images)
+run: build containerd images
+	./$(KUBELITE) images import $(if $(DATA_DIR),--data-dir=$(DATA_DIR)) $(IMAGES_DIR)/*.tar
 	./$(KUBELITE) server $(if $(DATA_DIR),--data-dir=$(DATA_DIR))
 
 # test: unit and integration tests, then the kubectl and Helm end-to-end scenarios
-# (Helm 3 and 4 are built once into .cache/bin).
+# (Helm 3 and 4 are built once into .cache/bin) and the one on real containers.
 test: unit e2e
 
 # unit needs containerd and runc, and the busybox image from `make images`, for the tests
@@ -32,18 +37,24 @@ test: unit e2e
 unit: containerd images
 	$(GO) test -count=1 ./...
 
-e2e: build
+# containers.sh runs real containers on the local node (needs containerd and the
+# images: about a minute).
+e2e: build containerd images
 	./conformance/e2e/kubectl.sh $(KUBELITE)
 	./conformance/e2e/helm.sh $(KUBELITE)
+	./conformance/e2e/containers.sh $(KUBELITE)
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
 # into .cache/bin), each kubelite figure also as a ratio to upstream's; then the
 # node agent hosting KUBELITE_SIM_NODES (default 5000) simulated nodes; then a
 # Deployment of KUBELITE_DEPLOY_REPLICAS (5000) on KUBELITE_DEPLOY_NODES (100)
 # simulated nodes, reconciled by kubelite's controllers and scheduler and by
-# upstream's kube-controller-manager and kube-scheduler; then the scheduler
-# alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
-bench: build
+# upstream's kube-controller-manager and kube-scheduler; then the node agent's
+# benchmarks, among them BenchmarkPodStartupLatency (100 pods on the real
+# containerd node, created to Running and Ready seen through a watch: p50, p99);
+# then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
+# BenchmarkStartup measures the server alone (--local-node=, no containerd).
+bench: build containerd images
 	conformance/tools/build.sh etcd >/dev/null
 	conformance/tools/build.sh kube-apiserver >/dev/null
 	$(GO) test -run '^$$' -bench Startup -benchtime 3x ./cmd/kubelite/

@@ -38,6 +38,9 @@ type podState struct {
 	// a sidecar that restarts later does not make the pod Pending again.
 	initialized      bool
 	deadlineExceeded bool
+	// evicted is the message of the pod's eviction by the agent (an
+	// emptyDir over its sizeLimit); empty when not evicted.
+	evicted string
 	// stopping: StopPod runs in the background; stopped: it finished and no
 	// container of the pod will run again.
 	stopping, stopped bool
@@ -114,7 +117,17 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) (tim
 		}
 	}
 
-	stop := pod.DeletionTimestamp != nil || terminal || st.deadlineExceeded
+	if uc, ok := a.rt.(usageChecker); ok && !terminal && st.evicted == "" && pod.DeletionTimestamp == nil && rs != nil && hasEmptyDirLimit(pod) {
+		if msg := uc.EmptyDirOverLimit(pod); msg != "" {
+			logger.V(2).Info("Evicting pod", "message", msg)
+			st.evicted = msg
+			a.event(pod, corev1.EventTypeWarning, evictedReason, msg)
+		} else {
+			requeue = soonest(requeue, usageCheckPeriod)
+		}
+	}
+
+	stop := pod.DeletionTimestamp != nil || terminal || st.deadlineExceeded || st.evicted != ""
 	if !stop && !st.stopped {
 		next, done, err := a.runContainers(ctx, pod, st, rs, now)
 		if err != nil {
@@ -453,4 +466,31 @@ func untilTime(t, now time.Time) time.Duration {
 		return d
 	}
 	return time.Millisecond
+}
+
+// usageChecker is a runtime whose pods' emptyDir volumes use the node's
+// disk: the agent asks it, about every usageCheckPeriod while such a pod
+// runs, whether one is over its sizeLimit, and evicts the pod if so, as
+// upstream's eviction manager does.
+type usageChecker interface {
+	// EmptyDirOverLimit returns the eviction message of pod's first disk
+	// emptyDir over its sizeLimit, or "".
+	EmptyDirOverLimit(pod *corev1.Pod) string
+}
+
+// usageCheckPeriod is how often usage is checked: upstream's eviction
+// manager's housekeeping interval.
+const usageCheckPeriod = 10 * time.Second
+
+// evictedReason is the reason of an evicted pod's status and event.
+const evictedReason = "Evicted"
+
+// hasEmptyDirLimit reports whether pod has a disk emptyDir with a sizeLimit.
+func hasEmptyDirLimit(pod *corev1.Pod) bool {
+	for _, v := range pod.Spec.Volumes {
+		if e := v.EmptyDir; e != nil && e.Medium != corev1.StorageMediumMemory && e.SizeLimit != nil && e.SizeLimit.Sign() == 1 {
+			return true
+		}
+	}
+	return false
 }

@@ -90,6 +90,9 @@ func buildStatus(in statusInput) corev1.PodStatus {
 		s.Reason = "DeadlineExceeded"
 		s.Message = "Pod was active on the node longer than the specified deadline"
 	}
+	if st.evicted != "" && s.Phase != corev1.PodSucceeded {
+		s.Phase, s.Reason, s.Message = corev1.PodFailed, evictedReason, st.evicted
+	}
 	// Once terminal, a pod stays so.
 	if terminal {
 		s.Phase = old.Phase

@@ -8,15 +8,17 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_kubelite BIN [ARGS...]: starts the server with ARGS, waits until it is
-# ready, exports KUBECONFIG.
+# start_kubelite BIN [ARGS...]: starts the server with ARGS on the data dir
+# $E2E_DIR/data (E2E_DIR: a new temporary dir unless set), waits until it is
+# ready, exports KUBECONFIG. No local node unless ARGS ask for one
+# (--local-node=containerd; the server's default as root with containerd).
 start_kubelite() {
 	local bin=$1; shift
-	E2E_DIR=$(mktemp -d /tmp/kubelite-e2e.XXXXXX)
+	E2E_DIR=${E2E_DIR:-$(mktemp -d /tmp/kubelite-e2e.XXXXXX)}
 	local port; port=$(free_port)
 	: >"$E2E_DIR/server.log"
 	"$bin" server --data-dir "$E2E_DIR/data" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
-		--secure-port "$port" --etcd-client-port "$(free_port)" --etcd-peer-port "$(free_port)" "$@" \
+		--secure-port "$port" --etcd-client-port "$(free_port)" --etcd-peer-port "$(free_port)" --local-node= "$@" \
 		>"$E2E_DIR/server.log" 2>&1 &
 	E2E_PID=$!
 	trap stop_kubelite EXIT

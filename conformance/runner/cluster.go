@@ -140,7 +140,10 @@ func startKubelite(ctx context.Context, bin, logPath string, extraFlags []string
 		return nil, err
 	}
 	args := []string{"server", "--data-dir", filepath.Join(dataDir, "data"), "--bind-address", "127.0.0.1",
-		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0"}
+		"--secure-port", "0", "--etcd-client-port", "0", "--etcd-peer-port", "0",
+		// No local node (the server's default as root with containerd):
+		// RESULTS.md is measured without one; KUBELITE_FLAGS may add it.
+		"--local-node="}
 	args = append(args, extraFlags...)
 	p, ready, err := startProc("kubelite", bin, args, logPath, readyLine)
 	if err != nil {

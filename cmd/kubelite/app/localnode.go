@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,8 +22,27 @@ import (
 	"github.com/kubelite/kubelite/nodeagent/volumes"
 )
 
+// localNodeWorkers is how many pods the local node agent syncs at once.
+const localNodeWorkers = 8
+
 // localNodeRuntimes are the runtimes --local-node accepts.
 var localNodeRuntimes = []string{"containerd"}
+
+// defaultLocalNode is the default of `kubelite server --local-node`:
+// "containerd" when this process runs as root on Linux and containerd and
+// runc are installed, so that a plain `kubelite server` is a one-node
+// cluster that runs real containers; else "" (no local node).
+func defaultLocalNode() string {
+	if goruntime.GOOS != "linux" || os.Geteuid() != 0 {
+		return ""
+	}
+	for _, bin := range []string{"containerd", "runc"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return ""
+		}
+	}
+	return "containerd"
+}
 
 // runLocalNode runs a node agent for this machine, named name (empty: the
 // host name), on containerd until ctx ends: a containerd of its own under dataDir/containerd (started when none
@@ -46,6 +68,10 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 		return err
 	}
 	defer d.Close()
+	// Upstream kubelet's defaults (kubeAPIQPS 50, kubeAPIBurst 100); client-go's
+	// own 5 and 10 made 100 pods take minutes to start.
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return err
@@ -76,9 +102,12 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	defer b.Shutdown()
 	agent, err := nodeagent.New(nodeagent.Config{
-		Node:     node,
-		Client:   client,
-		Runtime:  rt,
+		Node:    node,
+		Client:  client,
+		Runtime: rt,
+		// Pod syncs mostly wait on containerd and the API: more at once
+		// than the default 2, as upstream's kubelet has one worker per pod.
+		Workers:  localNodeWorkers,
 		Recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
 	})
 	if err != nil {

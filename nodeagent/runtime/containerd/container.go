@@ -69,6 +69,10 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 		labelImageRef: ct.ImageRef, labelCreated: formatTime(ct.CreatedAt), labelLog: ct.logPath,
 		labelTermination: string(c.TerminationMessagePolicy),
 	}
+	if c.Stdin {
+		labels[labelStdin] = stdinLabel(c.Stdin, c.StdinOnce)
+		ct.stdin = newStdinPipe(c.StdinOnce)
+	}
 	obj, err := r.client.NewContainer(ctx, ct.ID,
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(r.cfg.Snapshotter),
@@ -87,9 +91,12 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	if err != nil {
 		return "", err
 	}
-	task, err := obj.NewTask(ctx, r.logIO(lf))
+	task, err := obj.NewTask(ctx, r.logIO(lf, ct.stdin))
 	if err != nil {
 		lf.Close()
+		if ct.stdin != nil {
+			ct.stdin.close()
+		}
 		return "", fmt.Errorf("create task of %s: %w", c.Name, err)
 	}
 	ct.task, ct.log = task, lf
@@ -122,25 +129,30 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	return ct.ID, nil
 }
 
-// logIO is the output of a new task: its stdout and stderr FIFOs are
-// <Dir>/.fifo/<id>.{stdout,stderr}, copied into lf. Unlike cio.NewCreator's
-// they stay when the IO closes, so that a restarted runtime attaches to them
-// again (restore); finish removes them.
-func (r *Runtime) logIO(lf *logFile) cio.Creator {
-	attach := cio.NewAttach(cio.WithStreams(nil, lf.stream("stdout"), lf.stream("stderr")))
+// logIO is the IO of a new task: its stdout and stderr FIFOs are
+// <Dir>/.fifo/<id>.{stdout,stderr}, copied into lf, and with a stdin pipe
+// <id>.stdin, fed from it. Unlike cio.NewCreator's they stay when the IO
+// closes, so that a restarted runtime attaches to them again (restore);
+// finish removes them.
+func (r *Runtime) logIO(lf *logFile, stdin *stdinPipe) cio.Creator {
+	attach := cio.NewAttach(cio.WithStreams(stdin.reader(), lf.stream("stdout"), lf.stream("stderr")))
 	return func(id string) (cio.IO, error) {
 		dir := r.fifoDir()
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
-		return attach(cio.NewFIFOSet(cio.Config{Stdout: filepath.Join(dir, id+".stdout"), Stderr: filepath.Join(dir, id+".stderr")}, nil))
+		return attach(cio.NewFIFOSet(cio.Config{
+			Stdin:  filepath.Join(dir, id+".stdin"),
+			Stdout: filepath.Join(dir, id+".stdout"),
+			Stderr: filepath.Join(dir, id+".stderr"),
+		}, nil))
 	}
 }
 
 func (r *Runtime) fifoDir() string { return filepath.Join(r.cfg.Dir, ".fifo") }
 
 func (r *Runtime) removeFIFOs(id string) {
-	for _, s := range []string{".stdout", ".stderr"} {
+	for _, s := range []string{".stdin", ".stdout", ".stderr"} {
 		_ = os.Remove(filepath.Join(r.fifoDir(), id+s))
 	}
 }
@@ -322,6 +334,9 @@ func (r *Runtime) finish(ctx context.Context, ct *container) error {
 	r.mu.Unlock()
 	if ct.log != nil {
 		ct.log.Close()
+	}
+	if ct.stdin != nil {
+		ct.stdin.close()
 	}
 	message := r.terminationMessage(ctx, obj, ct, code)
 	r.removeFIFOs(ct.ID)

@@ -29,7 +29,15 @@ type VolumeManager interface {
 	TearDown(ctx context.Context, uid types.UID) error
 	// Adopt takes over the volumes of a pod set up before a restart.
 	Adopt(namespace, name string, uid types.UID)
+	// EmptyDirOverLimit returns the eviction message of the pod's first
+	// disk emptyDir over its sizeLimit, or "".
+	EmptyDirOverLimit(pod *corev1.Pod) string
 }
+
+// EmptyDirOverLimit returns why pod must be evicted: its first emptyDir
+// volume on disk that uses more than its sizeLimit (upstream's message);
+// "" when none does. The node agent asks it periodically.
+func (r *Runtime) EmptyDirOverLimit(pod *corev1.Pod) string { return r.volumes.EmptyDirOverLimit(pod) }
 
 // labelTermination is a container's terminationMessagePolicy.
 const labelTermination = labelPrefix + "termination"

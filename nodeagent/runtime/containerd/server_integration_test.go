@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
+	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
 )
 
 // TestServerLocalNode: `kubelite server --local-node=containerd` runs pods
@@ -116,7 +117,7 @@ func waitFor(t *testing.T, s *testserver.Server, name, what string, ok func(*cor
 	return last
 }
 
-func copyFile(t *testing.T, src, dst string) {
+func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		t.Fatal(err)
@@ -142,13 +143,22 @@ func copyFile(t *testing.T, src, dst string) {
 // data dir of its own (named with prefix: short, as the socket path is
 // limited) whose images/ holds the busybox archive; the dir, and what is
 // mounted under it, goes with the test.
-func startLocalNodeServer(t *testing.T, prefix string) (*testserver.Server, string) {
+func startLocalNodeServer(t testing.TB, prefix string) (*testserver.Server, string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// After the server stopped (cleanups run last first): containers outlive
+	// the server and its containerd, for the next start to adopt, so a
+	// containerd on the same dir kills them before the dir goes.
 	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if d, err := containerd.StartDaemon(ctx, containerd.DaemonConfig{Dir: filepath.Join(dir, "containerd")}); err == nil {
+			killTasks(d.Address, containerd.DefaultNamespace)
+			d.Close()
+		}
 		_ = exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l").Run()
 		os.RemoveAll(dir)
 	})

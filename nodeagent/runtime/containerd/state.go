@@ -78,6 +78,8 @@ type container struct {
 	// task is the running task with its IO (the log copier), nil once exited.
 	task containerd.Task
 	log  *logFile
+	// stdin is the process's stdin for attach sessions; nil without one.
+	stdin *stdinPipe
 }
 
 // current returns the pod's latest sandbox, or nil. Runtime.mu held.
@@ -195,6 +197,9 @@ func (r *Runtime) restore(ctx context.Context) error {
 			c.Message = r.readTerminationMessage(uid, c.ID)
 		} else if !c.StartedAt.IsZero() {
 			c.State = runtime.StateRunning
+			if l[labelStdin] != "" {
+				c.stdin = newStdinPipe(l[labelStdin] == "once")
+			}
 			if err := r.attach(ctx, objs[i], c); err != nil {
 				logger.Error(err, "Attach to a running container's output", "container", c.ID)
 			}
@@ -223,9 +228,12 @@ func (r *Runtime) attach(ctx context.Context, obj containerd.Container, c *conta
 	if err != nil {
 		return err
 	}
-	task, err := obj.Task(ctx, cio.NewAttach(cio.WithStreams(nil, lf.stream("stdout"), lf.stream("stderr"))))
+	task, err := obj.Task(ctx, cio.NewAttach(cio.WithStreams(c.stdin.reader(), lf.stream("stdout"), lf.stream("stderr"))))
 	if err != nil {
 		lf.Close()
+		if c.stdin != nil {
+			c.stdin.close()
+		}
 		if errdefs.IsNotFound(err) {
 			return nil
 		}

@@ -299,12 +299,27 @@ func orDiscard(w io.WriteCloser) io.Writer {
 
 // Attach streams what the container writes from now on, each stream to its
 // own, until it exits or ctx ends. Its output goes to its log file, which
-// Attach follows; stdin is not connected: containers run without one.
+// Attach follows. s.Stdin reaches the process of a container with stdin
+// (stdinPipe); without one it is not read.
 func (r *Runtime) Attach(ctx context.Context, id string, s runtime.Streams) error {
-	if _, err := r.runningTask(r.nsctx(ctx), id); err != nil {
+	task, err := r.runningTask(r.nsctx(ctx), id)
+	if err != nil {
 		return err
 	}
-	return r.readLog(ctx, id, runtime.LogOptions{Follow: true, TailLines: 0}, func(l criLine) error {
+	r.mu.Lock()
+	var in *stdinPipe
+	if ct := r.containers[id]; ct != nil {
+		in = ct.stdin
+	}
+	r.mu.Unlock()
+	opts := runtime.LogOptions{Follow: true, TailLines: 0}
+	if in != nil && s.Stdin != nil {
+		// What the process answers may be logged before readLog reaches
+		// the end of the log: read from now rather than from there.
+		opts.TailLines, opts.Since = -1, time.Now()
+		go in.copyFrom(context.WithoutCancel(r.nsctx(ctx)), task, s.Stdin)
+	}
+	return r.readLog(ctx, id, opts, func(l criLine) error {
 		w := orDiscard(s.Stdout)
 		if l.stream == "stderr" && !s.TTY {
 			w = orDiscard(s.Stderr)

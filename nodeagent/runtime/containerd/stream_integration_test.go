@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,9 @@ func TestServerLocalNodeStreaming(t *testing.T) {
 		Spec: corev1.PodSpec{Containers: []corev1.Container{
 			{Name: "main", Image: testImage, Command: []string{"sh", "-c", `trap "exit 0" TERM; echo hello from $(hostname); sleep 3600 & wait`}},
 			{Name: "echo", Image: testImage, Command: []string{"nc", "-ll", "-p", "8080", "-e", "cat"}},
+			// Reads its stdin, which attach sessions write (stdinOnce: the
+			// first session's end closes it, and it exits).
+			{Name: "stdin", Image: testImage, Command: []string{"sh", "-c", `while read l; do echo "got $l"; done; echo stdin closed; sleep 3600`}, Stdin: true, StdinOnce: true},
 		}},
 	}
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -81,6 +85,37 @@ func TestServerLocalNodeStreaming(t *testing.T) {
 	out.Reset()
 	if err := ex.StreamWithContext(ectx, remotecommand.StreamOptions{Stdout: &out, Tty: true}); err != nil || !strings.HasPrefix(out.String(), "/dev/pts/") {
 		t.Errorf("exec -t tty = %q, %v; want a terminal", out.String(), err)
+	}
+
+	// kubectl attach -i: the session's stdin reaches the process, its
+	// output comes back; its end closes the stdin (stdinOnce).
+	u = s.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace("ctd").Name("streams").SubResource("attach").
+		VersionedParams(&corev1.PodAttachOptions{Container: "stdin", Stdin: true, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
+	if ex, err = remotecommand.NewWebSocketExecutor(s.Config, http.MethodGet, u.String()); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+	defer acancel()
+	inR, inW := io.Pipe()
+	go func() {
+		_, _ = inW.Write([]byte("one\ntwo\n"))
+		// The end of stdin once both lines are back; the session's once
+		// the process says its stdin closed.
+		for actx.Err() == nil {
+			got := syncString(&out)
+			if strings.Contains(got, "got two") {
+				inW.Close()
+			}
+			if strings.Contains(got, "stdin closed") {
+				acancel()
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	_ = ex.StreamWithContext(actx, remotecommand.StreamOptions{Stdin: inR, Stdout: &lockedBuffer{b: &out}, Stderr: io.Discard})
+	if got := syncString(&out); !strings.Contains(got, "got one\ngot two\nstdin closed\n") {
+		t.Errorf("attach -i output = %q; want each stdin line back, then stdin closed", got)
 	}
 
 	pu := s.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace("ctd").Name("streams").SubResource("portforward").URL()
@@ -132,4 +167,23 @@ func echo(port uint16) string {
 	buf := make([]byte, 5)
 	n, _ := io.ReadFull(c, buf)
 	return string(buf[:n])
+}
+
+// outMu guards the buffers lockedBuffer writes, for syncString.
+var outMu sync.Mutex
+
+// lockedBuffer is a bytes.Buffer written by a stream while the test reads
+// it.
+type lockedBuffer struct{ b *bytes.Buffer }
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	outMu.Lock()
+	defer outMu.Unlock()
+	return l.b.Write(p)
+}
+
+func syncString(b *bytes.Buffer) string {
+	outMu.Lock()
+	defer outMu.Unlock()
+	return b.String()
 }

@@ -133,13 +133,22 @@ func TestConformance(t *testing.T) {
 // killLeftovers kills the tasks a failed test left in the test namespaces,
 // so that no container outlives the test process.
 func killLeftovers(address string) {
+	var nss []string
+	for i := 1; i <= podDirs; i++ {
+		nss = append(nss, fmt.Sprintf("%s%d", nsPrefix, i))
+	}
+	killTasks(address, nss...)
+}
+
+// killTasks kills the tasks of the containerd at address in namespaces.
+func killTasks(address string, nss ...string) {
 	client, err := ctdclient.New(address)
 	if err != nil {
 		return
 	}
 	defer client.Close()
-	for i := 1; i <= podDirs; i++ {
-		ctx := namespaces.WithNamespace(context.Background(), fmt.Sprintf("%s%d", nsPrefix, i))
+	for _, ns := range nss {
+		ctx := namespaces.WithNamespace(context.Background(), ns)
 		list, _ := client.Containers(ctx)
 		for _, c := range list {
 			if task, err := c.Task(ctx, nil); err == nil {

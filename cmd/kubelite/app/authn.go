@@ -18,6 +18,7 @@ import (
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 
 	"github.com/kubelite/kubelite/auth/bootstraptoken"
+	"github.com/kubelite/kubelite/auth/nodetoken"
 )
 
 // authentication is the API server's request authenticator, as
@@ -29,8 +30,19 @@ import (
 // anonymous.
 type authentication struct {
 	authenticator.Request
-	// secrets holds kube-system's bootstrap token Secrets.
-	secrets informers.SharedInformerFactory
+	// secrets holds kube-system's bootstrap token Secrets, nodeTokens its
+	// node token Secrets.
+	secrets, nodeTokens informers.SharedInformerFactory
+}
+
+// secretsOfType returns an informer factory of kube-system's Secrets of one
+// type only, not every Secret.
+func secretsOfType(client kubernetes.Interface, t string) informers.SharedInformerFactory {
+	return sharedInformers(client,
+		informers.WithNamespace(metav1.NamespaceSystem),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("type", t).String()
+		}))
 }
 
 // newAuthentication builds the authenticator; saTokens authenticates
@@ -41,26 +53,26 @@ func newAuthentication(caVerify x509request.VerifyOptionFunc, saTokens authentic
 	if err != nil {
 		return nil, err
 	}
-	// Only kube-system's bootstrap token Secrets, not every Secret.
-	secrets := sharedInformers(client,
-		informers.WithNamespace(metav1.NamespaceSystem),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("type", string(bootstrapapi.SecretTypeBootstrapToken)).String()
-		}))
+	secrets := secretsOfType(client, string(bootstrapapi.SecretTypeBootstrapToken))
 	bootstrapTokens := bootstraptoken.NewAuthenticator(secrets.Core().V1().Secrets().Lister().Secrets(metav1.NamespaceSystem))
+	nodeTokens := secretsOfType(client, string(nodetoken.SecretType))
+	nodeTokenAuthn := nodetoken.NewAuthenticator(nodeTokens.Core().V1().Secrets().Lister().Secrets(metav1.NamespaceSystem))
 	authn := group.NewAuthenticatedGroupAdder(union.New(
 		x509request.NewDynamic(caVerify, x509request.CommonNameUserConversion),
-		bearertoken.New(tokenunion.New(bootstrapTokens, saTokens)),
+		bearertoken.New(tokenunion.New(bootstrapTokens, nodeTokenAuthn, saTokens)),
 	))
 	return &authentication{
-		Request: union.NewFailOnError(authn, anonymous.NewAuthenticator(nil)),
-		secrets: secrets,
+		Request:    union.NewFailOnError(authn, anonymous.NewAuthenticator(nil)),
+		secrets:    secrets,
+		nodeTokens: nodeTokens,
 	}, nil
 }
 
-// start fills the bootstrap tokens' cache.
+// start fills the bootstrap and node tokens' caches.
 func (a *authentication) start(ctx context.Context) {
-	a.secrets.Core().V1().Secrets().Informer()
-	a.secrets.Start(ctx.Done())
-	a.secrets.WaitForCacheSync(ctx.Done())
+	for _, f := range []informers.SharedInformerFactory{a.secrets, a.nodeTokens} {
+		f.Core().V1().Secrets().Informer()
+		f.Start(ctx.Done())
+		f.WaitForCacheSync(ctx.Done())
+	}
 }

@@ -64,10 +64,19 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 		}
 	}
 	rc = rest.CopyConfig(rc)
-	// One client speaks for every node: its rate limit is theirs together
-	// (upstream gives each kubelet 50 requests per second).
+	// The host's client watches the pods and nodes of all its nodes, makes
+	// their tokens and records their events; each node reads and writes its
+	// own objects as itself.
 	rc.QPS, rc.Burst = float32(min(50*cfg.Count, 2000)), min(100*cfg.Count, 4000)
 	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	names := make([]string, cfg.Count)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s%04d", cfg.Prefix, i)
+	}
+	nodeClients, err := nodeClients(ctx, client, rc, names)
 	if err != nil {
 		return err
 	}
@@ -91,7 +100,7 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 
 	agents := make([]nodeagent.Config, 0, cfg.Count)
 	for i := range cfg.Count {
-		node := nodeagent.SimulatedNodeConfig(fmt.Sprintf("%s%04d", cfg.Prefix, i), i, cfg.Taint)
+		node := nodeagent.SimulatedNodeConfig(names[i], i, cfg.Taint)
 		node.KubeletPort = port
 		rt, err := simulated.New(simulated.Config{PodCIDRs: node.PodCIDRs, Stages: stages})
 		if err != nil {
@@ -99,7 +108,7 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 		}
 		agents = append(agents, nodeagent.Config{
 			Node:     node,
-			Client:   client,
+			Client:   nodeClients[i],
 			Runtime:  rt,
 			Recorder: broadcasters[i%len(broadcasters)].NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
 			Workers:  1,

@@ -2,11 +2,22 @@ package admission_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"testing"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -111,6 +122,58 @@ func TestNodeRestriction(t *testing.T) {
 	forbidden(t, err, `leases.coordination.k8s.io "n1" is forbidden: can only access leases in the "kube-node-lease" system namespace`)
 	if _, err := n1.CoordinationV1().Leases(corev1.NamespaceNodeLease).Create(ctx, lease("n1"), metav1.CreateOptions{}); err != nil {
 		t.Errorf("own lease: %v", err)
+	}
+
+	// Service account tokens: only bound to a pod of its own.
+	_, err = n1.CoreV1().ServiceAccounts("nodes").CreateToken(ctx, "default", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		BoundObjectRef: &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: "on-n2", UID: other.UID}}}, metav1.CreateOptions{})
+	forbidden(t, err, `serviceaccounts "default" is forbidden: node requested token bound to a pod scheduled on a different node`)
+	_, err = n1.CoreV1().ServiceAccounts("nodes").CreateToken(ctx, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	forbidden(t, err, `serviceaccounts "default" is forbidden: node requested token not bound to a pod`)
+
+	// CSINodes: its own.
+	_, err = n1.StorageV1().CSINodes().Create(ctx, &storagev1.CSINode{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}, metav1.CreateOptions{})
+	forbidden(t, err, `csinodes.storage.k8s.io "n2" is forbidden: can only access CSINode with the same name as the requesting node`)
+	if _, err := n1.StorageV1().CSINodes().Create(ctx, &storagev1.CSINode{ObjectMeta: metav1.ObjectMeta{Name: "n1",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: "n1", UID: node.UID}}}}, metav1.CreateOptions{}); err != nil {
+		t.Errorf("own CSINode: %v", err)
+	}
+
+	// ResourceSlices: of its own node.
+	slice := func(name, nodeName string) *resourcev1.ResourceSlice {
+		return &resourcev1.ResourceSlice{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: resourcev1.ResourceSliceSpec{
+			Driver: "gpu.example.com", Pool: resourcev1.ResourcePool{Name: "p", ResourceSliceCount: 1}, NodeName: ptr.To(nodeName)}}
+	}
+	_, err = n1.ResourceV1().ResourceSlices().Create(ctx, slice("n2-gpus", "n2"), metav1.CreateOptions{})
+	forbidden(t, err, `resourceslices.resource.k8s.io "n2-gpus" is forbidden: can only create ResourceSlice with the same NodeName as the requesting node`)
+	if _, err := s.Client.ResourceV1().ResourceSlices().Create(ctx, slice("n2-gpus", "n2"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = n1.ResourceV1().ResourceSlices().Delete(ctx, "n2-gpus", metav1.DeleteOptions{})
+	forbidden(t, err, `resourceslices.resource.k8s.io "n2-gpus" is forbidden: can only delete ResourceSlice with the same NodeName as the requesting node`)
+	if _, err := n1.ResourceV1().ResourceSlices().Create(ctx, slice("n1-gpus", "n1"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("own ResourceSlice: %v", err)
+	}
+
+	// CSRs to the kubelet signers: only for its own name.
+	csr := func(name, cn string) *certificatesv1.CertificateSigningRequest {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn, Organization: []string{"system:nodes"}}}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: certificatesv1.CertificateSigningRequestSpec{
+			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			SignerName: certificatesv1.KubeAPIServerClientKubeletSignerName,
+			Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}}}
+	}
+	_, err = n1.CertificatesV1().CertificateSigningRequests().Create(ctx, csr("for-n2", "system:node:n2"), metav1.CreateOptions{})
+	forbidden(t, err, `certificatesigningrequests.certificates.k8s.io "for-n2" is forbidden: can only create a node CSR with CN=system:node:n1`)
+	if _, err := n1.CertificatesV1().CertificateSigningRequests().Create(ctx, csr("for-n1", "system:node:n1"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("own CSR: %v", err)
 	}
 
 	// Anyone else is not restricted.

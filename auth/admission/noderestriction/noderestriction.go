@@ -13,25 +13,36 @@
 //     evict only pods bound to it;
 //   - may write only its own Lease in kube-node-lease;
 //   - may update PersistentVolumeClaims only through status;
-//   - may ask for service account tokens only bound to a pod bound to it.
+//   - may ask for service account tokens only bound to a pod bound to it;
+//   - may write only its own CSINode, and create or delete only
+//     ResourceSlices of its own;
+//   - may ask for kubelet client and serving certificates (CSRs) only with
+//     its own name, CN=system:node:<name>.
 //
-// Not done here (upstream checks them too): CSINodes, ResourceSlices, CSRs,
-// PodCertificateRequests and the node's service account token audiences.
+// Not done here (upstream checks them too): PodCertificateRequests and the
+// node's service account token audiences.
 package noderestriction
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"slices"
 	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/informers"
@@ -88,11 +99,14 @@ func NodeIdentity(u user.Info) (name string, isNode bool) {
 }
 
 var (
-	podResource   = corev1.Resource("pods")
-	nodeResource  = corev1.Resource("nodes")
-	pvcResource   = corev1.Resource("persistentvolumeclaims")
-	saResource    = corev1.Resource("serviceaccounts")
-	leaseResource = coordinationv1.Resource("leases")
+	podResource     = corev1.Resource("pods")
+	nodeResource    = corev1.Resource("nodes")
+	pvcResource     = corev1.Resource("persistentvolumeclaims")
+	saResource      = corev1.Resource("serviceaccounts")
+	leaseResource   = coordinationv1.Resource("leases")
+	csiNodeResource = storagev1.Resource("csinodes")
+	sliceResource   = resourcev1.Resource("resourceslices")
+	csrResource     = certificatesv1.Resource("certificatesigningrequests")
 )
 
 // Admit checks a node's request.
@@ -127,6 +141,12 @@ func (p *Plugin) Admit(_ context.Context, a admission.Attributes, _ admission.Ob
 		return p.admitTokenRequest(node, a)
 	case leaseResource:
 		return admitLease(node, a)
+	case csiNodeResource:
+		return admitCSINode(node, a)
+	case sliceResource:
+		return admitResourceSlice(node, a)
+	case csrResource:
+		return admitCSR(node, a)
 	}
 	return nil
 }
@@ -376,6 +396,80 @@ func (p *Plugin) admitTokenRequest(node string, a admission.Attributes) error {
 	}
 	if pod.Spec.NodeName != node {
 		return admission.NewForbidden(a, fmt.Errorf("node requested token bound to a pod scheduled on a different node"))
+	}
+	return nil
+}
+
+// admitCSINode lets a node write only the CSINode of its name; its status
+// belongs to the CSIVolumeHealth feature, which is off.
+func admitCSINode(node string, a admission.Attributes) error {
+	name := a.GetName()
+	if a.GetOperation() == admission.Create {
+		m, err := meta.Accessor(a.GetObject())
+		if err != nil {
+			return admission.NewForbidden(a, fmt.Errorf("unable to access the object name"))
+		}
+		name = m.GetName()
+	}
+	if name != node {
+		return admission.NewForbidden(a, fmt.Errorf("can only access CSINode with the same name as the requesting node"))
+	}
+	if a.GetSubresource() == "status" {
+		return admission.NewForbidden(a, fmt.Errorf("CSIVolumeHealth feature gate is disabled"))
+	}
+	return nil
+}
+
+// admitResourceSlice lets a node create and delete only ResourceSlices of
+// its own node; the Node authorizer judges the rest, but cannot see a new
+// object or each one a collection delete removes.
+func admitResourceSlice(node string, a admission.Attributes) error {
+	var obj runtime.Object
+	switch a.GetOperation() {
+	case admission.Create:
+		obj = a.GetObject()
+	case admission.Delete:
+		obj = a.GetOldObject()
+	default:
+		return nil
+	}
+	slice, ok := obj.(*resourcev1.ResourceSlice)
+	if !ok {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", obj))
+	}
+	if slice.Spec.NodeName == nil || *slice.Spec.NodeName != node {
+		verb := "create"
+		if a.GetOperation() == admission.Delete {
+			verb = "delete"
+		}
+		return admission.NewForbidden(a, fmt.Errorf("can only %s ResourceSlice with the same NodeName as the requesting node", verb))
+	}
+	return nil
+}
+
+// admitCSR lets a node ask the kubelet signers only for its own name; the
+// signer checks the rest of the request.
+func admitCSR(node string, a admission.Attributes) error {
+	if a.GetOperation() != admission.Create {
+		return nil
+	}
+	csr, ok := a.GetObject().(*certificatesv1.CertificateSigningRequest)
+	if !ok {
+		return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+	}
+	if csr.Spec.SignerName != certificatesv1.KubeletServingSignerName && csr.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName {
+		return nil
+	}
+	block, _ := pem.Decode(csr.Spec.Request)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return admission.NewForbidden(a, fmt.Errorf("unable to parse csr: PEM block type must be CERTIFICATE REQUEST"))
+	}
+	req, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return admission.NewForbidden(a, fmt.Errorf("unable to parse csr: %w", err))
+	}
+	if req.Subject.CommonName != "system:node:"+node {
+		return admission.NewForbidden(a, fmt.Errorf("can only create a node CSR with CN=system:node:%s", node))
 	}
 	return nil
 }

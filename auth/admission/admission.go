@@ -17,11 +17,16 @@
 package admission
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
@@ -31,6 +36,9 @@ import (
 	webhookinit "k8s.io/apiserver/pkg/admission/plugin/webhook/initializer"
 	mutatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
 	validatingwebhook "k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
+	apiserverapi "k8s.io/apiserver/pkg/apis/apiserver"
+	apiserverapiv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
+	apiserverapiv1alpha1 "k8s.io/apiserver/pkg/apis/apiserver/v1alpha1"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/apiserver/pkg/util/webhook"
@@ -78,6 +86,15 @@ type Config struct {
 	// Drained is closed once the server has drained its requests on
 	// shutdown; plugins with workers (ResourceQuota, the policies) stop then.
 	Drained <-chan struct{}
+	// ConfigFile is an AdmissionConfiguration (apiserver.config.k8s.io),
+	// upstream's --admission-control-config-file: the configuration of each
+	// plugin, inline or in a file of its own. PodSecurity (its defaults and
+	// exemptions), the webhooks (their kubeConfigFile) and the admission
+	// policies read theirs; the others have none. Empty: defaults.
+	ConfigFile string
+	// Disabled names plugins not to run (--disable-admission-plugins).
+	// Empty: all of them.
+	Disabled []string
 }
 
 // excluded are the review resources, which store nothing: no webhook or
@@ -106,6 +123,85 @@ type plugin struct {
 	admission.Interface
 }
 
+// builtin is one plugin kubelite knows: its name, and how to make it from
+// its configuration (nil: none given), which only some plugins read.
+type builtin struct {
+	name string
+	make func(cfg Config, config io.Reader) (admission.Interface, error)
+}
+
+// noConfig adapts a plugin that reads no configuration.
+func noConfig[P admission.Interface](f func() P) func(Config, io.Reader) (admission.Interface, error) {
+	return func(Config, io.Reader) (admission.Interface, error) { return f(), nil }
+}
+
+// withConfig adapts a plugin that reads its configuration.
+func withConfig[P admission.Interface](f func(io.Reader) (P, error)) func(Config, io.Reader) (admission.Interface, error) {
+	return func(_ Config, r io.Reader) (admission.Interface, error) { return f(r) }
+}
+
+// builtins are kubelite's plugins in chain order (a static table).
+var builtins = []builtin{
+	{lifecycle.PluginName, func(Config, io.Reader) (admission.Interface, error) {
+		return lifecycle.NewLifecycle(sets.New(metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic))
+	}},
+	{limitranger.PluginName, noConfig(limitranger.New)},
+	{serviceaccount.PluginName, noConfig(serviceaccount.New)},
+	{noderestriction.PluginName, noConfig(noderestriction.New)},
+	{nodetaint.PluginName, noConfig(nodetaint.New)},
+	{podsecurity.PluginName, withConfig(podsecurity.New)},
+	{priority.PluginName, noConfig(priority.New)},
+	{defaulttolerationseconds.PluginName, noConfig(defaulttolerationseconds.New)},
+	{storage.DefaultClassPluginName, noConfig(storage.NewDefaultClass)},
+	{storage.ProtectionPluginName, noConfig(storage.NewProtection)},
+	{runtimeclass.PluginName, noConfig(runtimeclass.New)},
+	{mutatingpolicy.PluginName, withConfig(mutatingpolicy.NewPlugin)},
+	{mutatingwebhook.PluginName, withConfig(mutatingwebhook.NewMutatingWebhook)},
+	{validatingpolicy.PluginName, withConfig(validatingpolicy.NewPlugin)},
+	{validatingwebhook.PluginName, withConfig(validatingwebhook.NewValidatingAdmissionWebhook)},
+	{resourcequota.PluginName, func(cfg Config, _ io.Reader) (admission.Interface, error) { return resourcequota.New(cfg.Drained) }},
+}
+
+// PluginNames are the names of the plugins kubelite has, in chain order.
+func PluginNames() []string {
+	names := make([]string, len(builtins))
+	for i, b := range builtins {
+		names[i] = b.name
+	}
+	return names
+}
+
+// ValidatePlugins checks the names of --enable-admission-plugins and
+// --disable-admission-plugins, as upstream: each must be known, none in
+// both.
+func ValidatePlugins(enable, disable []string) error {
+	var errs []error
+	known := sets.New(PluginNames()...)
+	for _, flag := range []struct {
+		name  string
+		names []string
+	}{{"enable-admission-plugins", enable}, {"disable-admission-plugins", disable}} {
+		for _, n := range flag.names {
+			if !known.Has(n) {
+				errs = append(errs, fmt.Errorf("%s plugin %q is unknown", flag.name, n))
+			}
+		}
+	}
+	if both := sets.New(enable...).Intersection(sets.New(disable...)); both.Len() > 0 {
+		errs = append(errs, fmt.Errorf("%v in enable-admission-plugins and disable-admission-plugins overlapped", sets.List(both)))
+	}
+	return errors.Join(errs...)
+}
+
+// configScheme decodes AdmissionConfiguration files.
+func configScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(apiserverapi.AddToScheme(s))
+	utilruntime.Must(apiserverapiv1alpha1.AddToScheme(s))
+	utilruntime.Must(apiserverapiv1.AddToScheme(s))
+	return s
+}
+
 // plugins returns the plugins, initialized, in chain order.
 func plugins(cfg Config) ([]plugin, error) {
 	if cfg.Client == nil || cfg.Dynamic == nil || cfg.Informers == nil || cfg.Authorizer == nil || cfg.RESTMapper == nil ||
@@ -115,52 +211,27 @@ func plugins(cfg Config) ([]plugin, error) {
 	if cfg.Features == nil {
 		cfg.Features = utilfeature.DefaultFeatureGate
 	}
-	nsLifecycle, err := lifecycle.NewLifecycle(sets.New(metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic))
-	if err != nil {
+	if err := ValidatePlugins(nil, cfg.Disabled); err != nil {
 		return nil, err
 	}
-	podSecurity, err := podsecurity.New()
+	provider, err := admission.ReadAdmissionConfiguration(PluginNames(), cfg.ConfigFile, configScheme())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--admission-control-config-file: %w", err)
 	}
-	quota, err := resourcequota.New(cfg.Drained)
-	if err != nil {
-		return nil, err
-	}
-	// The dynamic plugins read no configuration file: upstream's defaults.
-	mutatingPolicy, err := mutatingpolicy.NewPlugin(nil)
-	if err != nil {
-		return nil, err
-	}
-	mutatingHook, err := mutatingwebhook.NewMutatingWebhook(nil)
-	if err != nil {
-		return nil, err
-	}
-	validatingPolicy, err := validatingpolicy.NewPlugin(nil)
-	if err != nil {
-		return nil, err
-	}
-	validatingHook, err := validatingwebhook.NewValidatingAdmissionWebhook(nil)
-	if err != nil {
-		return nil, err
-	}
-	chain := []plugin{
-		{lifecycle.PluginName, nsLifecycle},
-		{limitranger.PluginName, limitranger.New()},
-		{serviceaccount.PluginName, serviceaccount.New()},
-		{noderestriction.PluginName, noderestriction.New()},
-		{nodetaint.PluginName, nodetaint.New()},
-		{podsecurity.PluginName, podSecurity},
-		{priority.PluginName, priority.New()},
-		{defaulttolerationseconds.PluginName, defaulttolerationseconds.New()},
-		{storage.DefaultClassPluginName, storage.NewDefaultClass()},
-		{storage.ProtectionPluginName, storage.NewProtection()},
-		{runtimeclass.PluginName, runtimeclass.New()},
-		{mutatingpolicy.PluginName, mutatingPolicy},
-		{mutatingwebhook.PluginName, mutatingHook},
-		{validatingpolicy.PluginName, validatingPolicy},
-		{validatingwebhook.PluginName, validatingHook},
-		{resourcequota.PluginName, quota},
+	var chain []plugin
+	for _, b := range builtins {
+		if slices.Contains(cfg.Disabled, b.name) {
+			continue
+		}
+		config, err := provider.ConfigFor(b.name)
+		if err != nil {
+			return nil, fmt.Errorf("admission plugin %s: configuration: %w", b.name, err)
+		}
+		p, err := b.make(cfg, config)
+		if err != nil {
+			return nil, fmt.Errorf("admission plugin %s: %w", b.name, err)
+		}
+		chain = append(chain, plugin{b.name, p})
 	}
 	inits := admission.PluginInitializers{
 		initializer.NewAPIServerIDInitializer(cfg.APIServerID),

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -60,12 +61,14 @@ func defaultRecorder() metrics.Recorder {
 	return recorder
 }
 
-// New returns the plugin with upstream's default configuration (enforce,
-// audit and warn privileged, latest; no exemptions).
-func New() (*Plugin, error) {
-	cfg, err := psaconfig.LoadFromReader(nil)
+// New returns the plugin configured by a PodSecurityConfiguration
+// (pod-security.admission.config.k8s.io) read from config; nil config is
+// upstream's default (enforce, audit and warn privileged, latest; no
+// exemptions).
+func New(config io.Reader) (*Plugin, error) {
+	cfg, err := psaconfig.LoadFromReader(config)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s configuration: %w", PluginName, err)
 	}
 	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
 	if err != nil {

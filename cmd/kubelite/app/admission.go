@@ -3,8 +3,10 @@ package app
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/wait"
 	apiadmission "k8s.io/apiserver/pkg/admission"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -21,11 +23,38 @@ import (
 	"github.com/kubelite/kubelite/auth/admission"
 )
 
+// AdmissionConfig chooses and configures the admission plugins, with
+// upstream's flags. Zero: every plugin kubelite has, with its defaults.
+type AdmissionConfig struct {
+	// ConfigFile is an AdmissionConfiguration file
+	// (--admission-control-config-file).
+	ConfigFile string
+	// Enable and Disable name plugins to turn on and off
+	// (--enable-admission-plugins, --disable-admission-plugins). kubelite
+	// runs all of its plugins unless disabled (upstream leaves
+	// NodeRestriction off by default), so Enable only checks its names.
+	Enable, Disable []string
+}
+
+// Validate checks the plugins' names.
+func (c AdmissionConfig) Validate() error {
+	return admission.ValidatePlugins(c.Enable, c.Disable)
+}
+
+// addAdmissionFlags binds upstream's admission flags.
+func addAdmissionFlags(fs *pflag.FlagSet, c *AdmissionConfig) {
+	names := strings.Join(admission.PluginNames(), ", ")
+	fs.StringVar(&c.ConfigFile, "admission-control-config-file", "", "File with admission control configuration (an AdmissionConfiguration, apiserver.config.k8s.io/v1).")
+	fs.StringSliceVar(&c.Enable, "enable-admission-plugins", nil, "admission plugins that should be enabled in addition to default enabled ones (all of kubelite's are). Comma-delimited list of: "+names+".")
+	fs.StringSliceVar(&c.Disable, "disable-admission-plugins", nil, "admission plugins that should be disabled although they are in the default enabled plugins list. Comma-delimited list of: "+names+".")
+}
+
 // newAdmission builds the admission chain on the loopback client and the
 // shared informers: the built-in plugins, the webhooks (reaching a Service's
 // endpoints directly, as kube-apiserver's --enable-aggregator-routing) and the
-// CEL admission policies. Set gc's authorizer before.
-func newAdmission(gc *genericapiserver.Config, loopback kubernetes.Interface, factory informers.SharedInformerFactory) (apiadmission.Interface, error) {
+// CEL admission policies, as c chooses and configures them. Set gc's
+// authorizer before.
+func newAdmission(gc *genericapiserver.Config, c AdmissionConfig, loopback kubernetes.Interface, factory informers.SharedInformerFactory) (apiadmission.Interface, error) {
 	dyn, err := dynamic.NewForConfig(gc.LoopbackClientConfig)
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
@@ -58,6 +87,8 @@ func newAdmission(gc *genericapiserver.Config, loopback kubernetes.Interface, fa
 		EffectiveVersion: gc.EffectiveVersion,
 		APIServerID:      gc.APIServerID,
 		Drained:          gc.DrainedNotify(),
+		ConfigFile:       c.ConfigFile,
+		Disabled:         c.Disable,
 	})
 }
 

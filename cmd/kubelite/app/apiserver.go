@@ -72,6 +72,9 @@ type APIServerConfig struct {
 	NodeDialer *nodeDialer
 	// Audit is the audit logging; zero: none.
 	Audit AuditConfig
+	// Admission chooses and configures the admission plugins; zero: all,
+	// with their defaults.
+	Admission AdmissionConfig
 }
 
 // apiServer is the assembled, not yet running, API server.
@@ -299,7 +302,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	}
 	gc.Authorization.Authorizer = authz
 	gc.AddPostStartHookOrDie("kubelite-authorization", authz.waitSynced)
-	if gc.AdmissionControl, err = newAdmission(gc, loopback, factory); err != nil {
+	if gc.AdmissionControl, err = newAdmission(gc, cfg.Admission, loopback, factory); err != nil {
 		return nil, err
 	}
 

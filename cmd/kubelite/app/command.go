@@ -95,6 +95,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")
 	addControllerFlags(fs, &cfg.Controllers)
 	addAuditFlags(fs, &cfg.Audit)
+	addAdmissionFlags(fs, &cfg.Admission)
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -76,10 +77,12 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 	for i := range names {
 		names[i] = fmt.Sprintf("%s%04d", cfg.Prefix, i)
 	}
+	start := time.Now()
 	nodeClients, err := nodeClients(ctx, client, rc, names)
 	if err != nil {
 		return err
 	}
+	klog.FromContext(ctx).Info("Simulated nodes' credentials ready", "nodes", len(names), "took", time.Since(start))
 	// A broadcaster writes its events one at a time, each waiting for its
 	// etcd write: one for all nodes fell minutes behind, then dropped events,
 	// when thousands of pods started. One per node (as upstream, where each

@@ -63,6 +63,9 @@ type ServerConfig struct {
 	Controllers ControllersConfig
 	// Audit is the API server's audit logging. Zero: none.
 	Audit AuditConfig
+	// Admission chooses and configures the admission plugins. Zero: all,
+	// with their defaults.
+	Admission AdmissionConfig
 	// Disable names built-in components not to run (see disableable), e.g.
 	// "scheduler" to run another scheduler, such as upstream's, in its
 	// place, or "controller-manager". Empty: run them all.
@@ -97,6 +100,7 @@ func (c ServerConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("--kubelet-port %d out of range", c.KubeletPort))
 	}
 	errs = append(errs, c.Simulated.Validate())
+	errs = append(errs, c.Admission.Validate())
 	if c.LocalNode != "" && !slices.Contains(localNodeRuntimes, c.LocalNode) {
 		errs = append(errs, fmt.Errorf("--local-node: unknown runtime %q (known: %s)", c.LocalNode, strings.Join(localNodeRuntimes, ", ")))
 	}
@@ -226,6 +230,7 @@ func (s *Server) Run(ctx context.Context) error {
 		NodePorts:        *nodePorts,
 		PKI:              p,
 		Audit:            cfg.Audit,
+		Admission:        cfg.Admission,
 	})
 	if err != nil {
 		return err

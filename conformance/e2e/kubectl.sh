@@ -125,6 +125,24 @@ YAML
 		expect_out "auth whoami" 'kubernetes-admin' K auth whoami
 	fi
 	expect_out "auth can-i" '^yes$' K auth can-i create deployments -n "$ns"
+	# A service account with no bindings of its own holds exactly what
+	# upstream's v1.37 default policy gives every service account:
+	# system:basic-user, system:discovery, system:public-info-viewer,
+	# system:service-account-issuer-discovery and
+	# system:cluster-trust-bundle-discovery.
+	K auth can-i --list --as=system:serviceaccount:default:default >"$work/can-i.txt" 2>&1
+	check "auth can-i --list as a service account" diff "$here/testdata/can-i-list-serviceaccount.txt" "$work/can-i.txt"
+	# Single questions as several identities, with upstream's answers.
+	expect_fail "can-i: a service account lists no pods" '^no$' K auth can-i list pods -n "$ns" --as=system:serviceaccount:"$ns":default
+	expect_out "can-i: a service account reviews itself" '^yes$' K auth can-i create selfsubjectrulesreviews.authorization.k8s.io --as=system:serviceaccount:"$ns":default
+	expect_out "can-i: a service account reads /healthz" '^yes$' K auth can-i get /healthz --as=system:serviceaccount:"$ns":default
+	expect_fail "can-i: a service account reads no /metrics" '^no$' K auth can-i get /metrics --as=system:serviceaccount:"$ns":default
+	expect_fail "can-i: a user without bindings may not bind" '^no$' K auth can-i bind clusterroles --as=jane
+	expect_out "can-i: the namespace controller deletes namespaces" '^yes$' K auth can-i delete namespaces --as=system:serviceaccount:kube-system:namespace-controller
+	expect_fail "can-i: the scheduler makes no deployments" '^no$' K auth can-i create deployments --as=system:kube-scheduler
+	expect_out "can-i: a node updates its status" '^yes$' K auth can-i update nodes/status --as=system:node:n1 --as-group=system:nodes
+	expect_fail "can-i: a node lists pods only of its own" '^no - node: can only list/watch pods with spec.nodeName field selector$' K auth can-i list pods --as=system:node:n1 --as-group=system:nodes
+	expect_fail "can-i: a node reads no unrelated secret" "^no - node: no relationship found between node 'n1' and this object$" K auth can-i get secrets/s1 -n "$ns" --as=system:node:n1 --as-group=system:nodes
 	check "create deployment" K create deployment web2 -n "$ns" --image=nginx:1.27 --replicas=2
 	expect_out "get deployment" '^web2 +0/2 +[0-2] +0 +' K get deployment web2 -n "$ns" --no-headers
 	check "scale deployment" K scale deployment web2 -n "$ns" --replicas=3

@@ -11,11 +11,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	validatingpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/cel/openapi/resolver"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/restmapper"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 
 	"github.com/kubelite/kubelite/auth/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/admissionpolicystatus"
 	"github.com/kubelite/kubelite/controllers/bootstraptoken"
 	"github.com/kubelite/kubelite/controllers/certificates"
 	saccontroller "github.com/kubelite/kubelite/controllers/serviceaccount"
@@ -29,8 +34,9 @@ type controllerRun = struct {
 
 // authControllers are the controllers of credentials: CSR approving and
 // signing (signing only with ClusterSigningCertFile and KeyFile), the
-// bootstrap token signer and cleaner, and the service account token
-// controller (only with ServiceAccountKeyFile). own are the informer
+// bootstrap token signer and cleaner, the service account token
+// controller (only with ServiceAccountKeyFile), and the admission policies'
+// type checking. own are the informer
 // factories of their own, for the caller to start and shut down: bootstrap
 // and service account token Secrets and kube-public's cluster-info, not
 // every Secret and ConfigMap.
@@ -102,6 +108,20 @@ func authControllers(client kubernetes.Interface, clients *controllerClients, fa
 		}
 		runs = append(runs, controllerRun{"serviceaccount-token", func(ctx context.Context) error { return tokens.Run(ctx, 2) }})
 	}
+	// Policies' type checking, against the schemas the API server
+	// publishes (OpenAPI v3), fetched when a policy needs them.
+	policyStatus, err := admissionpolicystatus.New(admissionpolicystatus.Config{
+		Client:   clients.kube("validatingadmissionpolicy-status-controller"),
+		Policies: factory.Admissionregistration().V1().ValidatingAdmissionPolicies(),
+		Checker: &validatingpolicy.TypeChecker{
+			SchemaResolver: &resolver.ClientDiscoveryResolver{Discovery: client.Discovery()},
+			RestMapper:     restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery())),
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	runs = append(runs, controllerRun{admissionpolicystatus.Name, func(ctx context.Context) error { return policyStatus.Run(ctx, 5) }})
 	return runs, []informers.SharedInformerFactory{secrets, clusterInfo, saTokens}, nil
 }
 

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,5 +103,67 @@ rules:
 	}
 	if secrets != 0 {
 		t.Errorf("%d events for the secret the policy leaves out", secrets)
+	}
+}
+
+// TestAuditWebhook: with --audit-webhook-config-file, events go to the
+// webhook the kubeconfig names, as audit.k8s.io/v1 EventLists.
+func TestAuditWebhook(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+  resources: [{group: "", resources: ["configmaps"]}]
+- level: None
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []auditv1.Event
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var list auditv1.EventList
+		if err := json.NewDecoder(r.Body).Decode(&list); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, list.Items...)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	kubeconfig := filepath.Join(dir, "webhook.kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: hook, cluster: {server: "`+hook.URL+`"}}]
+contexts: [{name: hook, context: {cluster: hook, user: ""}}]
+current-context: hook
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"),
+		Audit: app.AuditConfig{PolicyFile: policy, WebhookConfigFile: kubeconfig, WebhookMode: "blocking"}})
+	ctx := t.Context()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "hooked"}}
+	if _, err := s.Client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range got {
+			if e.Verb == "create" && e.ObjectRef != nil && e.ObjectRef.Resource == "configmaps" && e.ObjectRef.Name == "hooked" {
+				if e.Stage != auditv1.StageResponseComplete || e.Level != auditv1.LevelMetadata || e.User.Username != "kubernetes-admin" {
+					t.Errorf("event = %+v", e)
+				}
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("webhook got no event of the create: %v", err)
 	}
 }

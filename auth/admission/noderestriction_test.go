@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"testing"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -20,10 +21,12 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubelite/kubelite/auth/nodetoken"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
 )
 
@@ -130,6 +133,44 @@ func TestNodeRestriction(t *testing.T) {
 	forbidden(t, err, `serviceaccounts "default" is forbidden: node requested token bound to a pod scheduled on a different node`)
 	_, err = n1.CoreV1().ServiceAccounts("nodes").CreateToken(ctx, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	forbidden(t, err, `serviceaccounts "default" is forbidden: node requested token not bound to a pod`)
+
+	// Token audiences: those its pods use, as the node itself (its token;
+	// the impersonating client is in system:masters, whom the authorizer
+	// lets ask for any audience).
+	if _, err := s.Client.CoreV1().Secrets("kube-system").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: nodetoken.SecretPrefix + "n1"}, Type: nodetoken.SecretType,
+		Data: map[string][]byte{nodetoken.NodeNameKey: []byte("n1"), nodetoken.SecretKey: []byte("n1secret")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	asNode := rest.AnonymousClientConfig(s.Config)
+	asNode.BearerToken = nodetoken.SecretPrefix + "n1.n1secret"
+	n1Token := kubernetes.NewForConfigOrDie(asNode)
+	vault, err := s.Client.CoreV1().Pods("nodes").Create(ctx, pod("vault", func(p *corev1.Pod) {
+		p.Spec.NodeName = "n1"
+		p.Spec.Volumes = []corev1.Volume{{Name: "vault", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "vault", Path: "token"}}}}}}}
+	}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFor := func(audiences ...string) error {
+		_, err := n1Token.CoreV1().ServiceAccounts("nodes").CreateToken(ctx, "default", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			Audiences: audiences, BoundObjectRef: &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: "vault", UID: vault.UID}}}, metav1.CreateOptions{})
+		return err
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return !apierrors.IsUnauthorized(tokenFor("vault")), nil
+	}); err != nil {
+		t.Fatalf("node token of n1 never accepted: %v", err)
+	}
+	if err := tokenFor("vault"); err != nil {
+		t.Errorf("token for the audience of the pod's projected volume: %v", err)
+	}
+	if err := tokenFor(); err != nil {
+		t.Errorf("token for the API server (the pod's kube-api-access volume): %v", err)
+	}
+	forbidden(t, tokenFor("elsewhere"), `serviceaccounts "default" is forbidden: system:node:n1 is not authorized to request tokens for audience "elsewhere"`)
+	forbidden(t, tokenFor("vault", "elsewhere"), `serviceaccounts "default" is forbidden: node may only request 0 or 1 audiences`)
 
 	// CSINodes: its own.
 	_, err = n1.StorageV1().CSINodes().Create(ctx, &storagev1.CSINode{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}, metav1.CreateOptions{})

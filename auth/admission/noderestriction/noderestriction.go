@@ -13,14 +13,15 @@
 //     evict only pods bound to it;
 //   - may write only its own Lease in kube-node-lease;
 //   - may update PersistentVolumeClaims only through status;
-//   - may ask for service account tokens only bound to a pod bound to it;
+//   - may ask for service account tokens only bound to a pod bound to it,
+//     and only for an audience the pod uses or it is authorized for;
 //   - may write only its own CSINode, and create or delete only
 //     ResourceSlices of its own;
 //   - may ask for kubelet client and serving certificates (CSRs) only with
 //     its own name, CN=system:node:<name>.
 //
-// Not done here (upstream checks them too): PodCertificateRequests and the
-// node's service account token audiences.
+// Not done here (upstream checks them too): PodCertificateRequests, and
+// token audiences of in-tree volumes migrated to CSI.
 package noderestriction
 
 import (
@@ -45,8 +46,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/informers"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
 	kubeletapis "k8s.io/kubelet/pkg/apis"
 )
 
@@ -56,8 +59,12 @@ const PluginName = "NodeRestriction"
 // Plugin is the NodeRestriction admission plugin.
 type Plugin struct {
 	*admission.Handler
-	pods  corelisters.PodLister
-	nodes corelisters.NodeLister
+	pods       corelisters.PodLister
+	nodes      corelisters.NodeLister
+	claims     corelisters.PersistentVolumeClaimLister
+	volumes    corelisters.PersistentVolumeLister
+	csiDrivers storagelisters.CSIDriverLister
+	authz      authorizer.Authorizer
 }
 
 var _ admission.MutationInterface = (*Plugin)(nil)
@@ -71,15 +78,26 @@ func New() *Plugin {
 func (p *Plugin) SetExternalKubeInformerFactory(f informers.SharedInformerFactory) {
 	p.pods = f.Core().V1().Pods().Lister()
 	p.nodes = f.Core().V1().Nodes().Lister()
+	p.claims = f.Core().V1().PersistentVolumeClaims().Lister()
+	p.volumes = f.Core().V1().PersistentVolumes().Lister()
+	p.csiDrivers = f.Storage().V1().CSIDrivers().Lister()
+	synced := []func() bool{f.Core().V1().Pods().Informer().HasSynced, f.Core().V1().Nodes().Informer().HasSynced,
+		f.Core().V1().PersistentVolumeClaims().Informer().HasSynced, f.Core().V1().PersistentVolumes().Informer().HasSynced,
+		f.Storage().V1().CSIDrivers().Informer().HasSynced}
 	p.SetReadyFunc(func() bool {
-		return f.Core().V1().Pods().Informer().HasSynced() && f.Core().V1().Nodes().Informer().HasSynced()
+		for _, s := range synced {
+			if !s() {
+				return false
+			}
+		}
+		return true
 	})
 }
 
-// ValidateInitialization checks that the listers are set.
+// ValidateInitialization checks that the listers and the authorizer are set.
 func (p *Plugin) ValidateInitialization() error {
-	if p.pods == nil || p.nodes == nil {
-		return fmt.Errorf("%s: missing pod or node lister", PluginName)
+	if p.pods == nil || p.nodes == nil || p.authz == nil {
+		return fmt.Errorf("%s: missing listers or authorizer", PluginName)
 	}
 	return nil
 }
@@ -110,7 +128,7 @@ var (
 )
 
 // Admit checks a node's request.
-func (p *Plugin) Admit(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+func (p *Plugin) Admit(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	node, isNode := NodeIdentity(a.GetUserInfo())
 	if !isNode {
 		return nil
@@ -138,7 +156,7 @@ func (p *Plugin) Admit(_ context.Context, a admission.Attributes, _ admission.Ob
 		}
 		return nil
 	case saResource:
-		return p.admitTokenRequest(node, a)
+		return p.admitTokenRequest(ctx, node, a)
 	case leaseResource:
 		return admitLease(node, a)
 	case csiNodeResource:
@@ -372,7 +390,7 @@ func admitLease(node string, a admission.Attributes) error {
 }
 
 // admitTokenRequest lets a node ask only for tokens bound to a pod of its own.
-func (p *Plugin) admitTokenRequest(node string, a admission.Attributes) error {
+func (p *Plugin) admitTokenRequest(ctx context.Context, node string, a admission.Attributes) error {
 	if a.GetOperation() != admission.Create || a.GetSubresource() != "token" {
 		return nil
 	}
@@ -396,6 +414,9 @@ func (p *Plugin) admitTokenRequest(node string, a admission.Attributes) error {
 	}
 	if pod.Spec.NodeName != node {
 		return admission.NewForbidden(a, fmt.Errorf("node requested token bound to a pod scheduled on a different node"))
+	}
+	if err := p.admitAudience(ctx, tr, pod, a); err != nil {
+		return admission.NewForbidden(a, err)
 	}
 	return nil
 }

@@ -192,3 +192,21 @@ func mapValues(m map[string]bool) []bool {
 	}
 	return out
 }
+
+// TestSharedIdentity: with SharedIdentity the simulated nodes register as
+// the host, with no node token made.
+func TestSharedIdentity(t *testing.T) {
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: t.TempDir(),
+		Simulated: app.SimulatedNodesConfig{Count: 1, Prefix: "shared-", SharedIdentity: true}})
+	ctx := t.Context()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := s.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, "shared-0000", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("node shared-0000 has no Lease: %v", err)
+	}
+	if _, err := s.Client.CoreV1().Secrets("kube-system").Get(ctx, nodetoken.SecretPrefix+"shared-0000", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("node token secret with a shared identity: want NotFound, got %v", err)
+	}
+}

@@ -38,6 +38,10 @@ type SimulatedNodesConfig struct {
 	// EndpointAddress is where the nodes' one endpoint listens (host:port;
 	// every node reports its port). Empty: 127.0.0.1 on a free port.
 	EndpointAddress string
+	// SharedIdentity lets every node speak as the host, for API servers
+	// without kubelite's node tokens; Node authorization and NodeRestriction
+	// then do not apply to them. False: each node is system:node:<name>.
+	SharedIdentity bool
 }
 
 // Validate reports bad settings.
@@ -77,12 +81,18 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 	for i := range names {
 		names[i] = fmt.Sprintf("%s%04d", cfg.Prefix, i)
 	}
-	start := time.Now()
-	nodeClients, err := nodeClients(ctx, client, rc, names)
-	if err != nil {
-		return err
+	clients := make([]kubernetes.Interface, len(names))
+	if cfg.SharedIdentity {
+		for i := range clients {
+			clients[i] = client
+		}
+	} else {
+		start := time.Now()
+		if clients, err = nodeClients(ctx, client, rc, names); err != nil {
+			return err
+		}
+		klog.FromContext(ctx).Info("Simulated nodes' credentials ready", "nodes", len(names), "took", time.Since(start))
 	}
-	klog.FromContext(ctx).Info("Simulated nodes' credentials ready", "nodes", len(names), "took", time.Since(start))
 	// A broadcaster writes its events one at a time, each waiting for its
 	// etcd write: one for all nodes fell minutes behind, then dropped events,
 	// when thousands of pods started. One per node (as upstream, where each
@@ -111,7 +121,7 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 		}
 		agents = append(agents, nodeagent.Config{
 			Node:     node,
-			Client:   nodeClients[i],
+			Client:   clients[i],
 			Runtime:  rt,
 			Recorder: broadcasters[i%len(broadcasters)].NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: node.Name}),
 			Workers:  1,
@@ -182,4 +192,5 @@ func addSimulatedNodeFlags(fs interface {
 	fs.BoolVar(&sim.Taint, "simulated-node-taint", false, "Taint simulated nodes with kubelite.io/simulated=true:NoSchedule, so that only pods that tolerate it are scheduled there.")
 	fs.StringVar(&sim.EndpointAddress, "simulated-endpoint-address", "", "host:port of the simulated nodes' one HTTPS endpoint (logs, exec, port-forward), whose port every simulated node reports. Empty: 127.0.0.1 on a free port.")
 	fs.StringVar(&sim.StagesFile, "simulated-stages", "", "YAML file of container lifecycles for the simulated runtime, replacing the built-in ones.")
+	fs.BoolVar(&sim.SharedIdentity, "simulated-node-shared-identity", false, "Let every simulated node speak as the host's own identity instead of as system:node:<name> with a node token of its own, for API servers that do not know kubelite's node tokens. Node authorization and NodeRestriction then do not apply to the simulated nodes.")
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,8 +27,8 @@ import (
 )
 
 // TestSimulatedNodesActAsThemselves: each simulated node registers, renews
-// its Lease and reports its pods' status as system:node:<name> (the audit
-// log says who wrote), and its token gets exactly a node's rights: its own
+// its Lease, reports its pods' status and records their events as
+// system:node:<name> (the audit log says who wrote), and its token gets exactly a node's rights: its own
 // objects, not another node's, as the Node authorizer and NodeRestriction
 // decide.
 func TestSimulatedNodesActAsThemselves(t *testing.T) {
@@ -38,7 +39,7 @@ kind: Policy
 omitStages: ["RequestReceived"]
 rules:
 - level: Metadata
-  resources: [{group: "", resources: ["nodes", "nodes/status", "pods/status"]}, {group: coordination.k8s.io, resources: ["leases"]}]
+  resources: [{group: "", resources: ["nodes", "nodes/status", "pods/status", "events"]}, {group: coordination.k8s.io, resources: ["leases"]}]
 - level: None
 `), 0o600); err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ rules:
 	}
 
 	// Who wrote node0's Node, Lease and pod status.
-	want := map[string]bool{"create nodes": false, "create leases": false, "status pods": false}
+	want := map[string]bool{"create nodes": false, "create leases": false, "status pods": false, "create events": false}
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
 		f, err := os.Open(log)
 		if err != nil {
@@ -100,6 +101,8 @@ rules:
 				key = "create leases"
 			case r.Resource == "pods" && r.Subresource == "status" && r.Name == "on-"+node0:
 				key = "status pods"
+			case e.Verb == "create" && r.Resource == "events" && r.Namespace == "idn" && strings.HasPrefix(r.Name, "on-"+node0+"."):
+				key = "create events"
 			default:
 				continue
 			}

@@ -69,9 +69,9 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 		}
 	}
 	rc = rest.CopyConfig(rc)
-	// The host's client watches the pods and nodes of all its nodes, makes
-	// their tokens and records their events; each node reads and writes its
-	// own objects as itself.
+	// The host's client watches the pods and nodes of all its nodes and
+	// makes their tokens; each node reads and writes its own objects, and
+	// its events, as itself.
 	rc.QPS, rc.Burst = float32(min(50*cfg.Count, 2000)), min(100*cfg.Count, 4000)
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -97,10 +97,11 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 	// etcd write: one for all nodes fell minutes behind, then dropped events,
 	// when thousands of pods started. One per node (as upstream, where each
 	// kubelet has its own), up to 64 shared round robin, write in parallel.
+	sink := nodeEventSink(client, names, clients)
 	broadcasters := make([]record.EventBroadcaster, min(cfg.Count, 64))
 	for i := range broadcasters {
 		broadcasters[i] = record.NewBroadcaster(record.WithContext(ctx))
-		broadcasters[i].StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+		broadcasters[i].StartRecordingToSink(sink)
 		defer broadcasters[i].Shutdown()
 	}
 
@@ -193,4 +194,32 @@ func addSimulatedNodeFlags(fs interface {
 	fs.StringVar(&sim.EndpointAddress, "simulated-endpoint-address", "", "host:port of the simulated nodes' one HTTPS endpoint (logs, exec, port-forward), whose port every simulated node reports. Empty: 127.0.0.1 on a free port.")
 	fs.StringVar(&sim.StagesFile, "simulated-stages", "", "YAML file of container lifecycles for the simulated runtime, replacing the built-in ones.")
 	fs.BoolVar(&sim.SharedIdentity, "simulated-node-shared-identity", false, "Let every simulated node speak as the host's own identity instead of as system:node:<name> with a node token of its own, for API servers that do not know kubelite's node tokens. Node authorization and NodeRestriction then do not apply to the simulated nodes.")
+}
+
+// nodeEventSink returns an event sink that writes each event as the node
+// whose agent reported it (its source host), and others as the host.
+func nodeEventSink(host kubernetes.Interface, names []string, clients []kubernetes.Interface) record.EventSink {
+	byNode := make(map[string]typedcorev1.EventInterface, len(names))
+	for i, name := range names {
+		byNode[name] = clients[i].CoreV1().Events("")
+	}
+	return routedEventSink{byNode: byNode, host: host.CoreV1().Events("")}
+}
+
+type routedEventSink struct {
+	byNode map[string]typedcorev1.EventInterface
+	host   typedcorev1.EventInterface
+}
+
+func (s routedEventSink) sink(e *corev1.Event) *typedcorev1.EventSinkImpl {
+	if events, ok := s.byNode[e.Source.Host]; ok {
+		return &typedcorev1.EventSinkImpl{Interface: events}
+	}
+	return &typedcorev1.EventSinkImpl{Interface: s.host}
+}
+
+func (s routedEventSink) Create(e *corev1.Event) (*corev1.Event, error) { return s.sink(e).Create(e) }
+func (s routedEventSink) Update(e *corev1.Event) (*corev1.Event, error) { return s.sink(e).Update(e) }
+func (s routedEventSink) Patch(e *corev1.Event, data []byte) (*corev1.Event, error) {
+	return s.sink(e).Patch(e, data)
 }

@@ -274,6 +274,9 @@ func (s *Server) Run(ctx context.Context) error {
 			if tuning.ServiceAccountKeyFile == "" {
 				tuning.ServiceAccountKeyFile = p.saKeyFile()
 			}
+			if tuning.NodeIPAM.ServiceCIDRs == "" {
+				tuning.NodeIPAM.ServiceCIDRs = cfg.ServiceClusterIPRange
+			}
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# cni.sh: build the CNI reference plugins the containerd node agent uses
+# (bridge, host-local, portmap) from their Go module into
+# ${CNI_BIN_DIR:-.cache/cni/bin}, and install nftables (Debian's package) when
+# `nft` is missing: the bridge plugin's masquerade, portmap and kubelite's own
+# pod network rules use it. `make cni` runs it; it is idempotent and quick
+# when the plugins are built.
+set -euo pipefail
+
+CNI_PLUGINS_VERSION=${CNI_PLUGINS_VERSION:-v1.10.0}
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${CNI_BIN_DIR:-$root/.cache/cni/bin}
+log() { echo "cni.sh: $*" >&2; }
+
+if ! command -v nft >/dev/null; then
+	[ "$(id -u)" = 0 ] || { log "nft is missing; run as root to install nftables"; exit 1; }
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y --no-install-recommends nftables >&2; then
+		apt-get update >&2
+		apt-get install -y --no-install-recommends nftables >&2
+	fi
+fi
+
+mkdir -p "$dir"
+stamp="$dir/.version"
+plugins=(main/bridge ipam/host-local meta/portmap)
+if [ "$(cat "$stamp" 2>/dev/null)" = "$CNI_PLUGINS_VERSION" ] && for p in "${plugins[@]}"; do [ -x "$dir/${p#*/}" ] || exit 1; done; then
+	log "plugins $CNI_PLUGINS_VERSION in $dir"
+	exit 0
+fi
+pkgs=()
+for p in "${plugins[@]}"; do pkgs+=("github.com/containernetworking/plugins/plugins/$p@$CNI_PLUGINS_VERSION"); done
+# Built outside the project's module, so that its go.mod stays as it is.
+(cd "$dir" && GOBIN="$dir" GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath "${pkgs[@]}")
+echo "$CNI_PLUGINS_VERSION" >"$stamp"
+log "built plugins $CNI_PLUGINS_VERSION into $dir"

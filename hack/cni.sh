@@ -24,7 +24,11 @@ fi
 mkdir -p "$dir"
 stamp="$dir/.version"
 plugins=(main/bridge ipam/host-local meta/portmap)
-if [ "$(cat "$stamp" 2>/dev/null)" = "$CNI_PLUGINS_VERSION" ] && for p in "${plugins[@]}"; do [ -x "$dir/${p#*/}" ] || exit 1; done; then
+built() {
+	[ "$(cat "$stamp" 2>/dev/null)" = "$CNI_PLUGINS_VERSION" ] || return 1
+	for p in "${plugins[@]}"; do [ -x "$dir/${p#*/}" ] || return 1; done
+}
+if built; then
 	log "plugins $CNI_PLUGINS_VERSION in $dir"
 	exit 0
 fi

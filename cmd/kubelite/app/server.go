@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
 	"github.com/kubelite/kubelite/storage"
 )
 
@@ -53,6 +54,9 @@ type ServerConfig struct {
 	// (localNodeRuntimes: "containerd"), whose data is under DataDir.
 	// Empty: none.
 	LocalNode string
+	// CNIBinDir holds the local node's CNI plugins. Empty:
+	// <data-dir>/cni/bin, then /opt/cni/bin.
+	CNIBinDir string
 	// KubeletPort is the port of the local node agent's endpoint. Zero
 	// picks a free port (tests); the command's flag defaults to 10250.
 	KubeletPort int
@@ -297,8 +301,12 @@ func (s *Server) Run(ctx context.Context) error {
 			// The node speaks as itself, system:node:<name>, not as the API server.
 			nodeConfig, err := localNodeClient(p, serverURL, localNodeName())
 			if err == nil {
+				net := localNetwork{CNIBinDir: cfg.CNIBinDir}
+				if cfg.Controllers.NodeIPAM.ClusterCIDR == "" || cfg.disabled("controller-manager") {
+					net.PodCIDRs = []string{containerd.DefaultPodCIDR} // nobody else gives the Node one
+				}
 				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName(), endpoint,
-					networkPolicy{mode: cfg.NetworkPolicy, informers: api.informers})
+					networkPolicy{mode: cfg.NetworkPolicy, informers: api.informers}, net)
 			}
 			if err != nil {
 				logger.Error(err, "local node failed")

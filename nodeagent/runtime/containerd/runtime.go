@@ -355,3 +355,12 @@ func hostIPs() []string {
 	}
 	return []string{"127.0.0.1"}
 }
+
+// NetworkReady reports whether sandboxes can join the pod network: always
+// without a Network, else once it has the node's pod CIDRs.
+func (r *Runtime) NetworkReady() error {
+	if n, ok := r.cfg.Network.(interface{ Ready() error }); ok {
+		return n.Ready()
+	}
+	return nil
+}

@@ -102,6 +102,12 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	if network != nil { // a nil *CNI in the interface would not be nil
 		cfg.Network = network
 	}
+	if network != nil {
+		routesCtx, stopRoutes := context.WithCancel(ctx)
+		routesDone := make(chan struct{})
+		go func() { defer close(routesDone); netCfg.runRoutes(routesCtx, node.Name) }()
+		defer func() { stopRoutes(); <-routesDone }()
+	}
 	rt, err := containerd.New(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
@@ -302,6 +303,7 @@ func (s *Server) Run(ctx context.Context) error {
 			nodeConfig, err := localNodeClient(p, serverURL, localNodeName())
 			if err == nil {
 				net := localNetwork{CNIBinDir: cfg.CNIBinDir}
+				net.Nodes, _ = api.components.config(user.KubeProxy) // made by defaultComponentIdentities
 				if cfg.Controllers.NodeIPAM.ClusterCIDR == "" || cfg.disabled("controller-manager") {
 					net.PodCIDRs = []string{containerd.DefaultPodCIDR} // nobody else gives the Node one
 				}

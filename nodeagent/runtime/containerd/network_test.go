@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubelite/kubelite/nodeagent/podnet"
 	"github.com/kubelite/kubelite/nodeagent/podnet/nettest"
@@ -157,5 +158,73 @@ func TestPodNetwork(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Error(err)
+	}
+}
+
+// echoClient answers each connection with the client's address.
+func echoClient(t *testing.T, h *nettest.Host, addr string) {
+	l := h.Listen(t, addr)
+	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		fmt.Fprintln(w, host)
+	}))
+}
+
+func testNode(name string, h *nettest.Host, cidr string) *corev1.Node {
+	n := &corev1.Node{Spec: corev1.NodeSpec{PodCIDR: cidr, PodCIDRs: []string{cidr}}}
+	n.Name = name
+	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: h.Addr.String()}}
+	return n
+}
+
+// TestPodNetworkAcrossNodes: two hosts (network namespaces on one link),
+// each a node with its own bridge and pod CIDR. With podnet.Routes' routes
+// a pod on one node reaches a pod on the other, keeping its own address;
+// its traffic to an address outside the pod CIDRs leaves masqueraded as its
+// node's; a node that goes away takes its route with it.
+func TestPodNetworkAcrossNodes(t *testing.T) {
+	hosts := nettest.NewHosts(t, 2)
+	ra, cfgA := newNetworkRuntime(t, hosts[0], "10.250.8.0/24")
+	rb, _ := newNetworkRuntime(t, hosts[1], "10.250.9.0/24")
+	nodes := []*corev1.Node{testNode("a", hosts[0], "10.250.8.0/24"), testNode("b", hosts[1], "10.250.9.0/24")}
+	for i, name := range []string{"a", "b"} {
+		routes, err := podnet.NewRoutes(podnet.RoutesConfig{Client: fake.NewClientset(), NodeName: name, NetNS: hosts[i].Path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := routes.Sync(t.Context(), nodes); err != nil {
+			t.Fatalf("node %s: %v", name, err)
+		}
+		if i == 0 {
+			defer func() {
+				// b is gone: a's route to b's pods goes.
+				if err := routes.Sync(t.Context(), nodes[:1]); err != nil {
+					t.Fatal(err)
+				}
+				if out := nettest.Run(t, "ip", "-n", hosts[0].Name, "route", "show", "10.250.9.0/24"); out != "" {
+					t.Errorf("a still routes b's pods: %s", out)
+				}
+			}()
+		}
+	}
+	if out := nettest.Run(t, "ip", "-n", hosts[0].Name, "route", "show", "10.250.9.0/24"); !strings.Contains(out, "via "+hosts[1].Addr.String()) {
+		t.Fatalf("a's route to b's pods: %q, want via %s", out, hosts[1].Addr)
+	}
+
+	b := testPod("b", server("from-b"))
+	run(t, rb, b)
+	ipB := podIP(t, rb, b)
+	// On b: at its bridge's address (inside the pod CIDRs), and at its
+	// link address (outside), each answering with the client's address.
+	echoClient(t, hosts[1], "10.250.9.1:8081")
+	echoClient(t, hosts[1], hosts[1].Addr.String()+":8082")
+
+	a := testPod("a", fetcher(ipB+":8080", "10.250.9.1:8081", hosts[1].Addr.String()+":8082"))
+	ids := run(t, ra, a)
+	ipA := podIP(t, ra, a)
+	waitExited(t, ra, a.UID, ids[0])
+	want := []string{"stdout from-b", "stdout " + ipA, "stdout " + hosts[0].Addr.String()}
+	if got := logLines(t, cfgA.Dir, a, "main"); !slices.Equal(got, want) {
+		t.Errorf("a fetched %q, want %q (b's page, a's own address across the pod network, a's node's address outside it)", got, want)
 	}
 }

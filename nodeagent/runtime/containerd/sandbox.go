@@ -117,7 +117,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *runtim
 // attachment names a sandbox to the pod network; netns is the path of its
 // network namespace, if it still has one.
 func attachment(id, netns, namespace, name string, uid types.UID) podnet.Attachment {
-	if _, err := os.Stat(netns); err != nil {
+	if !isNamespace(netns) {
 		netns = ""
 	}
 	return podnet.Attachment{ID: id, NetNS: netns, Namespace: namespace, Name: name, UID: string(uid)}

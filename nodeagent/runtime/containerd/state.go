@@ -3,7 +3,6 @@ package containerd
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -168,7 +167,7 @@ func (r *Runtime) restore(ctx context.Context) error {
 				sb.IPs = strings.Split(ips, labelSeparator)
 			}
 			if sb.Ready {
-				if _, err := os.Stat(filepath.Join(r.podDir(uid), sb.ID, "ns", "ipc")); err != nil {
+				if !isNamespace(filepath.Join(r.podDir(uid), sb.ID, "ns", "ipc")) {
 					sb.Ready = false // the host rebooted: the namespaces are gone
 					if !sb.hostNetwork && r.cfg.Network != nil {
 						// Free its addresses, which the network keeps on disk.

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # cni.sh: build the CNI reference plugins the containerd node agent uses
 # (bridge, host-local, portmap) from their Go module into
-# ${CNI_BIN_DIR:-.cache/cni/bin}, and install nftables (Debian's package) when
-# `nft` is missing: the bridge plugin's masquerade, portmap and kubelite's own
-# pod network rules use it. `make cni` runs it; it is idempotent and quick
-# when the plugins are built.
+# ${CNI_BIN_DIR:-.cache/cni/bin}, and nft (hack/install-nftables.sh), which
+# portmap's nftables backend and kubelite's own masquerade rules use.
+# `make cni` runs it; it is idempotent and quick when the plugins are built.
 set -euo pipefail
 
 CNI_PLUGINS_VERSION=${CNI_PLUGINS_VERSION:-v1.10.0}
@@ -12,14 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${CNI_BIN_DIR:-$root/.cache/cni/bin}
 log() { echo "cni.sh: $*" >&2; }
 
-if ! command -v nft >/dev/null; then
-	[ "$(id -u)" = 0 ] || { log "nft is missing; run as root to install nftables"; exit 1; }
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y --no-install-recommends nftables >&2; then
-		apt-get update >&2
-		apt-get install -y --no-install-recommends nftables >&2
-	fi
-fi
+"$root/hack/install-nftables.sh"
 
 mkdir -p "$dir"
 stamp="$dir/.version"

@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e bench conformance conformance-report conformance-check images containerd generate clean
+.PHONY: all build run test unit e2e bench conformance conformance-report conformance-check images containerd cni generate clean
 
 all: build
 
@@ -22,19 +22,21 @@ $(KUBELITE): $(shell find . -name '*.go' -not -path './conformance/*' 2>/dev/nul
 # run: build and start a one-node cluster in the foreground on the default data dir.
 # As root with containerd and runc (which `make containerd` installs) the server runs
 # a node agent for this machine on real containers (--local-node=containerd, its
-# default there), with the images of `make images` imported first.
+# default there), with the images of `make images` imported first, and pods on the
+# CNI bridge network with the plugins `make cni` builds.
 IMAGES_DIR := $(or $(KUBELITE_IMAGES),.cache/images)
-run: build containerd images
+run: build containerd images cni
 	./$(KUBELITE) images import $(if $(DATA_DIR),--data-dir=$(DATA_DIR)) $(IMAGES_DIR)/*.tar
-	./$(KUBELITE) server $(if $(DATA_DIR),--data-dir=$(DATA_DIR))
+	./$(KUBELITE) server --cni-bin-dir=$(CURDIR)/.cache/cni/bin $(if $(DATA_DIR),--data-dir=$(DATA_DIR))
 
 # test: unit and integration tests, then the kubectl and Helm end-to-end scenarios
 # (Helm 3 and 4 are built once into .cache/bin) and the one on real containers.
 test: unit e2e
 
 # unit needs containerd and runc, and the busybox image from `make images`, for the tests
-# of nodeagent/runtime/containerd on real containers (4 s when the images are built).
-unit: containerd images
+# of nodeagent/runtime/containerd on real containers (4 s when the images are built),
+# and the CNI plugins and nft from `make cni` for their pod network tests.
+unit: containerd images cni
 	$(GO) test -count=1 ./...
 
 # containers.sh runs real containers on the local node (needs containerd and the
@@ -101,6 +103,11 @@ images:
 containerd:
 	./conformance/tools/containerd.sh
 	./hack/install-nftables.sh
+
+# cni: build the CNI reference plugins the node agent's pod network runs (bridge,
+# host-local, portmap) into .cache/cni/bin, and install nftables when nft is missing.
+cni:
+	./hack/cni.sh
 
 # generate: regenerate the OpenAPI definitions. The inputs are the API versions
 # kubelite serves or will serve (GA), plus what they refer to; apis/openapi's test

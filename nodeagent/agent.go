@@ -97,6 +97,8 @@ type Agent struct {
 	states map[string]*podState
 	uids   map[types.UID]string
 	stops  map[types.UID]error
+	// podCIDRs are the ones the runtime's pod network took.
+	podCIDRs []string
 }
 
 // New checks cfg and returns an agent ready to Run.
@@ -124,7 +126,7 @@ func New(cfg Config) (*Agent, error) {
 		uids:           map[types.UID]string{},
 		stops:          map[types.UID]error{},
 	}
-	ns, err := newNodeStatus(nodeStatusConfig{Client: cfg.Client, Node: cfg.Node, Runtime: cfg.Runtime, Clock: cfg.Clock, Event: a.nodeEvent})
+	ns, err := newNodeStatus(nodeStatusConfig{Client: cfg.Client, Node: cfg.Node, Runtime: cfg.Runtime, Clock: cfg.Clock, Event: a.nodeEvent, Ready: networkReady(cfg.Runtime)})
 	if err != nil {
 		return nil, fmt.Errorf("node agent: %w", err)
 	}
@@ -143,7 +145,10 @@ func (a *Agent) Enqueue(key string) {
 
 // ObserveNode tells the agent its Node as a watch saw it, so that pod
 // admission sees labels and taints others changed.
-func (a *Agent) ObserveNode(node *corev1.Node) { a.node.observe(node) }
+func (a *Agent) ObserveNode(node *corev1.Node) {
+	a.node.observe(node)
+	a.takePodCIDRs(node)
+}
 
 // Run registers the node, then keeps its Lease, its status and its pods
 // current until ctx ends. Containers keep running when it returns: a
@@ -183,6 +188,7 @@ func (a *Agent) begin(ctx context.Context, wg *sync.WaitGroup) error {
 	if err := a.node.register(ctx); err != nil {
 		return fmt.Errorf("register node %s: %w", a.cfg.Node.Name, err)
 	}
+	a.takePodCIDRs(a.node.node())
 	wg.Go(func() { a.node.run(ctx) })
 
 	if a.pods == nil {

@@ -149,3 +149,13 @@ type Runtime interface {
 	// the node agent's endpoint.
 	Streamer
 }
+
+// PodNetwork is a Runtime whose pod network takes the node's pod CIDRs from
+// its Node (spec.podCIDRs, set by the node IPAM controller), as upstream's
+// kubelet does without --pod-cidr. The agent calls SetPodCIDRs whenever it
+// sees its Node with pod CIDRs; until then NetworkReady fails, the Node is
+// not Ready, and sandboxes other than hostNetwork ones cannot start.
+type PodNetwork interface {
+	SetPodCIDRs(cidrs []string) error
+	NetworkReady() error
+}

@@ -59,6 +59,9 @@ type AgentConfig struct {
 	DataDir string
 	// Runtime runs the pods: "containerd" (default) or "simulated".
 	Runtime string
+	// CNIBinDir holds the CNI plugins of containerd's pod network. Empty:
+	// <data-dir>/cni/bin, then /opt/cni/bin.
+	CNIBinDir string
 }
 
 // Validate reports bad settings without side effects.
@@ -302,7 +305,7 @@ func (a *Agent) runNode(ctx context.Context, rc *rest.Config) error {
 			return err
 		}
 		ep.port = 10250
-		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{})
+		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{}, localNetwork{CNIBinDir: a.cfg.CNIBinDir})
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -358,6 +361,7 @@ runs the node agent with that identity. Later starts need no token.`,
 	fs.StringSliceVar(&cfg.CACertHashes, "ca-cert-hash", nil, "For token-based discovery, validate that the cluster CA's public key matches this hash (format: \"sha256:<hex>\").")
 	fs.StringVar(&cfg.NodeName, "node-name", "", "The node's name. Default: the host name.")
 	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir(), "Directory for the node's credentials and data.")
+	fs.StringVar(&cfg.CNIBinDir, "cni-bin-dir", "", "Directory of the CNI plugins (bridge, host-local, portmap; `make cni` builds them) of the pod network. Default: <data-dir>/cni/bin, then /opt/cni/bin. Without them pods get only a loopback interface.")
 	fs.StringVar(&cfg.Runtime, "runtime", "containerd", "Container runtime: containerd (a containerd of the agent's own under <data-dir>/containerd), or simulated (containers that run no process).")
 	return cmd
 }

@@ -138,6 +138,7 @@ func defaultComponentIdentities() *componentIdentities {
 	c := newComponentIdentities()
 	c.add(&user.DefaultInfo{Name: user.KubeScheduler})
 	c.add(&user.DefaultInfo{Name: user.KubeControllerManager})
+	c.add(&user.DefaultInfo{Name: user.KubeProxy})
 	var subjects []rbacv1.Subject
 	for _, b := range rbacbootstrap.ClusterRoleBindings() {
 		subjects = append(subjects, b.Subjects...)

@@ -91,6 +91,7 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	addSimulatedNodeFlags(fs, &cfg.Simulated)
 	fs.StringVar(&cfg.LocalNode, "local-node", defaultLocalNode(), "Run a node agent for this machine on this container runtime: containerd (a containerd of kubelite's own under <data-dir>/containerd, installed with apt-get when missing; images from <data-dir>/images and `kubelite images import`). Empty (--local-node=\"\"): no local node. The default is containerd when run as root on Linux with containerd and runc installed, else empty.")
 	fs.StringVar(&cfg.NetworkPolicy, "network-policy", "none", "How the --local-node enforces NetworkPolicies for its pods: nftables (a table of kubelite's own, inet kubelite-netpol; needs the nft binary and br_netfilter for traffic between pods of the node) or none.")
+	fs.StringVar(&cfg.CNIBinDir, "cni-bin-dir", "", "Directory of the --local-node's CNI plugins (bridge, host-local, portmap; `make cni` builds them). Default: <data-dir>/cni/bin, then /opt/cni/bin. Without them pods get only a loopback interface.")
 	fs.IntVar(&cfg.KubeletPort, "kubelet-port", nodeagent.DefaultKubeletPort, "The port of the --local-node agent's HTTPS endpoint (logs, exec, attach, port-forward), on all addresses.")
 	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")
 	addControllerFlags(fs, &cfg.Controllers)

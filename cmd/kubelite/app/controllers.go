@@ -116,6 +116,8 @@ type ControllersConfig struct {
 	// volumes of this machine's node. Zero: storage in the default data
 	// dir; `kubelite server` uses storage in its --data-dir.
 	LocalPathDir string
+	// NodeIPAM assigns the Nodes' pod CIDRs.
+	NodeIPAM NodeIPAMConfig
 }
 
 func (c ControllersConfig) localPathDir() string {
@@ -154,7 +156,7 @@ func (c ControllersConfig) Validate() error {
 	if c.JobBackoff < 0 || c.NodeMonitorGracePeriod < 0 || c.NodeStartupGracePeriod < 0 || c.PodGCQuarantine < 0 {
 		return fmt.Errorf("controller durations must not be negative")
 	}
-	return nil
+	return c.NodeIPAM.Validate()
 }
 
 // addControllerFlags adds upstream kube-controller-manager's flags for the
@@ -168,6 +170,7 @@ func addControllerFlags(fs *pflag.FlagSet, c *ControllersConfig) {
 	fs.StringVar(&c.ClusterSigningKeyFile, "cluster-signing-key-file", c.ClusterSigningKeyFile, "PEM-encoded private key of --cluster-signing-cert-file.")
 	fs.DurationVar(&c.ClusterSigningDuration, "cluster-signing-duration", certificates.DefaultDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
 	fs.StringVar(&c.ServiceAccountKeyFile, "service-account-private-key-file", c.ServiceAccountKeyFile, "Filename containing a PEM-encoded private ECDSA key used to sign service account tokens (the API server's service account key).")
+	addNodeIPAMFlags(fs, &c.NodeIPAM)
 	fs.Var(&gcThreshold{&c.TerminatedPodGCThreshold}, "terminated-pod-gc-threshold",
 		"Number of terminated pods that can exist before the terminated pod garbage collector starts deleting terminated pods. If <= 0, the terminated pod garbage collector is disabled.")
 }
@@ -509,6 +512,11 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		return err
 	}
 
+	nodeIPAM, err := newNodeIPAM(tuning.NodeIPAM, clients, factory, recorder("node-ipam-controller"))
+	if err != nil {
+		return fmt.Errorf("node IPAM controller: %w", err)
+	}
+
 	if clients.err != nil {
 		return clients.err
 	}
@@ -541,6 +549,12 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		{"cronjob", func(ctx context.Context) error { return cronJobs.Run(ctx, 2) }},
 		{"resourcequota", func(ctx context.Context) error { return quotas.Run(ctx, 5) }},
 		{"horizontal-pod-autoscaler", func(ctx context.Context) error { return autoscalers.Run(ctx, 2) }},
+	}
+	if nodeIPAM != nil {
+		runs = append(runs, struct {
+			name string
+			run  func(context.Context) error
+		}{"node-ipam", func(ctx context.Context) error { return nodeIPAM.Run(ctx, 1) }})
 	}
 	authRuns, authFactories, err := authControllers(client, clients, factory, rootCA, tuning)
 	if err != nil {

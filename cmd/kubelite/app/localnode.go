@@ -48,7 +48,11 @@ func defaultLocalNode() string {
 // host name), on containerd until ctx ends: a containerd of its own under dataDir/containerd (started when none
 // answers there, stopped after), pods' files under dataDir/pods, and the
 // archives of dataDir/images imported at start; NetworkPolicies enforced as np says.
-func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep nodeEndpoint, np networkPolicy) error {
+//
+// With the CNI plugins in netCfg's directories, pods join the node's bridge
+// network on the pod CIDRs the Node gets (see podNetwork); without, each
+// sandbox has only a loopback interface.
+func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep nodeEndpoint, np networkPolicy, netCfg localNetwork) error {
 	node, err := nodeagent.LocalNodeConfig(name, dataDir)
 	if err != nil {
 		return err
@@ -60,7 +64,12 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	}
 	defer l.Close()
 	node.KubeletPort = int32(l.Addr().(*net.TCPAddr).Port)
-	if len(node.PodCIDRs) == 0 {
+	network, err := netCfg.podNetwork(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	node.PodCIDRs = netCfg.PodCIDRs
+	if network == nil && len(node.PodCIDRs) == 0 {
 		node.PodCIDRs = []string{containerd.DefaultPodCIDR}
 	}
 	d, err := containerd.StartDaemon(ctx, containerd.DaemonConfig{Dir: filepath.Join(dataDir, "containerd"), Install: true})
@@ -81,7 +90,7 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	if err != nil {
 		return err
 	}
-	rt, err := containerd.New(ctx, containerd.Config{
+	cfg := containerd.Config{
 		Address:  d.Address,
 		Dir:      podDir,
 		ImageDir: filepath.Join(dataDir, "images"),
@@ -89,7 +98,17 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 		HostIPs:  node.InternalIPs,
 		Volumes:  vols,
 		Client:   client,
-	})
+	}
+	if network != nil { // a nil *CNI in the interface would not be nil
+		cfg.Network = network
+	}
+	if network != nil {
+		routesCtx, stopRoutes := context.WithCancel(ctx)
+		routesDone := make(chan struct{})
+		go func() { defer close(routesDone); netCfg.runRoutes(routesCtx, node.Name) }()
+		defer func() { stopRoutes(); <-routesDone }()
+	}
+	rt, err := containerd.New(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
 	}

@@ -16,9 +16,11 @@ import (
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
 	"github.com/kubelite/kubelite/storage"
 )
 
@@ -53,6 +55,9 @@ type ServerConfig struct {
 	// (localNodeRuntimes: "containerd"), whose data is under DataDir.
 	// Empty: none.
 	LocalNode string
+	// CNIBinDir holds the local node's CNI plugins. Empty:
+	// <data-dir>/cni/bin, then /opt/cni/bin.
+	CNIBinDir string
 	// KubeletPort is the port of the local node agent's endpoint. Zero
 	// picks a free port (tests); the command's flag defaults to 10250.
 	KubeletPort int
@@ -279,6 +284,9 @@ func (s *Server) Run(ctx context.Context) error {
 			if tuning.ServiceAccountKeyFile == "" {
 				tuning.ServiceAccountKeyFile = p.saKeyFile()
 			}
+			if tuning.NodeIPAM.ServiceCIDRs == "" {
+				tuning.NodeIPAM.ServiceCIDRs = cfg.ServiceClusterIPRange
+			}
 			if tuning.LocalPathDir == "" {
 				tuning.LocalPathDir = filepath.Join(cfg.DataDir, "storage")
 			}
@@ -299,8 +307,13 @@ func (s *Server) Run(ctx context.Context) error {
 			// The node speaks as itself, system:node:<name>, not as the API server.
 			nodeConfig, err := localNodeClient(p, serverURL, localNodeName())
 			if err == nil {
+				net := localNetwork{CNIBinDir: cfg.CNIBinDir}
+				net.Nodes, _ = api.components.config(user.KubeProxy) // made by defaultComponentIdentities
+				if cfg.Controllers.NodeIPAM.ClusterCIDR == "" || cfg.disabled("controller-manager") {
+					net.PodCIDRs = []string{containerd.DefaultPodCIDR} // nobody else gives the Node one
+				}
 				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName(), endpoint,
-					networkPolicy{mode: cfg.NetworkPolicy, informers: api.informers})
+					networkPolicy{mode: cfg.NetworkPolicy, informers: api.informers}, net)
 			}
 			if err != nil {
 				logger.Error(err, "local node failed")

@@ -134,6 +134,14 @@ func removeNamespaces(dir string) error {
 	return errors.Join(errs...)
 }
 
+// isNamespace reports whether path is a namespace held open by a bind
+// mount (a file left after a reboot, or made in another mount namespace, is
+// not).
+func isNamespace(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
+}
+
 func prefixIPNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/kubelite/kubelite/nodeagent/podnet"
 	"github.com/kubelite/kubelite/nodeagent/runtime"
 	"github.com/kubelite/kubelite/nodeagent/runtime/ipam"
 	"github.com/kubelite/kubelite/nodeagent/volumes"
@@ -54,8 +55,13 @@ type Config struct {
 	// Snapshotter unpacks images. Empty: DefaultSnapshotter.
 	Snapshotter string
 	// PodCIDRs are the node's pod CIDRs, at most one per IP family; each
-	// sandbox gets one address from each. Empty: DefaultPodCIDR.
+	// sandbox gets one address from each, on its loopback interface, when
+	// Network is nil. Empty: DefaultPodCIDR.
 	PodCIDRs []string
+	// Network attaches sandboxes to the pod network (podnet.CNI) and gives
+	// them their addresses. Nil: each sandbox has only a loopback interface,
+	// with an address from PodCIDRs.
+	Network Network
 	// HostIPs are the addresses of hostNetwork sandboxes. Empty: the host's
 	// first global unicast address.
 	HostIPs []string
@@ -112,6 +118,23 @@ type Runtime struct {
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
+
+// Network is the pod network sandboxes join.
+type Network interface {
+	// Add attaches a sandbox and returns its addresses.
+	Add(ctx context.Context, a podnet.Attachment) ([]string, error)
+	// Del detaches a sandbox and frees its addresses; one not attached is fine.
+	Del(ctx context.Context, a podnet.Attachment) error
+}
+
+// SetPodCIDRs gives the network the node's pod CIDRs (Node.spec.podCIDRs)
+// when it takes them; until then it attaches no sandbox.
+func (r *Runtime) SetPodCIDRs(cidrs []string) error {
+	if n, ok := r.cfg.Network.(interface{ SetPodCIDRs([]string) error }); ok {
+		return n.SetPodCIDRs(cidrs)
+	}
+	return nil
+}
 
 // New connects to containerd, adopts the pods that its labels describe,
 // imports the archives in cfg.ImageDir and watches task events until Close.
@@ -331,4 +354,13 @@ func hostIPs() []string {
 		return []string{v6}
 	}
 	return []string{"127.0.0.1"}
+}
+
+// NetworkReady reports whether sandboxes can join the pod network: always
+// without a Network, else once it has the node's pod CIDRs.
+func (r *Runtime) NetworkReady() error {
+	if n, ok := r.cfg.Network.(interface{ Ready() error }); ok {
+		return n.Ready()
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubelite/kubelite/nodeagent/podnet"
 	"github.com/kubelite/kubelite/nodeagent/runtime"
 )
 
@@ -51,7 +52,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *runtim
 		if h, err := os.Hostname(); err == nil {
 			sb.hostname = h // the pod shares the host's UTS namespace
 		}
-	} else {
+	} else if r.cfg.Network == nil {
 		ips, err := r.allocate()
 		if err != nil {
 			return nil, err
@@ -76,6 +77,22 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *runtim
 			_ = os.RemoveAll(dir)
 		}
 	}()
+	if !hostNetwork && r.cfg.Network != nil {
+		att := attachment(sb.ID, filepath.Join(dir, "ns", "net"), pod.Namespace, pod.Name, pod.UID)
+		att.Ports = podnet.PodPorts(pod)
+		ips, err := r.cfg.Network.Add(ctx, att)
+		if err != nil {
+			_ = r.cfg.Network.Del(ctx, att)
+			_ = removeNamespaces(filepath.Join(dir, "ns"))
+			return nil, fmt.Errorf("pod network: %w", err)
+		}
+		sb.IPs = ips
+		defer func() {
+			if retErr != nil {
+				_ = r.cfg.Network.Del(ctx, att)
+			}
+		}()
+	}
 	if err := r.writePodFiles(pod, sb); err != nil {
 		_ = removeNamespaces(filepath.Join(dir, "ns"))
 		return nil, err
@@ -95,6 +112,15 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, pod *corev1.Pod) (_ *runtim
 	cp := sb.Sandbox
 	r.mu.Unlock()
 	return &cp, nil
+}
+
+// attachment names a sandbox to the pod network; netns is the path of its
+// network namespace, if it still has one.
+func attachment(id, netns, namespace, name string, uid types.UID) podnet.Attachment {
+	if !isNamespace(netns) {
+		netns = ""
+	}
+	return podnet.Attachment{ID: id, NetNS: netns, Namespace: namespace, Name: name, UID: string(uid)}
 }
 
 // forgetIfEmpty drops a pod that holds nothing (a sandbox that failed).
@@ -171,13 +197,18 @@ func (r *Runtime) StopPod(ctx context.Context, uid types.UID, grace time.Duratio
 		return err
 	}
 	for _, sb := range ready {
+		if !sb.hostNetwork && r.cfg.Network != nil {
+			if err := r.cfg.Network.Del(ctx, attachment(sb.ID, filepath.Join(r.podDir(uid), sb.ID, "ns", "net"), p.namespace, p.name, uid)); err != nil {
+				return err
+			}
+		}
 		if err := removeNamespaces(filepath.Join(r.podDir(uid), sb.ID, "ns")); err != nil {
 			return err
 		}
 		if err := r.setLabels(ctx, sb.ID, map[string]string{labelReady: labelFalse}); err != nil {
 			return err
 		}
-		if !sb.hostNetwork {
+		if !sb.hostNetwork && r.cfg.Network == nil {
 			r.release(sb.IPs)
 		}
 		r.mu.Lock()

@@ -3,7 +3,6 @@ package containerd
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -168,11 +167,17 @@ func (r *Runtime) restore(ctx context.Context) error {
 				sb.IPs = strings.Split(ips, labelSeparator)
 			}
 			if sb.Ready {
-				if _, err := os.Stat(filepath.Join(r.podDir(uid), sb.ID, "ns", "ipc")); err != nil {
+				if !isNamespace(filepath.Join(r.podDir(uid), sb.ID, "ns", "ipc")) {
 					sb.Ready = false // the host rebooted: the namespaces are gone
+					if !sb.hostNetwork && r.cfg.Network != nil {
+						// Free its addresses, which the network keeps on disk.
+						if err := r.cfg.Network.Del(ctx, attachment(sb.ID, "", p.namespace, p.name, uid)); err != nil {
+							logger.Error(err, "Detach a sandbox whose namespaces are gone", "sandbox", sb.ID)
+						}
+					}
 				}
 			}
-			if sb.Ready && !sb.hostNetwork {
+			if sb.Ready && !sb.hostNetwork && r.cfg.Network == nil {
 				for _, ip := range sb.IPs {
 					for _, pl := range r.pools {
 						if pl.Take(ip) {

@@ -48,9 +48,18 @@ func TestNodeIPAM(t *testing.T) {
 		}
 		got[n.Spec.PodCIDR] = name
 	}
-	sim, err := c.CoreV1().Nodes().Get(ctx, "kubelite-sim-0000", metav1.GetOptions{})
+	// The simulated node registers once its node token is made: wait for it.
+	var sim *corev1.Node
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		n, err := c.CoreV1().Nodes().Get(ctx, "kubelite-sim-0000", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		sim = n
+		return true, nil
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("simulated node not registered: %v", err)
 	}
 	if sim.Spec.PodCIDR != "10.128.0.0/24" {
 		t.Errorf("simulated node's podCIDR = %q, want its own 10.128.0.0/24", sim.Spec.PodCIDR)

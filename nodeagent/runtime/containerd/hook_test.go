@@ -20,7 +20,9 @@ import (
 func TestLifecycleHooks(t *testing.T) {
 	r, dir := newRuntimeDir(t)
 	pod := testPod("hooks", corev1.Container{Name: "main",
-		Command:   []string{"sh", "-c", `until [ -f /tmp/started ]; do sleep 0.05; done; echo "poststart=$(cat /tmp/started)"; sleep 3600 | nc -l -p 8080`},
+		// The marker is printed once nc listens on 8080 (0x1F90), so the
+		// preStop request below cannot arrive before it.
+		Command:   []string{"sh", "-c", `sleep 3600 | nc -l -p 8080 & until [ -f /tmp/started ] && grep -qs ':1F90 ' /proc/net/tcp /proc/net/tcp6; do sleep 0.05; done; echo "poststart=$(cat /tmp/started)"; wait`},
 		Lifecycle: &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo yes > /tmp/started"}}}}})
 	pod.Spec.Containers[0].Lifecycle.PreStop = &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/prestop", Port: intstr.FromInt32(8080)}}
 	ids := run(t, r, pod)

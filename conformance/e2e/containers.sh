@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end scenario on real containers: the built kubelite binary with its local
 # node on containerd (--local-node=containerd), driven by the stock kubectl
-# (WebSocket streaming) and kubectl 1.27 (SPDY): logs, exec, attach, cp,
+# (WebSocket streaming) and kubectl 1.27 (SPDY): logs, exec, attach, run -it, cp,
 # port-forward, CrashLoopBackOff, a liveness restart, a configMap update reaching
 # its file, OOMKilled, an emptyDir over its sizeLimit evicted, a termination
 # message and `kubectl wait`.
@@ -167,6 +167,16 @@ attach_echo() {
 	return 0
 }
 
+# run_tty NAME KUBECTL: `kubectl run -it --rm` of a shell on a terminal (script
+# gives kubectl one): types a command, then exit; prints what the terminal showed.
+run_tty() {
+	local name=$1 k=$2
+	(sleep 3; echo 'echo sum=$((40+2)) on $(tty)'; sleep 3; echo exit; sleep 3) |
+		timeout 90 script -qec "$k run $name -n $ns -it --rm --restart=Never --image=$busybox --image-pull-policy=Never -- sh" /dev/null 2>&1 |
+		tr -d '\r' | head -c 4000
+	return 0
+}
+
 for k in "${kubectls[@]}"; do
 	ver=$("$k" version --client -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')
 	echo "== $k ($ver)"
@@ -183,6 +193,7 @@ for k in "${kubectls[@]}"; do
 	expect_out "port-forward and curl" '^hello-httpd$' port_forward_curl $ns web 8080 K
 	expect_out "attach (output)" 'tick [0-9]+' bash -c "timeout 2 $k attach web -n $ns -c main 2>/dev/null; true"
 	expect_out "attach -i (stdin)" 'got line-[0-9]+-x' attach_echo $ns "$k"
+	expect_out "run -it --rm (a shell on a terminal)" '^sum=42 on /dev/pts/[0-9]+$' run_tty "tty-${ver//[^0-9]/}" "$k"
 	check "cp to the pod" K cp "$work/pods.yaml" "$ns/web:/tmp/pods.yaml" -c main
 	expect_out "cp reached the pod" '^kind: ConfigMap$' K exec web -n $ns -c main -- cat /tmp/pods.yaml
 	rm -f "$work/hostname"

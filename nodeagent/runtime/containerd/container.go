@@ -91,7 +91,8 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	if err != nil {
 		return "", err
 	}
-	task, err := obj.NewTask(ctx, r.logIO(lf, ct.stdin))
+	ct.stdout, ct.stderr = newOutputTee(lf.stream("stdout")), newOutputTee(lf.stream("stderr"))
+	task, err := obj.NewTask(ctx, r.logIO(ct, c.TTY))
 	if err != nil {
 		lf.Close()
 		if ct.stdin != nil {
@@ -129,22 +130,24 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *corev1.Pod, c *corev1
 	return ct.ID, nil
 }
 
-// logIO is the IO of a new task: its stdout and stderr FIFOs are
-// <Dir>/.fifo/<id>.{stdout,stderr}, copied into lf, and with a stdin pipe
-// <id>.stdin, fed from it. Unlike cio.NewCreator's they stay when the IO
-// closes, so that a restarted runtime attaches to them again (restore);
-// finish removes them.
-func (r *Runtime) logIO(lf *logFile, stdin *stdinPipe) cio.Creator {
-	attach := cio.NewAttach(cio.WithStreams(stdin.reader(), lf.stream("stdout"), lf.stream("stderr")))
+// logIO is the IO of ct's new task: its stdout and stderr FIFOs are
+// <Dir>/.fifo/<id>.{stdout,stderr}, copied into ct's output tees, and with
+// a stdin pipe <id>.stdin, fed from ct's. Unlike cio.NewCreator's they stay
+// when the IO closes, so that a restarted runtime attaches to them again
+// (restore); finish removes them. With a terminal (tty: true) the process
+// has one stream, stdout.
+func (r *Runtime) logIO(ct *container, terminal bool) cio.Creator {
+	attach := cio.NewAttach(cio.WithStreams(ct.stdin.reader(), ct.stdout, ct.stderr))
 	return func(id string) (cio.IO, error) {
 		dir := r.fifoDir()
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
 		return attach(cio.NewFIFOSet(cio.Config{
-			Stdin:  filepath.Join(dir, id+".stdin"),
-			Stdout: filepath.Join(dir, id+".stdout"),
-			Stderr: filepath.Join(dir, id+".stderr"),
+			Stdin:    filepath.Join(dir, id+".stdin"),
+			Stdout:   filepath.Join(dir, id+".stdout"),
+			Stderr:   filepath.Join(dir, id+".stderr"),
+			Terminal: terminal,
 		}, nil))
 	}
 }
@@ -335,6 +338,10 @@ func (r *Runtime) finish(ctx context.Context, ct *container) error {
 	if ct.log != nil {
 		ct.log.Close()
 	}
+	// Attach sessions end once the exit is recorded: their clients then
+	// see the container exited.
+	defer ct.stdout.close()
+	defer ct.stderr.close()
 	if ct.stdin != nil {
 		ct.stdin.close()
 	}

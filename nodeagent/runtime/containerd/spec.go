@@ -49,6 +49,9 @@ func (r *Runtime) specOpts(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: filepath.Join(nsDir, "uts")}),
 			oci.WithHostname(sb.hostname))
 	}
+	if c.TTY {
+		opts = append(opts, oci.WithTTY)
+	}
 	if c.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(c.WorkingDir))
 	}

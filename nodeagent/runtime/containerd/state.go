@@ -79,6 +79,9 @@ type container struct {
 	log  *logFile
 	// stdin is the process's stdin for attach sessions; nil without one.
 	stdin *stdinPipe
+	// stdout and stderr carry the running task's output to the log and to
+	// attach sessions; nil once the runtime lost the task's IO.
+	stdout, stderr *outputTee
 }
 
 // current returns the pod's latest sandbox, or nil. Runtime.mu held.
@@ -233,7 +236,8 @@ func (r *Runtime) attach(ctx context.Context, obj containerd.Container, c *conta
 	if err != nil {
 		return err
 	}
-	task, err := obj.Task(ctx, cio.NewAttach(cio.WithStreams(c.stdin.reader(), lf.stream("stdout"), lf.stream("stderr"))))
+	c.stdout, c.stderr = newOutputTee(lf.stream("stdout")), newOutputTee(lf.stream("stderr"))
+	task, err := obj.Task(ctx, cio.NewAttach(cio.WithStreams(c.stdin.reader(), c.stdout, c.stderr)))
 	if err != nil {
 		lf.Close()
 		if c.stdin != nil {

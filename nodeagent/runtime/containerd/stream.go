@@ -298,35 +298,49 @@ func orDiscard(w io.WriteCloser) io.Writer {
 }
 
 // Attach streams what the container writes from now on, each stream to its
-// own, until it exits or ctx ends. Its output goes to its log file, which
-// Attach follows. s.Stdin reaches the process of a container with stdin
-// (stdinPipe); without one it is not read.
+// own, as it comes, until the container's output ends (it exited), a
+// writer fails or ctx ends. s.Stdin reaches the process of a container with
+// stdin (stdinPipe); without one it is not read. With s.TTY the container's
+// terminal (tty: true) follows s.Resize.
 func (r *Runtime) Attach(ctx context.Context, id string, s runtime.Streams) error {
-	task, err := r.runningTask(r.nsctx(ctx), id)
+	nctx := r.nsctx(ctx)
+	task, err := r.runningTask(nctx, id)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	var in *stdinPipe
-	if ct := r.containers[id]; ct != nil {
-		in = ct.stdin
-	}
+	ct := r.containers[id]
 	r.mu.Unlock()
-	opts := runtime.LogOptions{Follow: true, TailLines: 0}
-	if in != nil && s.Stdin != nil {
-		// What the process answers may be logged before readLog reaches
-		// the end of the log: read from now rather than from there.
-		opts.TailLines, opts.Since = -1, time.Now()
-		go in.copyFrom(context.WithoutCancel(r.nsctx(ctx)), task, s.Stdin)
+	if ct == nil || ct.stdout == nil {
+		return fmt.Errorf("container %s: its output is not attached to this runtime", id)
 	}
-	return r.readLog(ctx, id, opts, func(l criLine) error {
-		w := orDiscard(s.Stdout)
-		if l.stream == "stderr" && !s.TTY {
-			w = orDiscard(s.Stderr)
-		}
-		_, err := w.Write(append(l.content, '\n'))
-		return err
-	})
+	// The stdout session also says when the output ends, so it is made
+	// even when the client does not read stdout.
+	var out io.Writer = io.Discard
+	if s.Stdout != nil {
+		out = s.Stdout
+	}
+	ended, detach := ct.stdout.attach(out)
+	defer detach()
+	var errEnded <-chan struct{}
+	if s.Stderr != nil && !s.TTY {
+		var detachErr func()
+		errEnded, detachErr = ct.stderr.attach(s.Stderr)
+		defer detachErr()
+	}
+	// Subscribed first, so the process's answer to this input is seen.
+	if ct.stdin != nil && s.Stdin != nil {
+		go ct.stdin.copyFrom(context.WithoutCancel(nctx), task, s.Stdin)
+	}
+	if s.TTY {
+		go resize(nctx, s.Resize, task.Resize)
+	}
+	select {
+	case <-ended:
+	case <-errEnded:
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 // PortForward dials 127.0.0.1:port inside the pod's network namespace and

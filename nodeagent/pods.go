@@ -157,7 +157,7 @@ func (a *Agent) syncPod(ctx context.Context, pod *corev1.Pod, st *podState) (tim
 // started and ready, instead of in a second write. It returns when their
 // next probe is due.
 func (a *Agent) probeStarted(ctx context.Context, pod *corev1.Pod, st *podState, rs *runtime.PodStatus, now time.Time) time.Time {
-	p := prober{rt: a.rt, pod: pod, now: now}
+	p := prober{rt: a.rt, pod: pod, now: now, event: a.event}
 	var next time.Time
 	probe := func(c *corev1.Container) {
 		attempts := attemptsOf(rs, c.Name)
@@ -199,7 +199,7 @@ func (a *Agent) runContainers(ctx context.Context, pod *corev1.Pod, st *podState
 			return 0, false, err
 		}
 	}
-	p := prober{rt: a.rt, pod: pod, now: now}
+	p := prober{rt: a.rt, pod: pod, now: now, event: a.event}
 	var wake time.Time
 	earliest := func(t time.Time) {
 		if !t.IsZero() && (wake.IsZero() || t.Before(wake)) {

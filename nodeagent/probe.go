@@ -83,6 +83,8 @@ type prober struct {
 	rt  runtime.Runtime
 	pod *corev1.Pod
 	now time.Time
+	// event records an event about pod (Unhealthy); nil records none.
+	event func(pod *corev1.Pod, eventType, reason, message string)
 }
 
 // probe brings cs up to date with container c's running attempt: it resets
@@ -113,7 +115,7 @@ func (p prober) probe(ctx context.Context, c *corev1.Container, attempt runtime.
 	}
 	if !cs.started {
 		if !p.now.Before(cs.nextStartup) {
-			ok := p.run(ctx, attempt.ID, c.StartupProbe)
+			ok := p.run(ctx, attempt.ID, "Startup", c.StartupProbe)
 			cs.nextStartup = p.now.Add(probePeriod(c.StartupProbe))
 			switch {
 			case ok == runtime.ProbeSuccess:
@@ -132,7 +134,7 @@ func (p prober) probe(ctx context.Context, c *corev1.Container, attempt runtime.
 	}
 	if c.ReadinessProbe != nil {
 		if !p.now.Before(cs.nextReadiness) {
-			ok := p.run(ctx, attempt.ID, c.ReadinessProbe)
+			ok := p.run(ctx, attempt.ID, "Readiness", c.ReadinessProbe)
 			cs.nextReadiness = p.now.Add(probePeriod(c.ReadinessProbe))
 			switch ok {
 			case runtime.ProbeSuccess:
@@ -153,7 +155,7 @@ func (p prober) probe(ctx context.Context, c *corev1.Container, attempt runtime.
 	}
 	if c.LivenessProbe != nil {
 		if !p.now.Before(cs.nextLiveness) {
-			ok := p.run(ctx, attempt.ID, c.LivenessProbe)
+			ok := p.run(ctx, attempt.ID, "Liveness", c.LivenessProbe)
 			cs.nextLiveness = p.now.Add(probePeriod(c.LivenessProbe))
 			switch ok {
 			case runtime.ProbeSuccess:
@@ -170,12 +172,25 @@ func (p prober) probe(ctx context.Context, c *corev1.Container, attempt runtime.
 	return "", next
 }
 
-func (p prober) run(ctx context.Context, id string, probe *corev1.Probe) runtime.ProbeResult {
+// run runs one probe of kind (Startup, Readiness, Liveness) and, as
+// upstream's kubelet, records a failure or an error as an Unhealthy event.
+// An error's result is Unknown: it counts neither way.
+func (p prober) run(ctx context.Context, id, kind string, probe *corev1.Probe) runtime.ProbeResult {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout(probe))
 	defer cancel()
-	res, _, err := p.rt.Probe(ctx, p.pod, id, probe)
-	if err != nil {
+	res, msg, err := p.rt.Probe(ctx, p.pod, id, probe)
+	switch {
+	case err != nil:
+		p.record(corev1.EventTypeWarning, "Unhealthy", kind+" probe errored and resulted in unknown state: "+err.Error())
 		return runtime.ProbeUnknown
+	case res == runtime.ProbeFailure:
+		p.record(corev1.EventTypeWarning, "Unhealthy", kind+" probe failed: "+msg)
 	}
 	return res
+}
+
+func (p prober) record(eventType, reason, message string) {
+	if p.event != nil {
+		p.event(p.pod, eventType, reason, message)
+	}
 }

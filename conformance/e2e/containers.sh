@@ -222,6 +222,7 @@ eventually "termination message" '^Succeeded goodbye$' 30 jp term '{.status.phas
 eventually "OOMKilled in lastState" '^OOMKilled 137$' 60 jp hog '{.status.containerStatuses[0].lastState.terminated.reason} {.status.containerStatuses[0].lastState.terminated.exitCode}'
 eventually "liveness probe restarts" '^[1-9][0-9]* Error 137$' 60 jp live '{.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason} {.status.containerStatuses[0].lastState.terminated.exitCode}'
 eventually "liveness kill event" 'failed liveness probe, will be restarted' 10 K get events -n $ns --field-selector involvedObject.name=live
+eventually "liveness Unhealthy event" 'Unhealthy +pod/live +Liveness probe failed: ' 10 K get events -n $ns --field-selector involvedObject.name=live
 eventually "CrashLoopBackOff, restartCount grows" '^CrashLoopBackOff ([2-9]|[1-9][0-9]+) 3$' 60 jp crash '{.status.containerStatuses[0].state.waiting.reason} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.exitCode}'
 expect_out "logs --previous" '^crashing$' K logs crash -n $ns --previous
 expect_out "get pods shows CrashLoopBackOff" '^crash +0/1 +CrashLoopBackOff' K get pod crash -n $ns

@@ -1,10 +1,7 @@
 package admission_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,19 +27,15 @@ import (
 // (parameterNotFoundAction Deny).
 func TestPolicyParamsAndActions(t *testing.T) {
 	dir := t.TempDir()
-	auditPolicy := filepath.Join(dir, "audit.yaml")
-	if err := os.WriteFile(auditPolicy, []byte(`apiVersion: audit.k8s.io/v1
+	audit := testserver.AuditLog(t, dir, `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
 rules:
 - level: Metadata
   resources: [{group: "", resources: ["configmaps"]}]
 - level: None
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(dir, "audit.log")
-	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"), Audit: app.AuditConfig{PolicyFile: auditPolicy, LogPath: log}})
+`)
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"), Audit: audit})
 	ctx := t.Context()
 	reg := s.Client.AdmissionregistrationV1()
 	if _, err := s.Client.CoreV1().ConfigMaps("default").Create(ctx, configMap("limits", nil, map[string]string{"maxKeys": "1"}), metav1.CreateOptions{}); err != nil {
@@ -132,18 +125,7 @@ rules:
 	}
 	var annotations map[string]string
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		f, err := os.Open(log)
-		if err != nil {
-			return false, nil
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var e auditv1.Event
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatalf("audit line %q: %v", sc.Text(), err)
-			}
+		for _, e := range testserver.AuditEvents(t, audit.LogPath) {
 			if e.Verb == "create" && e.ObjectRef != nil && e.ObjectRef.Namespace == "params-warn" && e.ObjectRef.Name == created && e.Stage == auditv1.StageResponseComplete {
 				annotations = e.Annotations
 				return true, nil

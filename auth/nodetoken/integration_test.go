@@ -1,10 +1,7 @@
 package nodetoken_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,20 +30,16 @@ import (
 // decide.
 func TestSimulatedNodesActAsThemselves(t *testing.T) {
 	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
+	audit := testserver.AuditLog(t, dir, `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
 rules:
 - level: Metadata
   resources: [{group: "", resources: ["nodes", "nodes/status", "pods/status", "events"]}, {group: coordination.k8s.io, resources: ["leases"]}]
 - level: None
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(dir, "audit.log")
+`)
 	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"),
-		Audit:     app.AuditConfig{PolicyFile: policy, LogPath: log},
+		Audit:     audit,
 		Simulated: app.SimulatedNodesConfig{Count: 2, Prefix: "sim-"}})
 	ctx := t.Context()
 	const node0, node1 = "sim-0000", "sim-0001"
@@ -78,18 +71,7 @@ rules:
 	// Who wrote node0's Node, Lease and pod status.
 	want := map[string]bool{"create nodes": false, "create leases": false, "status pods": false, "create events": false}
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
-		f, err := os.Open(log)
-		if err != nil {
-			return false, err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var e auditv1.Event
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatalf("audit line %q: %v", sc.Text(), err)
-			}
+		for _, e := range testserver.AuditEvents(t, audit.LogPath) {
 			if e.ObjectRef == nil || e.Stage != auditv1.StageResponseComplete {
 				continue
 			}

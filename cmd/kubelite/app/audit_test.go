@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -25,8 +24,7 @@ import (
 // selects is one event in the log, with upstream's fields.
 func TestAuditLog(t *testing.T) {
 	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
+	audit := testserver.AuditLog(t, dir, `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
 rules:
@@ -36,11 +34,10 @@ rules:
 - level: RequestResponse
   resources: [{group: "", resources: ["configmaps"]}]
 - level: Metadata
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(dir, "audit", "audit.log")
-	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"), Audit: app.AuditConfig{PolicyFile: policy, LogPath: log, MaxSize: 10}})
+`)
+	// The server makes the log's folder.
+	audit.LogPath, audit.MaxSize = filepath.Join(dir, "audit", "audit.log"), 10
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"), Audit: audit})
 	ctx := context.Background()
 	cms := s.Client.CoreV1().ConfigMaps("default")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "audited"}, Data: map[string]string{"k": "v"}}
@@ -63,18 +60,7 @@ rules:
 	var secrets int
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		events, secrets = map[string][]auditv1.Event{}, 0
-		f, err := os.Open(log)
-		if err != nil {
-			return false, err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var e auditv1.Event
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatalf("audit line %q: %v", sc.Text(), err)
-			}
+		for _, e := range testserver.AuditEvents(t, audit.LogPath) {
 			if e.ObjectRef == nil || e.ObjectRef.Namespace != "default" {
 				continue
 			}
@@ -85,7 +71,7 @@ rules:
 				secrets++
 			}
 		}
-		return len(events["create"]) > 0 && len(events["get"]) > 0 && len(events["delete"]) > 0, sc.Err()
+		return len(events["create"]) > 0 && len(events["get"]) > 0 && len(events["delete"]) > 0, nil
 	})
 	if err != nil {
 		t.Fatalf("audit log lacks the requests' events: %v (got %d verbs)", err, len(events))
@@ -110,17 +96,14 @@ rules:
 // webhook the kubeconfig names, as audit.k8s.io/v1 EventLists.
 func TestAuditWebhook(t *testing.T) {
 	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
+	audit := testserver.AuditLog(t, dir, `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
 rules:
 - level: Metadata
   resources: [{group: "", resources: ["configmaps"]}]
 - level: None
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	var mu sync.Mutex
 	var got []auditv1.Event
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +127,7 @@ current-context: hook
 		t.Fatal(err)
 	}
 	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"),
-		Audit: app.AuditConfig{PolicyFile: policy, WebhookConfigFile: kubeconfig, WebhookMode: "blocking"}})
+		Audit: app.AuditConfig{PolicyFile: audit.PolicyFile, WebhookConfigFile: kubeconfig, WebhookMode: "blocking"}})
 	ctx := t.Context()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "hooked"}}
 	if _, err := s.Client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {

@@ -24,15 +24,29 @@ import (
 // register it.
 func createNode(t *testing.T, s *testserver.Server, name, cpu, memory string, labels map[string]string, taints ...corev1.Taint) {
 	t.Helper()
-	ctx := t.Context()
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints}}
-	if _, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res := corev1.ResourceList{
+	createNodeWith(t, s, name, corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse(cpu),
 		corev1.ResourceMemory: resource.MustParse(memory),
 		corev1.ResourcePods:   resource.MustParse("110"),
+	}, func(n *corev1.Node) {
+		n.Labels = labels
+		n.Spec.Taints = taints
+	})
+}
+
+// createNodeWith creates a Ready node whose capacity and allocatable are
+// res, as mutate makes it (labels, taints, cordon), and waits until the
+// node lifecycle controller has taken off the not-ready taint that new
+// nodes are admitted with.
+func createNodeWith(t *testing.T, s *testserver.Server, name string, res corev1.ResourceList, mutate func(*corev1.Node)) {
+	t.Helper()
+	ctx := t.Context()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if mutate != nil {
+		mutate(node)
+	}
+	if _, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	// The node lifecycle controller writes the new Node too (it was admitted
 	// with the not-ready taint): retry on its conflicts.

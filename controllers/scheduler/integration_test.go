@@ -8,10 +8,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -136,6 +138,20 @@ func unschedulable(t *testing.T, s *testserver.Server, name string) string {
 	return ""
 }
 
+// scheduledTrue checks that bound pod name has the PodScheduled condition,
+// status True, that the binding sets.
+func scheduledTrue(t *testing.T, s *testserver.Server, name string) {
+	t.Helper()
+	waitPod(t, s, name, "PodScheduled=True", func(p *corev1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled {
+				return c.Status == corev1.ConditionTrue && c.Reason == "" && c.Message == ""
+			}
+		}
+		return false
+	})
+}
+
 // eventNotes lists the notes of the events with reason about pod name.
 func eventNotes(t *testing.T, s *testserver.Server, name, reason string) []string {
 	t.Helper()
@@ -183,6 +199,7 @@ func TestScheduling(t *testing.T) {
 	if notes := eventNotes(t, s, "needs-2", "Scheduled"); len(notes) != 1 || notes[0] != "Successfully assigned default/needs-2 to big" {
 		t.Errorf("Scheduled events = %q", notes)
 	}
+	scheduledTrue(t, s, "needs-2")
 
 	// big has 2 cpus left, small 0.9: 3 fits nowhere but the tainted node.
 	// Preemption cannot help: small is too small even empty, the taint
@@ -204,6 +221,8 @@ func TestScheduling(t *testing.T) {
 	if got := boundTo(t, s, "needs-3"); got != "bigger" {
 		t.Errorf("needs-3 bound to %s, want bigger", got)
 	}
+	// The binding turned the False condition True.
+	scheduledTrue(t, s, "needs-3")
 	time.Sleep(200 * time.Millisecond)
 	p, err := s.Client.CoreV1().Pods("default").Get(t.Context(), "other-scheduler", metav1.GetOptions{})
 	if err != nil {
@@ -264,6 +283,39 @@ func TestPreemption(t *testing.T) {
 	}
 	if notes := eventNotes(t, s, "victim", "Preempted"); len(notes) == 0 || !strings.HasPrefix(notes[0], "Preempted by pod ") {
 		t.Errorf("Preempted events = %q", notes)
+	}
+
+	// PodDisruptionBudgets: of two nodes where evicting one pod of low
+	// priority makes room, preemption picks the one whose victim no budget
+	// protects, though the other comes first by name.
+	createNode(t, s, "n-a", "2", "4Gi", map[string]string{corev1.LabelHostname: "n-a"})
+	createNode(t, s, "n-b", "2", "4Gi", map[string]string{corev1.LabelHostname: "n-b"})
+	pdb := &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "protects-a"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr.To(intstr.FromInt32(0)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}},
+	}
+	if _, err := s.Client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"a", "b"} {
+		createPod(t, s, "victim-"+app, "1500m", priority("low"), func(p *corev1.Pod) {
+			p.Labels = map[string]string{"app": app}
+			p.Spec.NodeSelector = map[string]string{corev1.LabelHostname: "n-" + app}
+		})
+		boundTo(t, s, "victim-"+app)
+	}
+	createPod(t, s, "preemptor-2", "1500m", priority("high"))
+	waitPod(t, s, "preemptor-2", "nominated", func(p *corev1.Pod) bool { return p.Status.NominatedNodeName != "" })
+	waitPod(t, s, "victim-b", "terminating", func(p *corev1.Pod) bool { return p.DeletionTimestamp != nil })
+	if p, err := s.Client.CoreV1().Pods("default").Get(ctx, "victim-a", metav1.GetOptions{}); err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("the budget-protected victim-a was evicted (%v)", err)
+	}
+	if err := s.Client.CoreV1().Pods("default").Delete(ctx, "victim-b", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := boundTo(t, s, "preemptor-2"); got != "n-b" {
+		t.Errorf("preemptor-2 bound to %s, want n-b", got)
 	}
 }
 

@@ -67,7 +67,7 @@ bench: build containerd images
 	$(GO) test -run '^$$' -bench DeploymentReady -benchtime 1x -timeout 30m ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench . -benchmem ./nodeagent/...
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
-	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 60m ./cmd/kubelite/
+	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 300m ./cmd/kubelite/
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.

@@ -53,6 +53,13 @@ import (
 //	                          client rate limiter, are measured; 50 and 100
 //	                          are kube-scheduler's defaults)
 //
+//	KUBELITE_SCHED_TIMEOUT_MINUTES
+//	                          how long one scheduler's run (set-up and
+//	                          scheduling) may take (default 60: upstream's
+//	                          kube-scheduler needed 12 minutes for 10,000
+//	                          affinity-spread pods on 1,000 nodes on a busy
+//	                          2-core machine, and more on 5,000)
+//
 //	KUBELITE_SCHED_PPROF      a folder: kubelite's scheduler serves
 //	                          /debug/pprof/ and the bench saves a CPU profile
 //	                          of its first KUBELITE_SCHED_PPROF_SECONDS
@@ -158,7 +165,7 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 	cfg.QPS, cfg.Burst = 5000, 10000
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	client := kubernetes.NewForConfigOrDie(cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(envInts(b, "KUBELITE_SCHED_TIMEOUT_MINUTES", []int{60})[0])*time.Minute)
 	defer cancel()
 	const ns = "sched-bench"
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {

@@ -42,6 +42,8 @@ type algorithm struct {
 	percentage int
 	rand       *rand.Rand
 	nextStart  int
+	// rejected is findFeasible's buffer of statuses by node position.
+	rejected []*framework.Status
 	// nominated returns the pods nominated to a node (waiting for the
 	// victims of their preemption to go), whose room others must not take.
 	nominated func(node string) []*framework.PodInfo
@@ -252,22 +254,31 @@ func (a *algorithm) filterWith(ctx context.Context, filters []framework.FilterPl
 }
 
 // findFeasible filters nodes in parallel, starting where the last search
-// stopped, until it has found numFeasibleToFind of them or tried all.
+// stopped, until it has found numFeasibleToFind of them or tried all. The
+// statuses of the nodes that rejected the pod are returned only when none
+// is feasible (the cycle then fails with them); rejections are kept by
+// node position meanwhile, so that rejecting thousands of nodes takes no
+// lock and no map.
 func (a *algorithm) findFeasible(ctx context.Context, state *framework.CycleState, pod *corev1.Pod,
 	nodes []*framework.NodeInfo) ([]*framework.NodeInfo, map[string]*framework.Status, error) {
 	n := len(nodes)
 	want := a.numFeasibleToFind(n)
 	feasible := make([]*framework.NodeInfo, want)
 	var found, processed atomic.Int32
+	if cap(a.rejected) < n {
+		a.rejected = make([]*framework.Status, n)
+	}
+	rejected := a.rejected[:n]
+	clear(rejected)
 	var mu sync.Mutex
-	statuses := map[string]*framework.Status{}
 	var firstErr error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := a.nextStart % n
 	filters := a.activeFilters(state)
 	check := func(i int) {
-		node := nodes[(start+i)%n]
+		pos := (start + i) % n
+		node := nodes[pos]
 		st := a.filterWith(ctx, filters, state, pod, node)
 		processed.Add(1)
 		if st.IsSuccess() {
@@ -278,16 +289,16 @@ func (a *algorithm) findFeasible(ctx context.Context, state *framework.CycleStat
 			}
 			return
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		if st.Code() == framework.Error {
+			mu.Lock()
+			defer mu.Unlock()
 			if firstErr == nil {
 				firstErr = fmt.Errorf("filter %s on node %s: %w", st.Plugin(), node.Node().Name, st.AsError())
 			}
 			cancel()
 			return
 		}
-		statuses[node.Node().Name] = st
+		rejected[pos] = st
 	}
 	chunk := max(1, n/(a.parallelism*4))
 	workqueue.ParallelizeUntil(ctx, a.parallelism, n, check, workqueue.WithChunkSize(chunk))
@@ -295,7 +306,16 @@ func (a *algorithm) findFeasible(ctx context.Context, state *framework.CycleStat
 		return nil, nil, firstErr
 	}
 	a.nextStart = (start + int(processed.Load())) % n
-	return feasible[:min(int(found.Load()), want)], statuses, nil
+	if k := min(int(found.Load()), want); k > 0 {
+		return feasible[:k], nil, nil
+	}
+	statuses := make(map[string]*framework.Status, n)
+	for pos, st := range rejected {
+		if st != nil {
+			statuses[nodes[pos].Node().Name] = st
+		}
+	}
+	return nil, statuses, nil
 }
 
 // score runs the score plugins on the feasible nodes and returns each

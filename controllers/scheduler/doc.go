@@ -7,7 +7,7 @@
 // profile. Informers feed a cache of nodes and the pods assigned to them;
 // a pod the scheduler has placed is counted on its node at once (assumed)
 // while the binding is under way, so the next pod sees the room it takes.
-// At most Config.BindParallelism binding requests (64) are under way at
+// At most Config.BindParallelism binding requests (256) are under way at
 // once; the others wait for a slot, so that a scheduler that places pods
 // faster than the API server binds them does not flood it.
 // A queue holds the pending pods: active ones by priority, ones that

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -24,15 +26,29 @@ import (
 // register it.
 func createNode(t *testing.T, s *testserver.Server, name, cpu, memory string, labels map[string]string, taints ...corev1.Taint) {
 	t.Helper()
-	ctx := t.Context()
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints}}
-	if _, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res := corev1.ResourceList{
+	createNodeWith(t, s, name, corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse(cpu),
 		corev1.ResourceMemory: resource.MustParse(memory),
 		corev1.ResourcePods:   resource.MustParse("110"),
+	}, func(n *corev1.Node) {
+		n.Labels = labels
+		n.Spec.Taints = taints
+	})
+}
+
+// createNodeWith creates a Ready node whose capacity and allocatable are
+// res, as mutate makes it (labels, taints, cordon), and waits until the
+// node lifecycle controller has taken off the not-ready taint that new
+// nodes are admitted with.
+func createNodeWith(t *testing.T, s *testserver.Server, name string, res corev1.ResourceList, mutate func(*corev1.Node)) {
+	t.Helper()
+	ctx := t.Context()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if mutate != nil {
+		mutate(node)
+	}
+	if _, err := s.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	// The node lifecycle controller writes the new Node too (it was admitted
 	// with the not-ready taint): retry on its conflicts.
@@ -122,6 +138,20 @@ func unschedulable(t *testing.T, s *testserver.Server, name string) string {
 	return ""
 }
 
+// scheduledTrue checks that bound pod name has the PodScheduled condition,
+// status True, that the binding sets.
+func scheduledTrue(t *testing.T, s *testserver.Server, name string) {
+	t.Helper()
+	waitPod(t, s, name, "PodScheduled=True", func(p *corev1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled {
+				return c.Status == corev1.ConditionTrue && c.Reason == "" && c.Message == ""
+			}
+		}
+		return false
+	})
+}
+
 // eventNotes lists the notes of the events with reason about pod name.
 func eventNotes(t *testing.T, s *testserver.Server, name, reason string) []string {
 	t.Helper()
@@ -169,6 +199,7 @@ func TestScheduling(t *testing.T) {
 	if notes := eventNotes(t, s, "needs-2", "Scheduled"); len(notes) != 1 || notes[0] != "Successfully assigned default/needs-2 to big" {
 		t.Errorf("Scheduled events = %q", notes)
 	}
+	scheduledTrue(t, s, "needs-2")
 
 	// big has 2 cpus left, small 0.9: 3 fits nowhere but the tainted node.
 	// Preemption cannot help: small is too small even empty, the taint
@@ -190,6 +221,8 @@ func TestScheduling(t *testing.T) {
 	if got := boundTo(t, s, "needs-3"); got != "bigger" {
 		t.Errorf("needs-3 bound to %s, want bigger", got)
 	}
+	// The binding turned the False condition True.
+	scheduledTrue(t, s, "needs-3")
 	time.Sleep(200 * time.Millisecond)
 	p, err := s.Client.CoreV1().Pods("default").Get(t.Context(), "other-scheduler", metav1.GetOptions{})
 	if err != nil {
@@ -250,6 +283,39 @@ func TestPreemption(t *testing.T) {
 	}
 	if notes := eventNotes(t, s, "victim", "Preempted"); len(notes) == 0 || !strings.HasPrefix(notes[0], "Preempted by pod ") {
 		t.Errorf("Preempted events = %q", notes)
+	}
+
+	// PodDisruptionBudgets: of two nodes where evicting one pod of low
+	// priority makes room, preemption picks the one whose victim no budget
+	// protects, though the other comes first by name.
+	createNode(t, s, "n-a", "2", "4Gi", map[string]string{corev1.LabelHostname: "n-a"})
+	createNode(t, s, "n-b", "2", "4Gi", map[string]string{corev1.LabelHostname: "n-b"})
+	pdb := &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "protects-a"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: ptr.To(intstr.FromInt32(0)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}},
+	}
+	if _, err := s.Client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"a", "b"} {
+		createPod(t, s, "victim-"+app, "1500m", priority("low"), func(p *corev1.Pod) {
+			p.Labels = map[string]string{"app": app}
+			p.Spec.NodeSelector = map[string]string{corev1.LabelHostname: "n-" + app}
+		})
+		boundTo(t, s, "victim-"+app)
+	}
+	createPod(t, s, "preemptor-2", "1500m", priority("high"))
+	waitPod(t, s, "preemptor-2", "nominated", func(p *corev1.Pod) bool { return p.Status.NominatedNodeName != "" })
+	waitPod(t, s, "victim-b", "terminating", func(p *corev1.Pod) bool { return p.DeletionTimestamp != nil })
+	if p, err := s.Client.CoreV1().Pods("default").Get(ctx, "victim-a", metav1.GetOptions{}); err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("the budget-protected victim-a was evicted (%v)", err)
+	}
+	if err := s.Client.CoreV1().Pods("default").Delete(ctx, "victim-b", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := boundTo(t, s, "preemptor-2"); got != "n-b" {
+		t.Errorf("preemptor-2 bound to %s, want n-b", got)
 	}
 }
 

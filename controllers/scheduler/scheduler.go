@@ -74,7 +74,10 @@ type Config struct {
 	// once; further ones wait for a free slot (PreBind plugins, which may
 	// wait for volumes, run before and hold none). It keeps a scheduler
 	// that places pods faster than the API server binds them from
-	// flooding the server with requests. Default: 64.
+	// flooding the server with requests. Default: 256 (with 64, binding
+	// latency capped 10,000 pods on 1,000 nodes at ~290 pods/s while the
+	// scheduling loop and the server had CPU to spare; 256 bound them at
+	// ~530 pods/s).
 	BindParallelism int
 	// Events records the Scheduled and FailedScheduling events. Default: a
 	// recorder writing events.k8s.io/v1 Events through Client, reported
@@ -144,7 +147,7 @@ func New(cfg Config) (*Scheduler, error) {
 		cfg.Parallelism = runtime.GOMAXPROCS(0)
 	}
 	if cfg.BindParallelism == 0 {
-		cfg.BindParallelism = 64
+		cfg.BindParallelism = 256
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}

@@ -190,6 +190,7 @@ type slowBinds struct {
 	kubernetes.Interface
 	mu                    sync.Mutex
 	inFlight, peak, bound int
+	names                 []string
 }
 
 func (c *slowBinds) CoreV1() typedcorev1.CoreV1Interface { return slowCore{c.Interface.CoreV1(), c} }
@@ -217,8 +218,59 @@ func (p slowPods) Bind(ctx context.Context, b *corev1.Binding, opts metav1.Creat
 	p.c.mu.Lock()
 	p.c.inFlight--
 	p.c.bound++
+	p.c.names = append(p.c.names, b.Name)
 	p.c.mu.Unlock()
 	return nil
+}
+
+// TestSchedulerName: a scheduler named other than default-scheduler (as
+// `kubelite scheduler --scheduler-name`) takes only the pods whose
+// spec.schedulerName is its name, and leaves the default scheduler's pods
+// alone, as upstream's profiles do.
+func TestSchedulerName(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	named := func(name, scheduler string) runtime.Object {
+		p := ft.MakePod(name).Obj()
+		p.Spec.SchedulerName = scheduler
+		return p
+	}
+	fakeClient := fake.NewClientset(ft.MakeNode("n1").Capacity("cpu", "4").Obj(),
+		named("mine", "second"), named("default", DefaultName), named("third", "third"))
+	client := &slowBinds{Interface: fakeClient}
+	factory := informers.NewSharedInformerFactory(fakeClient, 0)
+	recorder := events.NewFakeRecorder(100)
+	s, err := New(Config{Client: client, Pods: factory.Core().V1().Pods(), Nodes: factory.Core().V1().Nodes(),
+		Events: recorder, Name: "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		client.mu.Lock()
+		defer client.mu.Unlock()
+		return client.bound > 0, nil
+	})
+	if err != nil {
+		t.Fatal("the scheduler's own pod was not bound")
+	}
+	// Give it time to (wrongly) take the others.
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	<-done
+	client.mu.Lock()
+	defer client.mu.Unlock()
+	if len(client.names) != 1 || client.names[0] != "mine" {
+		t.Errorf("bound %v, want only [mine]", client.names)
+	}
+	for len(recorder.Events) > 0 {
+		if e := <-recorder.Events; !strings.Contains(e, "default/mine") {
+			t.Errorf("event about another scheduler's pod: %s", e)
+		}
+	}
 }
 
 // TestRunRemovesHandlers checks that a scheduler that stops (its lease

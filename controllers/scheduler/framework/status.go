@@ -50,6 +50,15 @@ func NewStatus(code Code, reasons ...string) *Status {
 	return &Status{code: code, reasons: reasons}
 }
 
+// Rejection returns a status with code and reasons that plugin returns
+// over and over (a filter's fixed rejection), made once so that filtering
+// thousands of nodes does not allocate one per node. The scheduler only
+// reads statuses, so one may be shared between cycles and nodes; it must
+// not be changed.
+func Rejection(plugin string, code Code, reasons ...string) *Status {
+	return &Status{code: code, reasons: reasons, plugin: plugin}
+}
+
 // AsStatus wraps err as an Error status.
 func AsStatus(err error) *Status {
 	if err == nil {
@@ -104,9 +113,12 @@ func (s *Status) Plugin() string {
 	return s.plugin
 }
 
-// WithPlugin records the plugin that returned s and returns s.
+// WithPlugin records the plugin that returned s and returns s. A status
+// that already names the plugin is left as it is (not written), so that
+// shared ones (Rejection) may be returned from filters running in
+// parallel.
 func (s *Status) WithPlugin(name string) *Status {
-	if s != nil {
+	if s != nil && s.plugin != name {
 		s.plugin = name
 	}
 	return s

@@ -200,6 +200,13 @@ func (pl *InterPodAffinity) RemovePod(_ context.Context, state *framework.CycleS
 	return pl.update(state, pod, podToRemove, node, -1)
 }
 
+// The filter's rejections, shared (framework.Rejection).
+var (
+	errAffinity             = framework.Rejection(Name, framework.UnschedulableAndUnresolvable, ErrReasonAffinity)
+	errAntiAffinity         = framework.Rejection(Name, framework.Unschedulable, ErrReasonAntiAffinity)
+	errExistingAntiAffinity = framework.Rejection(Name, framework.Unschedulable, ErrReasonExistingAntiAffinity)
+)
+
 // Filter checks, in upstream's order, the pod's affinity (unresolvable:
 // evicting pods cannot add the pods it wants), its anti-affinity, and the
 // anti-affinity of placed pods.
@@ -211,16 +218,18 @@ func (pl *InterPodAffinity) Filter(_ context.Context, state *framework.CycleStat
 	s := d.(*filterState)
 	labels := node.Node().Labels
 	if !s.affinityFits(pod, labels) {
-		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinity)
+		return errAffinity
 	}
 	for _, t := range s.antiAffinity {
 		if v, ok := labels[t.TopologyKey]; ok && s.antiCounts[topologyPair{t.TopologyKey, v}] > 0 {
-			return framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinity)
+			return errAntiAffinity
 		}
 	}
-	for k, v := range labels {
-		if s.existingAnti[topologyPair{k, v}] > 0 {
-			return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinity)
+	if len(s.existingAnti) > 0 {
+		for k, v := range labels {
+			if s.existingAnti[topologyPair{k, v}] > 0 {
+				return errExistingAntiAffinity
+			}
 		}
 	}
 	return nil

@@ -115,6 +115,9 @@ func NamedNodes(terms []corev1.NodeSelectorTerm) (names sets.Set[string], restri
 	return names, true
 }
 
+// errNoMatch is the filter's rejection, shared (framework.Rejection).
+var errNoMatch = framework.Rejection(Name, framework.UnschedulableAndUnresolvable, ErrReason)
+
 // Filter rejects a node that the pod's nodeSelector or required affinity
 // does not match.
 func (*NodeAffinity) Filter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) *framework.Status {
@@ -125,7 +128,7 @@ func (*NodeAffinity) Filter(_ context.Context, state *framework.CycleState, pod 
 		r = nodeaffinity.GetRequiredNodeAffinity(pod)
 	}
 	if ok, _ := r.Match(node.Node()); !ok {
-		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+		return errNoMatch
 	}
 	return nil
 }

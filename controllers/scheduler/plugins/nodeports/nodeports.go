@@ -48,6 +48,9 @@ func (*NodePorts) PreFilter(_ context.Context, state *framework.CycleState, pod 
 	return nil
 }
 
+// errPortsTaken is the filter's rejection, shared (framework.Rejection).
+var errPortsTaken = framework.Rejection(Name, framework.Unschedulable, ErrReason)
+
 // Filter rejects a node where one of the pod's host ports is in use. The
 // pods holding the ports could be preempted, so the status is
 // Unschedulable.
@@ -59,7 +62,7 @@ func (*NodePorts) Filter(_ context.Context, state *framework.CycleState, pod *co
 		want = framework.HostPortsOf(pod)
 	}
 	if !Fits(want, node.UsedPorts) {
-		return framework.NewStatus(framework.Unschedulable, ErrReason)
+		return errPortsTaken
 	}
 	return nil
 }

@@ -30,6 +30,9 @@ func New() *NodeUnschedulable { return &NodeUnschedulable{} }
 // Name returns Name.
 func (*NodeUnschedulable) Name() string { return Name }
 
+// errUnschedulable is the filter's rejection, shared (framework.Rejection).
+var errUnschedulable = framework.Rejection(Name, framework.UnschedulableAndUnresolvable, ErrReason)
+
 // Filter rejects an unschedulable node unless the pod tolerates it.
 func (*NodeUnschedulable) Filter(ctx context.Context, _ *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) *framework.Status {
 	if !node.Node().Spec.Unschedulable {
@@ -39,5 +42,5 @@ func (*NodeUnschedulable) Filter(ctx context.Context, _ *framework.CycleState, p
 	if corev1helpers.TolerationsTolerateTaint(klog.FromContext(ctx), pod.Spec.Tolerations, taint, false) {
 		return nil
 	}
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+	return errUnschedulable
 }

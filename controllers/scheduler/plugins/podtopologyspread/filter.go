@@ -15,6 +15,12 @@ import (
 
 const filterKey framework.StateKey = Name + "/filter"
 
+// The filter's rejections, shared (framework.Rejection).
+var (
+	errMissingLabel = framework.Rejection(Name, framework.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch)
+	errConstraints  = framework.Rejection(Name, framework.Unschedulable, ErrReasonConstraintsNotMatch)
+)
+
 // filterState counts, per DoNotSchedule constraint, the matching pods in
 // each domain of the nodes the constraint includes.
 type filterState struct {
@@ -167,14 +173,14 @@ func (pl *PodTopologySpread) Filter(_ context.Context, state *framework.CycleSta
 		c := &s.constraints[i]
 		value, ok := node.Labels[c.key]
 		if !ok {
-			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch)
+			return errMissingLabel
 		}
 		minimum := s.mins[i]
 		if len(s.counts[i]) < int(c.minDomains) || len(s.counts[i]) == 0 {
 			minimum = 0
 		}
 		if s.counts[i][value]+s.self[i]-minimum > int(c.maxSkew) {
-			return framework.NewStatus(framework.Unschedulable, ErrReasonConstraintsNotMatch)
+			return errConstraints
 		}
 	}
 	return nil

@@ -45,6 +45,9 @@ func doNotSchedule(t *corev1.Taint) bool {
 	return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
 }
 
+// errUntolerated is the filter's rejection, shared (framework.Rejection).
+var errUntolerated = framework.Rejection(Name, framework.UnschedulableAndUnresolvable, ErrReason)
+
 // Filter rejects a node with a NoSchedule or NoExecute taint that the pod
 // does not tolerate.
 func (*TaintToleration) Filter(ctx context.Context, _ *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) *framework.Status {
@@ -54,7 +57,7 @@ func (*TaintToleration) Filter(ctx context.Context, _ *framework.CycleState, pod
 		return nil
 	}
 	logger.V(5).Info("Node had untolerated taint", "node", klog.KObj(node.Node()), "pod", klog.KObj(pod), "taint", taint.ToString())
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+	return errUntolerated
 }
 
 const stateKey framework.StateKey = Name

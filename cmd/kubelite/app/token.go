@@ -326,6 +326,7 @@ func ensureJoin(ctx context.Context, client kubernetes.Interface, cfg APIServerC
 		"kubelite:node-autoapprove-certificate-rotation": {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", group(user.NodesGroup)},
 		"kubelite:node-autoapprove-proxier":              {nodeProxierCSRRole, group(user.NodesGroup)},
 		nodeNetworkRole:                                  {nodeNetworkRole, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user.KubeProxy}},
+		nodeProxierApproverRole:                          {nodeProxierApproverRole, rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: metav1.NamespaceSystem, Name: "certificate-controller"}},
 	} {
 		crb := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -350,6 +351,13 @@ const (
 	// cluster: namespaces, pods and network policies, for NetworkPolicy
 	// peers on any node (what a CNI daemon's own ClusterRole grants it).
 	nodeNetworkRole = "kubelite:node-network"
+	// nodeProxierApproverRole lets the CSR approver (the kube-system
+	// service account certificate-controller) approve requests of the
+	// kubernetes.io/kube-apiserver-client signer, which it does for the
+	// network workers' certificates only (CertificateApproval asks for the
+	// approve verb on the signer; upstream's role grants it the kubelet's
+	// signer alone).
+	nodeProxierApproverRole = "kubelite:certificate-controller:nodeproxier"
 )
 
 // nodeNetworkRoles are the cluster roles of a joined node's network
@@ -365,6 +373,11 @@ func nodeNetworkRoles() []rbacv1.ClusterRole {
 			ObjectMeta: metav1.ObjectMeta{Name: nodeProxierCSRRole},
 			Rules: []rbacv1.PolicyRule{{Verbs: []string{"create"}, APIGroups: []string{certificatesv1.GroupName},
 				Resources: []string{"certificatesigningrequests/nodeproxier"}}},
+		},
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeProxierApproverRole},
+			Rules: []rbacv1.PolicyRule{{Verbs: []string{"approve"}, APIGroups: []string{certificatesv1.GroupName},
+				Resources: []string{"signers"}, ResourceNames: []string{certificatesv1.KubeAPIServerClientSignerName}}},
 		},
 		{
 			ObjectMeta: metav1.ObjectMeta{Name: nodeNetworkRole},

@@ -178,6 +178,15 @@ func TestAuthorization(t *testing.T) {
 		if _, err := alice.RbacV1().RoleBindings("rbac-a").Update(ctx, rb, metav1.UpdateOptions{}); err != nil {
 			t.Errorf("alice adds a subject to a binding of what she holds: %v", err)
 		}
+		// Nor an update of a role to more than she holds.
+		pr, err := alice.RbacV1().Roles("rbac-a").Get(ctx, "pod-reader", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr.Rules[0].Verbs = append(pr.Rules[0].Verbs, "delete")
+		_, err = alice.RbacV1().Roles("rbac-a").Update(ctx, pr, metav1.UpdateOptions{})
+		wantForbidden(t, err, `roles.rbac.authorization.k8s.io "pod-reader" is forbidden: user "alice" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:
+{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}`)
 		// The escalate verb on roles lets her write one with more.
 		create(t, s.Client.RbacV1().Roles("rbac-a").Create, &rbacv1.Role{
 			ObjectMeta: metav1.ObjectMeta{Name: "escalate-roles"},

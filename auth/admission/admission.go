@@ -3,6 +3,7 @@
 // NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction,
 // TaintNodesByCondition, PodSecurity, Priority, DefaultTolerationSeconds,
 // DefaultStorageClass, StorageObjectInUseProtection, RuntimeClass,
+// CertificateApproval, CertificateSigning, CertificateSubjectRestriction,
 // MutatingAdmissionPolicy, MutatingAdmissionWebhook,
 // ValidatingAdmissionPolicy, ValidatingAdmissionWebhook, ResourceQuota. The
 // chain runs every plugin's mutating phase in that order, then, after the
@@ -48,6 +49,7 @@ import (
 	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/component-base/featuregate"
 
+	"github.com/kubelite/kubelite/auth/admission/certificates"
 	"github.com/kubelite/kubelite/auth/admission/defaulttolerationseconds"
 	"github.com/kubelite/kubelite/auth/admission/limitranger"
 	"github.com/kubelite/kubelite/auth/admission/noderestriction"
@@ -155,6 +157,9 @@ var builtins = []builtin{
 	{storage.DefaultClassPluginName, noConfig(storage.NewDefaultClass)},
 	{storage.ProtectionPluginName, noConfig(storage.NewProtection)},
 	{runtimeclass.PluginName, noConfig(runtimeclass.New)},
+	{certificates.ApprovalPluginName, noConfig(certificates.NewApproval)},
+	{certificates.SigningPluginName, noConfig(certificates.NewSigning)},
+	{certificates.SubjectRestrictionPluginName, noConfig(certificates.NewSubjectRestriction)},
 	{mutatingpolicy.PluginName, withConfig(mutatingpolicy.NewPlugin)},
 	{mutatingwebhook.PluginName, withConfig(mutatingwebhook.NewMutatingWebhook)},
 	{validatingpolicy.PluginName, withConfig(validatingpolicy.NewPlugin)},

@@ -7,6 +7,10 @@
 //     its requester may create certificatesigningrequests/selfnodeclient (a
 //     node renewing its own certificate) or certificatesigningrequests/nodeclient
 //     (a bootstrapper asking for a node), as a SubjectAccessReview answers.
+//     It also approves kubelite's request for the client certificate of a
+//     joined node's network workers (signer kubernetes.io/kube-apiserver-client,
+//     CN system:kube-proxy, no groups) when its requester may create
+//     certificatesigningrequests/nodeproxier, which kubelite grants nodes.
 //     Other requests it leaves to people and other approvers.
 //   - The signer signs approved requests for the kubernetes.io signers it
 //     knows (kube-apiserver-client, kube-apiserver-client-kubelet,
@@ -97,6 +101,30 @@ var recognizers = []recognizer{
 		permission: nodeClientPermission("nodeclient"),
 		message:    "Auto approving kubelet client certificate after SubjectAccessReview.",
 	},
+	{
+		recognize:  isNodeProxierClient,
+		permission: nodeClientPermission("nodeproxier"),
+		message:    "Auto approving node proxier client certificate after SubjectAccessReview.",
+	},
+}
+
+// NodeProxierUser is the user a joined node's network workers (routes to
+// other nodes' pods, service proxy, network policy) run as: upstream's
+// kube-proxy user, which the default policy binds to system:node-proxier.
+const NodeProxierUser = "system:kube-proxy"
+
+// isNodeProxierClient recognizes kubelite's request for the client
+// certificate of a node's network workers: signer
+// kubernetes.io/kube-apiserver-client, CN system:kube-proxy and no
+// organization (no groups), no SANs, client usages.
+func isNodeProxierClient(csr *certificatesv1.CertificateSigningRequest, req *x509.CertificateRequest) bool {
+	return csr.Spec.SignerName == certificatesv1.KubeAPIServerClientSignerName &&
+		req.Subject.CommonName == NodeProxierUser && len(req.Subject.Organization) == 0 &&
+		len(req.DNSNames) == 0 && len(req.EmailAddresses) == 0 && len(req.IPAddresses) == 0 && len(req.URIs) == 0 &&
+		sameUsages(csr.Spec.Usages, [][]certificatesv1.KeyUsage{
+			{certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageClientAuth},
+			{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
+		}) == nil
 }
 
 func nodeClientPermission(subresource string) authorizationv1.ResourceAttributes {

@@ -37,8 +37,9 @@ func request(t *testing.T, subject pkix.Name, dnsNames ...string) []byte {
 }
 
 var (
-	clientUsages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
-	nodeSubject  = pkix.Name{CommonName: "system:node:n1", Organization: []string{"system:nodes"}}
+	clientUsages   = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
+	nodeSubject    = pkix.Name{CommonName: "system:node:n1", Organization: []string{"system:nodes"}}
+	proxierSubject = pkix.Name{CommonName: "system:kube-proxy"}
 )
 
 func csrObject(name, signer, username string, req []byte, usages []certificatesv1.KeyUsage) *certificatesv1.CertificateSigningRequest {
@@ -53,7 +54,8 @@ func csrObject(name, signer, username string, req []byte, usages []certificatesv
 
 // TestApprover: node client requests are approved when the requester may
 // create the matching subresource (selfnodeclient for a node's own, else
-// nodeclient); others are left alone.
+// nodeclient), and the node proxier's client request when it may create
+// nodeproxier; others are left alone.
 func TestApprover(t *testing.T) {
 	csrs := []*certificatesv1.CertificateSigningRequest{
 		csrObject("bootstrap", certificatesv1.KubeAPIServerClientKubeletSignerName, "system:bootstrap:abcdef", request(t, nodeSubject), clientUsages),
@@ -61,6 +63,12 @@ func TestApprover(t *testing.T) {
 		csrObject("stranger", certificatesv1.KubeAPIServerClientKubeletSignerName, "alice", request(t, nodeSubject), clientUsages),
 		csrObject("not-a-node", certificatesv1.KubeAPIServerClientKubeletSignerName, "system:bootstrap:abcdef", request(t, pkix.Name{CommonName: "alice", Organization: []string{"system:nodes"}}), clientUsages),
 		csrObject("other-signer", certificatesv1.KubeAPIServerClientSignerName, "system:bootstrap:abcdef", request(t, nodeSubject), clientUsages),
+		csrObject("proxier", certificatesv1.KubeAPIServerClientSignerName, "system:node:n1", request(t, proxierSubject), clientUsages),
+		csrObject("proxier-by-bootstrapper", certificatesv1.KubeAPIServerClientSignerName, "system:bootstrap:abcdef", request(t, proxierSubject), clientUsages),
+		csrObject("proxier-with-groups", certificatesv1.KubeAPIServerClientSignerName, "system:node:n1", request(t, pkix.Name{CommonName: "system:kube-proxy", Organization: []string{"system:masters"}}), clientUsages),
+		csrObject("proxier-other-signer", certificatesv1.KubeAPIServerClientKubeletSignerName, "system:node:n1", request(t, proxierSubject), clientUsages),
+		csrObject("proxier-serving", certificatesv1.KubeAPIServerClientSignerName, "system:node:n1", request(t, proxierSubject),
+			[]certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth}),
 	}
 	var objs []runtime.Object
 	for _, c := range csrs {
@@ -71,7 +79,8 @@ func TestApprover(t *testing.T) {
 	client.PrependReactor("create", "subjectaccessreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		sar := action.(k8stesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview)
 		sub := sar.Spec.ResourceAttributes.Subresource
-		sar.Status.Allowed = sub == "nodeclient" && sar.Spec.User == "system:bootstrap:abcdef" || sub == "selfnodeclient" && sar.Spec.User == "system:node:n1"
+		sar.Status.Allowed = sub == "nodeclient" && sar.Spec.User == "system:bootstrap:abcdef" ||
+			(sub == "selfnodeclient" || sub == "nodeproxier") && sar.Spec.User == "system:node:n1"
 		return true, sar, nil
 	})
 	factory := informers.NewSharedInformerFactory(client, 0)
@@ -87,6 +96,7 @@ func TestApprover(t *testing.T) {
 	want := map[string]string{
 		"bootstrap": "Auto approving kubelet client certificate after SubjectAccessReview.",
 		"renewal":   "Auto approving self kubelet client certificate after SubjectAccessReview.",
+		"proxier":   "Auto approving node proxier client certificate after SubjectAccessReview.",
 	}
 	for _, c := range csrs {
 		_ = a.sync(context.Background(), c.Name)

@@ -31,6 +31,7 @@ import (
 	bootstraptokens "k8s.io/cluster-bootstrap/util/tokens"
 	"k8s.io/klog/v2"
 
+	"github.com/kubelite/kubelite/controllers/certificates"
 	"github.com/kubelite/kubelite/nodeagent"
 	"github.com/kubelite/kubelite/nodeagent/runtime/simulated"
 )
@@ -90,6 +91,9 @@ func (c AgentConfig) Validate() error {
 type Agent struct {
 	cfg   AgentConfig
 	certs certificate.Manager
+	// proxier renews the network workers' certificate, once NetworkConfig
+	// got one.
+	proxier certificate.Manager
 }
 
 // NewAgent checks cfg and fills in its defaults.
@@ -118,6 +122,12 @@ func (a *Agent) caFile() string { return filepath.Join(a.pkiDir(), "ca.crt") }
 // certificate store names it (kubelet's kubelet-client-current.pem).
 func (a *Agent) certFile() string { return filepath.Join(a.pkiDir(), "kubelet-client-current.pem") }
 
+// proxierCertFile holds the client certificate and key of the node's
+// network workers (system:kube-proxy).
+func (a *Agent) proxierCertFile() string {
+	return filepath.Join(a.pkiDir(), "kube-proxy-client-current.pem")
+}
+
 // KubeconfigPath is the node's kubeconfig, with its own certificate.
 func (a *Agent) KubeconfigPath() string { return filepath.Join(a.cfg.DataDir, "kubelet.kubeconfig") }
 
@@ -130,7 +140,59 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.certs.Stop()
-	return a.runNode(ctx, rc)
+	netConfig, err := a.NetworkConfig(ctx, rc, time.Minute)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		klog.FromContext(ctx).Error(err, "No credentials for the node's network workers: no routes to other nodes' pods")
+	} else {
+		defer a.proxier.Stop()
+	}
+	return a.runNode(ctx, rc, netConfig)
+}
+
+// NetworkConfig returns the client config of the node's network workers
+// (routes to other nodes' pods, a service proxy, network policy), which
+// need to list the cluster's Nodes, Services, EndpointSlices, Namespaces,
+// Pods and NetworkPolicies: more than the Node authorizer lets a node read.
+// As upstream's kube-proxy and network daemons run with identities of
+// their own, they run as system:kube-proxy (bound to upstream's
+// system:node-proxier, and to kubelite:node-network for the rest), with a
+// client certificate the node asks for under its own identity, which the
+// control plane approves for nodes and which is renewed before it expires.
+// It waits at most timeout for the certificate; nodeConfig is the node's
+// own client config.
+func (a *Agent) NetworkConfig(ctx context.Context, nodeConfig *rest.Config, timeout time.Duration) (*rest.Config, error) {
+	store, err := certificate.NewFileStore("kube-proxy-client", a.pkiDir(), a.pkiDir(), "", "")
+	if err != nil {
+		return nil, err
+	}
+	m, err := certificate.NewManager(&certificate.Config{
+		ClientsetFn: func(*tls.Certificate) (kubernetes.Interface, error) {
+			return kubernetes.NewForConfig(nodeConfig)
+		},
+		Template:         &x509.CertificateRequest{Subject: pkix.Name{CommonName: certificates.NodeProxierUser}},
+		SignerName:       certificatesv1.KubeAPIServerClientSignerName,
+		Usages:           []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
+		CertificateStore: store,
+		Name:             "kube-proxy-client",
+		Ctx:              &ctx,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.Start()
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		return m.Current() != nil, nil
+	}); err != nil {
+		m.Stop()
+		return nil, fmt.Errorf("no client certificate for %s: %w", certificates.NodeProxierUser, err)
+	}
+	a.proxier = m
+	cfg := rest.AnonymousClientConfig(nodeConfig)
+	cfg.CertFile, cfg.KeyFile = a.proxierCertFile(), a.proxierCertFile()
+	return cfg, nil
 }
 
 // Join gets the node its credentials: the cluster CA, by discovery with the
@@ -295,8 +357,9 @@ func caHashOf(ca []byte) string {
 	return caCertHash(cert)
 }
 
-// runNode runs the node agent as the node's own user.
-func (a *Agent) runNode(ctx context.Context, rc *rest.Config) error {
+// runNode runs the node agent as the node's own user, and its pod
+// network's routes as netConfig's (none when nil).
+func (a *Agent) runNode(ctx context.Context, rc, netConfig *rest.Config) error {
 	if a.cfg.Runtime == "containerd" {
 		// The node's endpoint (logs, exec, port-forward) on the kubelet's
 		// port, for callers with a certificate of the cluster CA.
@@ -305,7 +368,7 @@ func (a *Agent) runNode(ctx context.Context, rc *rest.Config) error {
 			return err
 		}
 		ep.port = 10250
-		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{}, localNetwork{CNIBinDir: a.cfg.CNIBinDir})
+		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{}, localNetwork{CNIBinDir: a.cfg.CNIBinDir, Nodes: netConfig})
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {

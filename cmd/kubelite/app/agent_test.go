@@ -17,8 +17,10 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
@@ -82,11 +84,11 @@ func TestAgentJoins(t *testing.T) {
 	})
 	t.Logf("joined and Ready in %v", time.Since(start))
 
-	csrs, err := s.Client.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
-	if err != nil || len(csrs.Items) != 1 {
-		t.Fatalf("CSRs = %v, %v", csrs, err)
+	nodeCSRs := csrsOf(t, s, certificatesv1.KubeAPIServerClientKubeletSignerName)
+	if len(nodeCSRs) != 1 {
+		t.Fatalf("node CSRs = %v", nodeCSRs)
 	}
-	csr := csrs.Items[0]
+	csr := nodeCSRs[0]
 	if csr.Spec.Username != "system:bootstrap:"+token[:6] || csr.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName ||
 		len(csr.Status.Certificate) == 0 || !approvedBy(csr, "Auto approving kubelet client certificate after SubjectAccessReview.") {
 		t.Errorf("the join's CSR = %+v", csr)
@@ -100,6 +102,63 @@ func TestAgentJoins(t *testing.T) {
 	}
 	first := certSerial(t, filepath.Join(dir, "pki", "kubelet-client-current.pem"))
 
+	// The node's network workers (routes to other nodes' pods, a service
+	// proxy, network policy) run as system:kube-proxy, with a certificate
+	// the node asked for: that identity lists what they need of the whole
+	// cluster, which the node's own may not.
+	netCfg := rest.CopyConfig(s.Config)
+	netCfg.TLSClientConfig = rest.TLSClientConfig{CAData: ca, CertFile: filepath.Join(dir, "pki", "kube-proxy-client-current.pem")}
+	netCfg.KeyFile = netCfg.CertFile
+	netCfg.BearerToken, netCfg.BearerTokenFile, netCfg.Username, netCfg.Password = "", "", "", ""
+	network := kubernetes.NewForConfigOrDie(netCfg)
+	if who := whoAmI(t, network); who.Username != "system:kube-proxy" || !slices.Equal(who.Groups, []string{"system:authenticated"}) {
+		t.Errorf("the node's network workers are %+v", who)
+	}
+	lists := map[string]func(kubernetes.Interface) error{
+		"nodes": func(c kubernetes.Interface) error {
+			_, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			return err
+		},
+		"services": func(c kubernetes.Interface) error {
+			_, err := c.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+			return err
+		},
+		"endpointslices": func(c kubernetes.Interface) error {
+			_, err := c.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{})
+			return err
+		},
+		"namespaces": func(c kubernetes.Interface) error {
+			_, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+			return err
+		},
+		"pods": func(c kubernetes.Interface) error {
+			_, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+			return err
+		},
+		"networkpolicies": func(c kubernetes.Interface) error {
+			_, err := c.NetworkingV1().NetworkPolicies("").List(ctx, metav1.ListOptions{})
+			return err
+		},
+	}
+	for what, list := range lists {
+		if err := list(network); err != nil {
+			t.Errorf("network workers list %s: %v", what, err)
+		}
+		if what == "services" {
+			continue // nodes may list services (upstream's system:node role)
+		}
+		if err := list(node); !apierrors.IsForbidden(err) {
+			t.Errorf("node lists %s: %v, want 403", what, err)
+		}
+	}
+	if _, err := network.CoreV1().Secrets("").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("network workers list secrets: %v, want 403", err)
+	}
+	if netCSRs := csrsOf(t, s, certificatesv1.KubeAPIServerClientSignerName); len(netCSRs) != 1 || netCSRs[0].Spec.Username != "system:node:joiner" ||
+		!approvedBy(netCSRs[0], "Auto approving node proxier client certificate after SubjectAccessReview.") {
+		t.Errorf("network workers' CSRs = %+v", netCSRs)
+	}
+
 	// Renewal: a CSR of the node's own, approved as selfnodeclient.
 	if ok, err := agent.RotateCertificate(); !ok || err != nil {
 		t.Fatalf("rotate: %v, %v", ok, err)
@@ -107,13 +166,12 @@ func TestAgentJoins(t *testing.T) {
 	if certSerial(t, filepath.Join(dir, "pki", "kubelet-client-current.pem")) == first {
 		t.Error("the certificate file still holds the first certificate")
 	}
-	csrs, _ = s.Client.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
 	var renewed bool
-	for _, c := range csrs.Items {
+	for _, c := range csrsOf(t, s, certificatesv1.KubeAPIServerClientKubeletSignerName) {
 		renewed = renewed || c.Spec.Username == "system:node:joiner" && approvedBy(c, "Auto approving self kubelet client certificate after SubjectAccessReview.")
 	}
 	if !renewed {
-		t.Errorf("no approved renewal CSR from system:node:joiner: %+v", csrs.Items)
+		t.Errorf("no approved renewal CSR from system:node:joiner: %+v", csrsOf(t, s, certificatesv1.KubeAPIServerClientKubeletSignerName))
 	}
 	if who := whoAmI(t, clientFromKubeconfig(t, agent.KubeconfigPath())); who.Username != "system:node:joiner" {
 		t.Errorf("after renewal the node is %+v", who)
@@ -150,6 +208,22 @@ func TestAgentJoins(t *testing.T) {
 			t.Errorf("join with a bad token or pin: want an error that %s, got %v", name, err)
 		}
 	}
+}
+
+// csrsOf lists the CSRs for signer.
+func csrsOf(t *testing.T, s *testserver.Server, signer string) []certificatesv1.CertificateSigningRequest {
+	t.Helper()
+	list, err := s.Client.CertificatesV1().CertificateSigningRequests().List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csrs []certificatesv1.CertificateSigningRequest
+	for _, c := range list.Items {
+		if c.Spec.SignerName == signer {
+			csrs = append(csrs, c)
+		}
+	}
+	return csrs
 }
 
 func approvedBy(csr certificatesv1.CertificateSigningRequest, message string) bool {

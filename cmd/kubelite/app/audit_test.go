@@ -7,14 +7,18 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
@@ -148,5 +152,91 @@ current-context: hook
 	})
 	if err != nil {
 		t.Fatalf("webhook got no event of the create: %v", err)
+	}
+}
+
+// TestComponentsActAsThemselves: the in-process control plane writes as
+// upstream's components do, each as its own user and none as
+// system:masters: the deployment controller makes the ReplicaSet as its
+// kube-system service account, the replica set controller the pods as its
+// own, and the scheduler binds them as system:kube-scheduler. The audit log
+// says who wrote.
+func TestComponentsActAsThemselves(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+  verbs: ["create"]
+  namespaces: ["who"]
+  resources: [{group: "", resources: ["pods", "pods/binding"]}, {group: apps, resources: ["replicasets"]}]
+- level: None
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "audit.log")
+	s := testserver.StartWith(t, app.ServerConfig{DataDir: filepath.Join(dir, "data"),
+		Audit:     app.AuditConfig{PolicyFile: policy, LogPath: log},
+		Simulated: app.SimulatedNodesConfig{Count: 1, Prefix: "who-"}})
+	ctx := t.Context()
+	s.CreateNamespace(t, "who")
+	labels := map[string]string{"app": "who"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "who"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+			},
+		},
+	}
+	if _, err := s.Client.AppsV1().Deployments("who").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// resource (with subresource) -> the users that created one.
+	want := map[string]string{
+		"replicasets":  "system:serviceaccount:kube-system:deployment-controller",
+		"pods":         "system:serviceaccount:kube-system:replicaset-controller",
+		"pods/binding": "system:kube-scheduler",
+	}
+	var got map[string][]authenticationv1.UserInfo
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		got = map[string][]authenticationv1.UserInfo{}
+		f, err := os.Open(log)
+		if err != nil {
+			return false, nil
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var e auditv1.Event
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("audit line %q: %v", sc.Text(), err)
+			}
+			if e.ObjectRef == nil || e.Verb != "create" || e.ResponseStatus == nil || e.ResponseStatus.Code >= 300 {
+				continue
+			}
+			r := e.ObjectRef.Resource
+			if e.ObjectRef.Subresource != "" {
+				r += "/" + e.ObjectRef.Subresource
+			}
+			got[r] = append(got[r], e.User)
+		}
+		return len(got) == len(want), sc.Err()
+	})
+	if err != nil {
+		t.Fatalf("audit log lacks the components' writes: %v (got %v)", err, got)
+	}
+	for r, name := range want {
+		for _, u := range got[r] {
+			if u.Username != name || slices.Contains(u.Groups, "system:masters") {
+				t.Errorf("create %s by %s %v, want %s (not system:masters)", r, u.Username, u.Groups, name)
+			}
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -222,8 +223,8 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 // gets a token from the token controller, which authenticates while the
 // Secret holds it and the account exists, and is refused once the Secret is
 // marked invalid; the controller deletes token Secrets whose account is
-// missing or deleted. A TokenRequest token bound to a pod is refused once
-// the pod is deleted.
+// missing or deleted. A TokenRequest token bound to a pod, a secret or a
+// node is refused once that object is deleted.
 func TestServiceAccountTokens(t *testing.T) {
 	s := testserver.Start(t)
 	ctx := t.Context()
@@ -340,6 +341,52 @@ func TestServiceAccountTokens(t *testing.T) {
 	})
 	if st := reviewToken(t, c, later); st.Authenticated || !strings.Contains(st.Error, "pod") {
 		t.Errorf("pod-bound token after the pod's deletion = %+v", st)
+	}
+
+	// Tokens bound to a Secret or a Node live as long as it does, and a
+	// Secret recreated under the same name does not revive them.
+	holder, err := c.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "holder"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := c.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "holder"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boundTo := func(kind string, uid types.UID) string {
+		tr, err := c.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: kind, APIVersion: "v1", Name: "holder", UID: uid}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("token bound to %s: %v", kind, err)
+		}
+		return tr.Status.Token
+	}
+	secretToken, nodeToken := boundTo("Secret", holder.UID), boundTo("Node", node.UID)
+	if st := reviewToken(t, c, secretToken); !st.Authenticated {
+		t.Errorf("secret-bound token while the secret lives: %+v", st)
+	}
+	if st := reviewToken(t, c, nodeToken); !st.Authenticated || !slices.Equal(st.User.Extra["authentication.kubernetes.io/node-uid"], []string{string(node.UID)}) {
+		t.Errorf("node-bound token while the node lives: %+v", st)
+	}
+	secretLater, nodeLater := boundTo("Secret", holder.UID), boundTo("Node", node.UID)
+	if err := c.CoreV1().Secrets("default").Delete(ctx, "holder", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "holder"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CoreV1().Nodes().Delete(ctx, "holder", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "node holder gone", 10*time.Second, func() bool {
+		_, err := c.CoreV1().Nodes().Get(ctx, "holder", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if st := reviewToken(t, c, secretLater); st.Authenticated || !strings.Contains(st.Error, "secret") {
+		t.Errorf("secret-bound token after the secret was recreated = %+v", st)
+	}
+	if st := reviewToken(t, c, nodeLater); st.Authenticated || !strings.Contains(st.Error, "node") {
+		t.Errorf("node-bound token after the node's deletion = %+v", st)
 	}
 }
 

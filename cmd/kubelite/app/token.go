@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -260,7 +262,8 @@ func clusterInfoKubeconfig(server string, ca []byte) (string, error) {
 // ensureJoin publishes cluster-info in kube-public and the RBAC objects
 // with which nodes join, as kubeadm's init makes them: anonymous users may
 // read cluster-info; bootstrappers may create CSRs and have node client
-// CSRs approved; nodes may have their renewals approved.
+// CSRs approved; nodes may have their renewals approved, and the
+// certificates of their network workers (nodeNetworkRoles).
 func ensureJoin(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig, ca []byte) error {
 	server := "https://" + net.JoinHostPort(cfg.AdvertiseAddress.String(), strconv.Itoa(cfg.SecurePort))
 	kubeconfig, err := clusterInfoKubeconfig(server, ca)
@@ -306,21 +309,84 @@ func ensureJoin(ctx context.Context, client kubernetes.Interface, cfg APIServerC
 	if _, err := client.RbacV1().RoleBindings(metav1.NamespacePublic).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create role binding %s: %w", binding.Name, err)
 	}
-	for name, b := range map[string]struct{ role, group string }{
-		"kubelite:kubelet-bootstrap":                     {"system:node-bootstrapper", bootstrapapi.BootstrapDefaultGroup},
-		"kubelite:node-autoapprove-bootstrap":            {"system:certificates.k8s.io:certificatesigningrequests:nodeclient", bootstrapapi.BootstrapDefaultGroup},
-		"kubelite:node-autoapprove-certificate-rotation": {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", user.NodesGroup},
+	for _, r := range nodeNetworkRoles() {
+		if _, err := client.RbacV1().ClusterRoles().Create(ctx, &r, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create cluster role %s: %w", r.Name, err)
+		}
+	}
+	group := func(name string) rbacv1.Subject {
+		return rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: name}
+	}
+	for name, b := range map[string]struct {
+		role    string
+		subject rbacv1.Subject
+	}{
+		"kubelite:kubelet-bootstrap":                     {"system:node-bootstrapper", group(bootstrapapi.BootstrapDefaultGroup)},
+		"kubelite:node-autoapprove-bootstrap":            {"system:certificates.k8s.io:certificatesigningrequests:nodeclient", group(bootstrapapi.BootstrapDefaultGroup)},
+		"kubelite:node-autoapprove-certificate-rotation": {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", group(user.NodesGroup)},
+		"kubelite:node-autoapprove-proxier":              {nodeProxierCSRRole, group(user.NodesGroup)},
+		nodeNetworkRole:                                  {nodeNetworkRole, rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user.KubeProxy}},
+		nodeProxierApproverRole:                          {nodeProxierApproverRole, rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: metav1.NamespaceSystem, Name: "certificate-controller"}},
 	} {
 		crb := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: b.role},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: b.group}},
+			Subjects:   []rbacv1.Subject{b.subject},
 		}
 		if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create cluster role binding %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// The cluster roles of a joined node's network workers (kubelite's own,
+// beside upstream's default policy).
+const (
+	// nodeProxierCSRRole lets nodes have the client certificate of their
+	// network workers, system:kube-proxy, approved.
+	nodeProxierCSRRole = "kubelite:certificatesigningrequests:nodeproxier"
+	// nodeNetworkRole adds to what system:node-proxier grants
+	// system:kube-proxy what a node's pod network needs of the whole
+	// cluster: namespaces, pods and network policies, for NetworkPolicy
+	// peers on any node (what a CNI daemon's own ClusterRole grants it).
+	nodeNetworkRole = "kubelite:node-network"
+	// nodeProxierApproverRole lets the CSR approver (the kube-system
+	// service account certificate-controller) approve requests of the
+	// kubernetes.io/kube-apiserver-client signer, which it does for the
+	// network workers' certificates only (CertificateApproval asks for the
+	// approve verb on the signer; upstream's role grants it the kubelet's
+	// signer alone).
+	nodeProxierApproverRole = "kubelite:certificate-controller:nodeproxier"
+)
+
+// nodeNetworkRoles are the cluster roles of a joined node's network
+// workers. A node runs them as system:kube-proxy, the user upstream's
+// default policy binds to system:node-proxier (nodes, services, endpoints,
+// endpoint slices), with a client certificate it asks for with its own
+// identity, as the Node authorizer lets a node itself read only its own
+// Node and pods.
+func nodeNetworkRoles() []rbacv1.ClusterRole {
+	read := []string{"get", "list", "watch"}
+	return []rbacv1.ClusterRole{
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeProxierCSRRole},
+			Rules: []rbacv1.PolicyRule{{Verbs: []string{"create"}, APIGroups: []string{certificatesv1.GroupName},
+				Resources: []string{"certificatesigningrequests/nodeproxier"}}},
+		},
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeProxierApproverRole},
+			Rules: []rbacv1.PolicyRule{{Verbs: []string{"approve"}, APIGroups: []string{certificatesv1.GroupName},
+				Resources: []string{"signers"}, ResourceNames: []string{certificatesv1.KubeAPIServerClientSignerName}}},
+		},
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: nodeNetworkRole},
+			Rules: []rbacv1.PolicyRule{
+				{Verbs: read, APIGroups: []string{""}, Resources: []string{"namespaces", "pods"}},
+				{Verbs: read, APIGroups: []string{networkingv1.GroupName}, Resources: []string{"networkpolicies"}},
+			},
+		},
+	}
 }
 
 // addJoinHook makes the server publish cluster-info and the join RBAC

@@ -26,7 +26,7 @@ type rejection struct {
 // first (cpu, memory, ephemeral-storage, pod count, extended resources the
 // node has), then node affinity and selector, node name, host ports, NoExecute
 // taints and the OS. It returns nil when the pod fits.
-func admit(pod *corev1.Pod, node *corev1.Node, admitted []*corev1.Pod) *rejection {
+func admit(pod *corev1.Pod, node *corev1.Node, admitted []podUsage) *rejection {
 	if r := fitResources(pod, node, admitted); r != nil {
 		return r
 	}
@@ -36,7 +36,7 @@ func admit(pod *corev1.Pod, node *corev1.Node, admitted []*corev1.Pod) *rejectio
 	if pod.Spec.NodeName != "" && pod.Spec.NodeName != node.Name {
 		return predicateFailed("NodeName", "node(s) didn't match the requested node name")
 	}
-	if portsConflict(pod, admitted) {
+	if portsConflict(hostPorts(pod), admitted) {
 		return predicateFailed("NodePorts", "node(s) didn't have free ports for the requested pod ports")
 	}
 	if _, untolerated := schedulinghelper.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, pod.Spec.Tolerations,
@@ -60,7 +60,7 @@ func predicateFailed(name, desc string) *rejection {
 // sidecars and overhead counted as upstream) with what the node's allocatable
 // leaves after the admitted pods. Extended resources the node does not
 // advertise at all are not checked, as upstream.
-func fitResources(pod *corev1.Pod, node *corev1.Node, admitted []*corev1.Pod) *rejection {
+func fitResources(pod *corev1.Pod, node *corev1.Node, admitted []podUsage) *rejection {
 	alloc := node.Status.Allocatable
 	if max, ok := alloc[corev1.ResourcePods]; ok && int64(len(admitted))+1 > max.Value() {
 		return insufficient(corev1.ResourcePods, 1, int64(len(admitted)), max.Value())
@@ -69,12 +69,14 @@ func fitResources(pod *corev1.Pod, node *corev1.Node, admitted []*corev1.Pod) *r
 	if len(want) == 0 {
 		return nil
 	}
-	used := corev1.ResourceList{}
+	// In the units of amount.
+	used := map[corev1.ResourceName]int64{}
 	for _, p := range admitted {
-		for name, q := range resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}) {
-			sum := used[name]
-			sum.Add(q)
-			used[name] = sum
+		used[corev1.ResourceCPU] += p.cpuMilli
+		used[corev1.ResourceMemory] += p.memory
+		used[corev1.ResourceEphemeralStorage] += p.ephemeral
+		for name, q := range p.extended {
+			used[name] += amount(name, q)
 		}
 	}
 	// Upstream checks these in a fixed order and reports the first.
@@ -97,11 +99,43 @@ func fitResources(pod *corev1.Pod, node *corev1.Node, admitted []*corev1.Pod) *r
 			continue
 		}
 		u := used[name]
-		if amount(name, w)+amount(name, u) > amount(name, capacity) {
-			return insufficient(name, amount(name, w), amount(name, u), amount(name, capacity))
+		if amount(name, w)+u > amount(name, capacity) {
+			return insufficient(name, amount(name, w), u, amount(name, capacity))
 		}
 	}
 	return nil
+}
+
+// podUsage is what admission needs of a pod admitted before: its effective
+// requests (in the units of amount) and its host ports. It is small, so
+// that a host of many nodes can keep it for every pod.
+type podUsage struct {
+	cpuMilli, memory, ephemeral int64
+	// extended are the other resources requested; nil for most pods.
+	extended  corev1.ResourceList
+	hostPorts []corev1.ContainerPort
+}
+
+// usageOf is pod's podUsage.
+func usageOf(pod *corev1.Pod) podUsage {
+	var u podUsage
+	for name, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
+		switch name {
+		case corev1.ResourceCPU:
+			u.cpuMilli = amount(name, q)
+		case corev1.ResourceMemory:
+			u.memory = amount(name, q)
+		case corev1.ResourceEphemeralStorage:
+			u.ephemeral = amount(name, q)
+		default:
+			if u.extended == nil {
+				u.extended = corev1.ResourceList{}
+			}
+			u.extended[name] = q
+		}
+	}
+	u.hostPorts = hostPorts(pod)
+	return u
 }
 
 // amount is a quantity in the unit upstream's messages use: millicores for
@@ -122,13 +156,12 @@ func insufficient(name corev1.ResourceName, requested, used, capacity int64) *re
 // portsConflict reports whether a host port the pod asks for is taken by an
 // admitted pod: same protocol and port, and the same host IP or either one
 // the wildcard.
-func portsConflict(pod *corev1.Pod, admitted []*corev1.Pod) bool {
-	want := hostPorts(pod)
+func portsConflict(want []corev1.ContainerPort, admitted []podUsage) bool {
 	if len(want) == 0 {
 		return false
 	}
 	for _, p := range admitted {
-		for _, have := range hostPorts(p) {
+		for _, have := range p.hostPorts {
 			for _, w := range want {
 				if w.HostPort == have.HostPort && w.Protocol == have.Protocol &&
 					(w.HostIP == have.HostIP || isWildcard(w.HostIP) || isWildcard(have.HostIP)) {

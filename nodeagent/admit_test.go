@@ -64,7 +64,11 @@ func TestAdmit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := admit(tt.pod, node, tt.admitted)
+			var admitted []podUsage
+			for _, p := range tt.admitted {
+				admitted = append(admitted, usageOf(p))
+			}
+			r := admit(tt.pod, node, admitted)
 			switch {
 			case tt.reason == "" && r != nil:
 				t.Fatalf("rejected: %+v", r)

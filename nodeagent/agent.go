@@ -70,10 +70,31 @@ func (c Config) Validate() error {
 
 // PodLister finds the pods bound to one node, by "namespace/name" key.
 type PodLister interface {
-	// Pods lists the pods bound to the node.
-	Pods() []*corev1.Pod
-	// Pod returns the pod with key, if it is bound to the node.
+	// Pods lists the pods bound to the node, in brief.
+	Pods() []podBrief
+	// Pod returns the pod with key, if it is bound to the node. The caller
+	// must not change it.
 	Pod(key string) (*corev1.Pod, bool)
+}
+
+// podBrief is what the agent needs of every pod of its node at once: to
+// queue it, and to admit another pod beside it.
+type podBrief struct {
+	key string
+	uid types.UID
+	// finished: Succeeded or Failed. hasRun: see hasRun.
+	finished, hasRun bool
+	usage            podUsage
+}
+
+// briefOf is pod's podBrief.
+func briefOf(pod *corev1.Pod) podBrief {
+	return podBrief{
+		key: keyOf(pod), uid: pod.UID,
+		finished: pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed,
+		hasRun:   hasRun(pod),
+		usage:    usageOf(pod),
+	}
 }
 
 // Agent runs one node: its Node and Lease, and its pods. Build it with New.
@@ -211,7 +232,7 @@ func (a *Agent) begin(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 	a.started.Store(true)
 	for _, pod := range a.pods.Pods() {
-		a.queue.Add(keyOf(pod))
+		a.queue.Add(pod.key)
 	}
 	logger.V(2).Info("Node agent running")
 	return nil
@@ -265,11 +286,11 @@ func nodeHandler(observe func(*corev1.Node)) cache.ResourceEventHandler {
 // storeLister lists the pods of an informer's store.
 type storeLister struct{ store cache.Store }
 
-func (l storeLister) Pods() []*corev1.Pod {
+func (l storeLister) Pods() []podBrief {
 	objs := l.store.List()
-	pods := make([]*corev1.Pod, 0, len(objs))
+	pods := make([]podBrief, 0, len(objs))
 	for _, o := range objs {
-		pods = append(pods, o.(*corev1.Pod))
+		pods = append(pods, briefOf(o.(*corev1.Pod)))
 	}
 	return pods
 }
@@ -366,7 +387,7 @@ func (a *Agent) removeOrphans(ctx context.Context) error {
 	}
 	bound := map[types.UID]bool{}
 	for _, p := range a.pods.Pods() {
-		bound[p.UID] = true
+		bound[p.uid] = true
 	}
 	var errs []error
 	for _, p := range held {
@@ -407,19 +428,20 @@ func (a *Agent) writeStatus(ctx context.Context, pod *corev1.Pod, st *podState, 
 // currentNode is the node as last registered or reported.
 func (a *Agent) currentNode() *corev1.Node { return a.node.node() }
 
-// admittedPods lists the node's pods, other than pod, that hold resources:
-// admitted and not finished.
-func (a *Agent) admittedPods(pod *corev1.Pod) []*corev1.Pod {
-	var out []*corev1.Pod
+// admittedPods lists what the node's pods, other than pod, that hold
+// resources (admitted and not finished) use.
+func (a *Agent) admittedPods(pod *corev1.Pod) []podUsage {
+	var out []podUsage
+	pods := a.pods.Pods()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, p := range a.pods.Pods() {
-		if p.UID == pod.UID || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+	for _, p := range pods {
+		if p.uid == pod.UID || p.finished {
 			continue
 		}
-		st := a.states[keyOf(p)]
-		if (st != nil && st.uid == p.UID && st.admitted && st.rejected == nil) || (st == nil && hasRun(p)) {
-			out = append(out, p)
+		st := a.states[p.key]
+		if (st != nil && st.uid == p.uid && st.admitted && st.rejected == nil) || (st == nil && p.hasRun) {
+			out = append(out, p.usage)
 		}
 	}
 	return out

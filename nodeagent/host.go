@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,15 +71,17 @@ func (h *Host) Run(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
 	factory := informers.NewSharedInformerFactoryWithOptions(h.client, 0,
 		informers.WithTransform(stripManagedFields))
-	// Only bound pods; nodes are few enough to watch all of them.
-	inf := factory.InformerFor(&corev1.Pod{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
-		return coreinformers.NewFilteredPodInformer(c, metav1.NamespaceAll, resync, cache.Indexers{},
-			func(o *metav1.ListOptions) {
-				o.FieldSelector = fields.OneTermNotEqualSelector("spec.nodeName", "").String()
-			})
-	})
+	// Only bound pods, packed (see packedPod); nodes are few enough to
+	// watch all of them, whole.
+	inf := coreinformers.NewFilteredPodInformer(h.client, metav1.NamespaceAll, 0, cache.Indexers{},
+		func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermNotEqualSelector("spec.nodeName", "").String()
+		})
+	if err := inf.SetTransform(packPod); err != nil {
+		return err
+	}
 	if err := inf.AddIndexers(cache.Indexers{nodeIndex: func(obj any) ([]string, error) {
-		return []string{obj.(*corev1.Pod).Spec.NodeName}, nil
+		return []string{obj.(*packedPod).node}, nil
 	}}); err != nil {
 		return err
 	}
@@ -105,6 +106,9 @@ func (h *Host) Run(ctx context.Context) error {
 	h.index.Store(inf.GetIndexer())
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
+	var informers sync.WaitGroup
+	defer informers.Wait()
+	informers.Go(func() { inf.RunWithContext(ctx) })
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return fmt.Errorf("pod cache: %w", context.Cause(ctx))
 	}
@@ -149,18 +153,12 @@ func (h *Host) Run(ctx context.Context) error {
 
 // dispatchPod queues a pod added, changed or deleted for its node's agent.
 func (h *Host) dispatchPod(obj any) {
-	pod, ok := obj.(*corev1.Pod)
+	pod, ok := packedOf(obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if pod, ok = tomb.Obj.(*corev1.Pod); !ok {
-			return
-		}
+		return
 	}
-	if a := h.agents[pod.Spec.NodeName]; a != nil {
-		a.Enqueue(keyOf(pod))
+	if a := h.agents[pod.node]; a != nil {
+		a.Enqueue(pod.namespace + "/" + pod.name)
 	}
 }
 
@@ -170,28 +168,36 @@ type nodePods struct {
 	node    string
 }
 
-func (l nodePods) Pods() []*corev1.Pod {
+// Pods lists the node's pods from their packed briefs, decoding none.
+func (l nodePods) Pods() []podBrief {
 	objs, _ := l.indexer.ByIndex(nodeIndex, l.node)
-	pods := make([]*corev1.Pod, 0, len(objs))
+	pods := make([]podBrief, 0, len(objs))
 	for _, o := range objs {
-		pods = append(pods, o.(*corev1.Pod))
+		p := o.(*packedPod)
+		b := p.brief
+		b.key, b.uid = p.namespace+"/"+p.name, p.uid
+		pods = append(pods, b)
 	}
 	return pods
 }
 
 func (l nodePods) Pod(key string) (*corev1.Pod, bool) {
 	obj, ok, _ := l.indexer.GetByKey(key)
-	if !ok {
+	if !ok || obj.(*packedPod).node != l.node {
 		return nil, false
 	}
-	pod := obj.(*corev1.Pod)
-	return pod, pod.Spec.NodeName == l.node
+	pod, err := obj.(*packedPod).unpack()
+	if err != nil {
+		klog.Background().Error(err, "Pod cache")
+		return nil, false
+	}
+	return pod, true
 }
 
 // podsPlaceholder stands in for the host's lister until Run sets it.
 type podsPlaceholder struct{}
 
-func (podsPlaceholder) Pods() []*corev1.Pod            { return nil }
+func (podsPlaceholder) Pods() []podBrief               { return nil }
 func (podsPlaceholder) Pod(string) (*corev1.Pod, bool) { return nil, false }
 
 // stripManagedFields drops what the agents never read from the objects their

@@ -1,11 +1,13 @@
 package nodeagent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -34,13 +36,21 @@ const (
 	statusUpdateRetries = 5
 )
 
-// runtimeVersioner is what the node status needs of a runtime.Runtime.
-type runtimeVersioner interface {
+// nodeRuntime is what the node status needs of a runtime.Runtime.
+type nodeRuntime interface {
 	Type() string
 	Version(ctx context.Context) (string, error)
+	ListImages(ctx context.Context) ([]runtime.Image, error)
 }
 
-var _ runtimeVersioner = runtime.Runtime(nil)
+var _ nodeRuntime = runtime.Runtime(nil)
+
+// Upstream's kubelet reports at most this many images in status.images
+// (--node-status-max-images' default), and at most this many names of each.
+const (
+	nodeStatusMaxImages = 50
+	maxNamesPerImage    = 5
+)
 
 // nodeStatusConfig is what newNodeStatus needs. Client and Node are
 // required; the rest may be zero.
@@ -48,8 +58,9 @@ type nodeStatusConfig struct {
 	Client kubernetes.Interface
 	Node   NodeConfig
 	// Runtime gives nodeInfo.containerRuntimeVersion ("<type>://Unknown" when
-	// its Version fails, as upstream). Nil leaves it empty.
-	Runtime runtimeVersioner
+	// its Version fails, as upstream) and status.images. Nil leaves them
+	// empty.
+	Runtime nodeRuntime
 	// Ready are the inputs of the Ready condition: each returns why the node
 	// is not ready (runtime down, network not ready), or nil. Ready is False
 	// with reason KubeletNotReady and their messages when any returns an
@@ -277,6 +288,7 @@ func (s *nodeStatus) setStatus(ctx context.Context, node *corev1.Node, now time.
 	st.Addresses = c.addresses()
 	st.DaemonEndpoints.KubeletEndpoint.Port = c.kubeletPort()
 	c.setSystemInfo(&st.NodeInfo, s.runtimeVersion(ctx))
+	st.Images = s.images(ctx)
 	var p pressure
 	if s.cfg.Pressure != nil {
 		p = s.cfg.Pressure()
@@ -294,6 +306,32 @@ func (s *nodeStatus) runtimeVersion(ctx context.Context) string {
 		return s.cfg.Runtime.Type() + "://Unknown"
 	}
 	return v
+}
+
+// images is status.images as upstream's kubelet reports it: the runtime's
+// images, the largest first, at most nodeStatusMaxImages of them with at
+// most maxNamesPerImage names each. A runtime that cannot list its images
+// leaves the list empty, as upstream.
+func (s *nodeStatus) images(ctx context.Context) []corev1.ContainerImage {
+	if s.cfg.Runtime == nil {
+		return nil
+	}
+	list, err := s.cfg.Runtime.ListImages(ctx)
+	if err != nil {
+		klog.FromContext(ctx).V(2).Info("Unable to list images", "node", s.cfg.Node.Name, "err", err)
+		return nil
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	list = slices.Clone(list)
+	slices.SortStableFunc(list, func(a, b runtime.Image) int { return cmp.Compare(b.Size, a.Size) })
+	list = list[:min(len(list), nodeStatusMaxImages)]
+	out := make([]corev1.ContainerImage, len(list))
+	for i, img := range list {
+		out[i] = corev1.ContainerImage{Names: slices.Clone(img.Names[:min(len(img.Names), maxNamesPerImage)]), SizeBytes: img.Size}
+	}
+	return out
 }
 
 // syncStatus computes the status and writes it if it changed or the report

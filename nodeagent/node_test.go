@@ -3,7 +3,11 @@ package nodeagent
 import (
 	"context"
 	"errors"
+	"fmt"
 	goruntime "runtime"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +22,22 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2/ktesting"
 	testingclock "k8s.io/utils/clock/testing"
+
+	nodert "github.com/kubelite/kubelite/nodeagent/runtime"
 )
 
-// fakeRuntime is a runtimeVersioner.
-type fakeRuntime struct{ err error }
+// fakeRuntime is a nodeRuntime.
+type fakeRuntime struct {
+	err    error
+	images []nodert.Image
+}
+
+func (r fakeRuntime) ListImages(context.Context) ([]nodert.Image, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.images, nil
+}
 
 func (fakeRuntime) Type() string { return "fake" }
 func (r fakeRuntime) Version(context.Context) (string, error) {
@@ -419,4 +435,109 @@ func TestNodeConditionEvents(t *testing.T) {
 			t.Errorf("step %d (%v): events %v, want %v", i, step.down, got, step.want)
 		}
 	}
+}
+
+// TestNodeImages checks status.images as upstream's kubelet reports it: the
+// largest images first, at most 50, with at most 5 names each; a new image
+// is a change written at the next period; a runtime that cannot list its
+// images reports none.
+func TestNodeImages(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	rt := &imageRuntime{}
+	for i := range 60 {
+		names := []string{fmt.Sprintf("example.com/img%d@sha256:%064d", i, i), fmt.Sprintf("example.com/img%d:v1", i)}
+		if i == 59 {
+			for j := range 5 {
+				names = append(names, fmt.Sprintf("example.com/img59:extra%d", j))
+			}
+		}
+		// Sizes not in order, so that the agent's order shows.
+		rt.images = append(rt.images, nodert.Image{Names: names, Size: int64(1000 + (i*37)%60)})
+	}
+	client := newFakeClient()
+	clk := testingclock.NewFakeClock(t0)
+	s, err := newNodeStatus(nodeStatusConfig{Client: client, Node: SimulatedNodeConfig("sim-0", 0, false), Runtime: rt, Clock: clk,
+		Jitter: func() float64 { return 0.5 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	get := func() []corev1.ContainerImage {
+		n, err := client.CoreV1().Nodes().Get(ctx, "sim-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Status.Images
+	}
+	images := get()
+	if len(images) != 50 {
+		t.Fatalf("%d images, want 50", len(images))
+	}
+	for i, img := range images {
+		if want := int64(1059 - i); img.SizeBytes != want {
+			t.Errorf("image %d: size %d, want %d (largest first)", i, img.SizeBytes, want)
+		}
+		if len(img.Names) > 5 {
+			t.Errorf("image %d: %d names, want at most 5", i, len(img.Names))
+		}
+	}
+	// Size 1059 is image i with i*37%60 = 59: i = 47.
+	if diff := cmp.Diff([]string{"example.com/img47@sha256:" + fmt.Sprintf("%064d", 47), "example.com/img47:v1"}, images[0].Names); diff != "" {
+		t.Errorf("largest image's names (-want +got):\n%s", diff)
+	}
+	found := false
+	for _, img := range images {
+		if strings.HasPrefix(img.Names[0], "example.com/img59@") {
+			found = true
+			if diff := cmp.Diff([]string{"example.com/img59@sha256:" + fmt.Sprintf("%064d", 59), "example.com/img59:v1",
+				"example.com/img59:extra0", "example.com/img59:extra1", "example.com/img59:extra2"}, img.Names); diff != "" {
+				t.Errorf("names of an image with 7 (-want +got):\n%s", diff)
+			}
+		}
+	}
+	if !found {
+		t.Error("image example.com/img59 (size 1023) not reported")
+	}
+
+	// A pulled image, the largest: written at the next period.
+	rt.set(append(slices.Clone(rt.images), nodert.Image{Names: []string{"example.com/big:v1"}, Size: 1 << 30}), nil)
+	clk.Step(10 * time.Second)
+	if err := s.syncStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if images := get(); len(images) != 50 || images[0].Names[0] != "example.com/big:v1" {
+		t.Errorf("after a pull: %d images, the first %v; want 50, example.com/big:v1", len(images), images[0].Names)
+	}
+
+	rt.set(nil, errors.New("runtime down"))
+	clk.Step(10 * time.Second)
+	if err := s.syncStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if images := get(); len(images) != 0 {
+		t.Errorf("runtime failing: %d images, want none", len(images))
+	}
+}
+
+// imageRuntime is a nodeRuntime whose images a test sets.
+type imageRuntime struct {
+	mu     sync.Mutex
+	images []nodert.Image
+	err    error
+}
+
+func (r *imageRuntime) set(images []nodert.Image, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.images, r.err = images, err
+}
+
+func (*imageRuntime) Type() string                            { return "fake" }
+func (*imageRuntime) Version(context.Context) (string, error) { return "fake://1.0", nil }
+func (r *imageRuntime) ListImages(context.Context) ([]nodert.Image, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.images, r.err
 }

@@ -50,7 +50,7 @@ func (a *Agent) takePodCIDRs(node *corev1.Node) {
 	a.mu.Unlock()
 	if a.started.Load() {
 		for _, pod := range a.pods.Pods() {
-			a.queue.Add(keyOf(pod))
+			a.queue.Add(pod.key)
 		}
 	}
 }

@@ -33,7 +33,7 @@ func (h *Host) StreamPod(namespace, name string) (*corev1.Pod, runtime.Runtime, 
 	if !ok {
 		return nil, nil, false
 	}
-	a := h.agents[obj.(*corev1.Pod).Spec.NodeName]
+	a := h.agents[obj.(*packedPod).node]
 	if a == nil {
 		return nil, nil, false
 	}

@@ -63,6 +63,15 @@ type Container struct {
 	Reason, Message string
 }
 
+// Image is one image present on the node.
+type Image struct {
+	// Names are the image's names as the Node reports them: its digested
+	// references ("repo@sha256:...") first, then its tags ("repo:tag").
+	Names []string
+	// Size is its size in bytes.
+	Size int64
+}
+
 // Sandbox is a pod's shared environment.
 type Sandbox struct {
 	ID string
@@ -129,6 +138,10 @@ type Runtime interface {
 	StopContainer(ctx context.Context, pod *corev1.Pod, id string, grace time.Duration) error
 	// RemoveContainer forgets an exited container.
 	RemoveContainer(ctx context.Context, id string) error
+
+	// ListImages returns the images present on the node, for the Node's
+	// status.images: the largest first.
+	ListImages(ctx context.Context) ([]Image, error)
 
 	// PodStatus returns what the runtime holds for the pod, or nil if nothing.
 	PodStatus(ctx context.Context, uid types.UID) (*PodStatus, error)

@@ -42,12 +42,28 @@ type SimulatedNodesConfig struct {
 	// without kubelite's node tokens; Node authorization and NodeRestriction
 	// then do not apply to them. False: each node is system:node:<name>.
 	SharedIdentity bool
+	// MissingImages are images the nodes fail to pull as no registry had
+	// them (ErrImagePull, then ImagePullBackOff). Default:
+	// DefaultMissingImages.
+	MissingImages []string
+}
+
+// DefaultMissingImages are images that exist in no registry, which
+// upstream's e2e tests name to see a pull fail: a simulated node fails to
+// pull them as a real one does.
+var DefaultMissingImages = []string{
+	"webserver:404",
+	"invalid.registry.k8s.io/invalid/alpine:3.1",
+	"registry.k8s.io/invalid-image:invalid-tag",
 }
 
 // Validate reports bad settings.
 func (c SimulatedNodesConfig) Validate() error {
 	if c.Count < 0 {
 		return fmt.Errorf("--simulated-nodes must not be negative, got %d", c.Count)
+	}
+	if err := (&simulated.Config{MissingImages: c.MissingImages}).Validate(); err != nil {
+		return fmt.Errorf("--simulated-missing-images: %w", err)
 	}
 	return nil
 }
@@ -116,7 +132,7 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 	for i := range cfg.Count {
 		node := nodeagent.SimulatedNodeConfig(names[i], i, cfg.Taint)
 		node.KubeletPort = port
-		rt, err := simulated.New(simulated.Config{PodCIDRs: node.PodCIDRs, Stages: stages})
+		rt, err := simulated.New(simulated.Config{PodCIDRs: node.PodCIDRs, Stages: stages, MissingImages: cfg.MissingImages})
 		if err != nil {
 			return err
 		}
@@ -187,12 +203,14 @@ func addSimulatedNodeFlags(fs interface {
 	IntVar(*int, string, int, string)
 	StringVar(*string, string, string, string)
 	BoolVar(*bool, string, bool, string)
+	StringSliceVar(*[]string, string, []string, string)
 }, sim *SimulatedNodesConfig) {
 	fs.IntVar(&sim.Count, "simulated-nodes", 0, "Number of simulated nodes to run: node agents whose containers run no process.")
 	fs.StringVar(&sim.Prefix, "simulated-node-prefix", "kubelite-sim-", "Prefix of the simulated nodes' names; each name ends in the node's index.")
 	fs.BoolVar(&sim.Taint, "simulated-node-taint", false, "Taint simulated nodes with kubelite.io/simulated=true:NoSchedule, so that only pods that tolerate it are scheduled there.")
 	fs.StringVar(&sim.EndpointAddress, "simulated-endpoint-address", "", "host:port of the simulated nodes' one HTTPS endpoint (logs, exec, port-forward), whose port every simulated node reports. Empty: 127.0.0.1 on a free port.")
 	fs.StringVar(&sim.StagesFile, "simulated-stages", "", "YAML file of container lifecycles for the simulated runtime, replacing the built-in ones.")
+	fs.StringSliceVar(&sim.MissingImages, "simulated-missing-images", DefaultMissingImages, "Images the simulated nodes fail to pull, as a real node fails an image no registry has: the pod waits in ErrImagePull, then ImagePullBackOff. Names are compared in full (webserver:404 is docker.io/library/webserver:404).")
 	fs.BoolVar(&sim.SharedIdentity, "simulated-node-shared-identity", false, "Let every simulated node speak as the host's own identity instead of as system:node:<name> with a node token of its own, for API servers that do not know kubelite's node tokens. Node authorization and NodeRestriction then do not apply to the simulated nodes.")
 }
 

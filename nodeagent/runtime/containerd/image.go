@@ -1,11 +1,13 @@
 package containerd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -152,4 +154,60 @@ func imageRef(img containerd.Image) string {
 		name = n.Name()
 	}
 	return name + "@" + img.Target().Digest.String()
+}
+
+// ListImages returns the images in the runtime's namespace, as upstream's
+// kubelet reports them through CRI: one entry per image (by manifest
+// digest), named by its digested references ("repo@sha256:...") then its
+// tags, with the size of its content; the largest first.
+func (r *Runtime) ListImages(ctx context.Context) ([]runtime.Image, error) {
+	ctx = r.nsctx(ctx)
+	imgs, err := r.client.ListImages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	type entry struct {
+		digests, tags []string
+		size          int64
+	}
+	byDigest := map[string]*entry{}
+	var order []string
+	for _, img := range imgs {
+		digest := img.Target().Digest.String()
+		e := byDigest[digest]
+		if e == nil {
+			size, err := img.Size(ctx)
+			if err != nil {
+				// Content not all present (a pull in progress, say):
+				// upstream's CRI does not list such an image either.
+				continue
+			}
+			e = &entry{size: size}
+			byDigest[digest] = e
+			order = append(order, digest)
+		}
+		name := img.Name()
+		if strings.HasPrefix(name, "sha256:") {
+			continue // an image ID kept as a name
+		}
+		named, err := reference.ParseNormalizedNamed(name)
+		if err != nil {
+			continue
+		}
+		if repoDigest := named.Name() + "@" + digest; !slices.Contains(e.digests, repoDigest) {
+			e.digests = append(e.digests, repoDigest)
+		}
+		if tagged, ok := named.(reference.Tagged); ok {
+			e.tags = append(e.tags, named.Name()+":"+tagged.Tag())
+		}
+	}
+	out := make([]runtime.Image, 0, len(order))
+	for _, digest := range order {
+		e := byDigest[digest]
+		slices.Sort(e.digests)
+		slices.Sort(e.tags)
+		out = append(out, runtime.Image{Names: append(e.digests, e.tags...), Size: e.size})
+	}
+	slices.SortStableFunc(out, func(a, b runtime.Image) int { return cmp.Compare(b.Size, a.Size) })
+	return out, nil
 }

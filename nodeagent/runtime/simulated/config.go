@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/distribution/reference"
 	"k8s.io/utils/clock"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime/ipam"
@@ -39,6 +40,11 @@ type Config struct {
 	// Version is the runtime's version, reported as "simulated://<Version>".
 	// Empty: DefaultVersion.
 	Version string
+	// MissingImages are images no registry has ("webserver:404"): pulling
+	// one fails as a real node's pull of a nonexistent image does, so the
+	// pod waits in ErrImagePull / ImagePullBackOff. Names are compared in
+	// full ("nginx" is "docker.io/library/nginx:latest").
+	MissingImages []string
 }
 
 // Validate checks c without changing it.
@@ -57,6 +63,11 @@ func (c *Config) Validate() error {
 		families[p.Addr().Is4()] = true
 		if _, err := ipam.NewPool(cidr); err != nil {
 			errs = append(errs, fmt.Errorf("podCIDRs: %w", err))
+		}
+	}
+	for _, image := range c.MissingImages {
+		if _, err := reference.ParseDockerRef(image); err != nil {
+			errs = append(errs, fmt.Errorf("missingImages: %q: %w", image, err))
 		}
 	}
 	if strings.ContainsAny(c.Version, " /") {

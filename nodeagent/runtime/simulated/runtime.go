@@ -43,12 +43,17 @@ type Runtime struct {
 	// mu guards everything below. The clock is never called with mu held:
 	// the fake clock runs timer functions with its own lock held, and those
 	// take mu.
-	mu          sync.Mutex
-	pools       []*ipam.Pool
-	pods        map[types.UID]*pod
-	containers  map[string]*container
-	images      map[string]string // image → imageRef
-	subscribers []func(types.UID)
+	mu         sync.Mutex
+	pools      []*ipam.Pool
+	pods       map[types.UID]*pod
+	containers map[string]*container
+	images     map[string]string // image → imageRef
+	// imageList is what ListImages returns until an image is pulled; nil:
+	// to be made.
+	imageList []runtime.Image
+	// missingImages are the normalized names of Config.MissingImages.
+	missingImages map[string]bool
+	subscribers   []func(types.UID)
 }
 
 // pod is what the runtime holds for one pod.
@@ -79,6 +84,8 @@ func New(cfg Config) (*Runtime, error) {
 		pods:       map[types.UID]*pod{},
 		containers: map[string]*container{},
 		images:     map[string]string{},
+
+		missingImages: missingSet(cfg.MissingImages),
 	}
 	if r.clock == nil {
 		r.clock = clock.RealClock{}
@@ -238,7 +245,8 @@ func (r *Runtime) RemovePod(_ context.Context, uid types.UID) error {
 
 // PullImage returns the image's reference, "sha256:" and the SHA-256 of its
 // name. It fails with ErrImagePull when the container's annotation says
-// pull=fail.
+// pull=fail, and with ErrImageNotFound (as containerd's NotFound) for one
+// of Config.MissingImages.
 func (r *Runtime) PullImage(_ context.Context, p *corev1.Pod, c *corev1.Container) (string, error) {
 	if c.Image == "" {
 		return "", fmt.Errorf("pull image for container %q: %w: no image", c.Name, ErrImagePull)
@@ -249,6 +257,9 @@ func (r *Runtime) PullImage(_ context.Context, p *corev1.Pod, c *corev1.Containe
 	}
 	if b != nil && b.pullFails {
 		return "", fmt.Errorf("pull image %s: %w", c.Image, ErrImagePull)
+	}
+	if err := r.missing(c.Image); err != nil {
+		return "", err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -261,6 +272,7 @@ func (r *Runtime) imageRefLocked(image string) string {
 		sum := sha256.Sum256([]byte(image))
 		ref = "sha256:" + hex.EncodeToString(sum[:])
 		r.images[image] = ref
+		r.imageList = nil // one more image present
 	}
 	return ref
 }

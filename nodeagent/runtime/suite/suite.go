@@ -119,6 +119,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtime.Runtime, opts Optio
 		{"Sandbox", testSandbox},
 		{"DistinctAddresses", testDistinctAddresses},
 		{"UnknownPod", testUnknown},
+		{"Images", testImages},
 		{"StartContainer", testStartContainer},
 		{"Exit", testExit},
 		{"AttemptsKept", testAttemptsKept},

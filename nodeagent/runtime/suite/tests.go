@@ -2,10 +2,12 @@ package suite
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
@@ -342,5 +344,47 @@ func testConcurrent(h *harness) {
 	}
 	if left, err := h.rt.ListPods(h.ctx); err != nil || len(left) != 0 {
 		h.t.Errorf("ListPods after removing all = %d pods, %v; want none", len(left), err)
+	}
+}
+
+// testImages checks that a pulled image is listed, with its full tagged name
+// and its digested name (which holds the reference PullImage returned),
+// a size, and the list ordered largest first.
+func testImages(h *harness) {
+	pod := h.newPod("images")
+	c := h.addRunning(pod, "main")
+	ref, err := h.rt.PullImage(h.ctx, pod, c)
+	if err != nil {
+		h.t.Fatalf("PullImage(%s): %v", c.Image, err)
+	}
+	named, err := reference.ParseDockerRef(c.Image)
+	if err != nil {
+		h.t.Fatalf("image %q: %v", c.Image, err)
+	}
+	images, err := h.rt.ListImages(h.ctx)
+	if err != nil {
+		h.t.Fatalf("ListImages: %v", err)
+	}
+	var found *runtime.Image
+	for i, img := range images {
+		if i > 0 && img.Size > images[i-1].Size {
+			h.t.Errorf("image %d (%v) is larger than the one before it: %d > %d", i, img.Names, img.Size, images[i-1].Size)
+		}
+		if slices.Contains(img.Names, named.String()) {
+			found = &images[i]
+		}
+	}
+	if found == nil {
+		h.t.Fatalf("ListImages lists no image named %s after its pull: %+v", named, images)
+	}
+	h.t.Logf("listed %d images; %s: %v, %d bytes", len(images), named, found.Names, found.Size)
+	digested := slices.ContainsFunc(found.Names, func(n string) bool {
+		return n == ref || n == reference.TrimNamed(named).String()+"@"+ref
+	})
+	if !digested {
+		h.t.Errorf("image %s: names %v, want one that is %s or <repository>@%s", named, found.Names, ref, ref)
+	}
+	if found.Size <= 0 {
+		h.t.Errorf("image %s: size %d, want > 0", named, found.Size)
 	}
 }

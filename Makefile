@@ -40,11 +40,13 @@ unit: containerd images cni
 	$(GO) test -count=1 ./...
 
 # containers.sh runs real containers on the local node (needs containerd and the
-# images: about a minute).
-e2e: build containerd images
+# images: about a minute); services.sh runs Services and cluster DNS on them, on the
+# pod network (the CNI plugins of `make cni`, nft: about 30 s).
+e2e: build containerd images cni
 	./conformance/e2e/kubectl.sh $(KUBELITE)
 	./conformance/e2e/helm.sh $(KUBELITE)
 	./conformance/e2e/containers.sh $(KUBELITE)
+	./conformance/e2e/services.sh $(KUBELITE)
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
 # into .cache/bin), each kubelite figure also as a ratio to upstream's; then the

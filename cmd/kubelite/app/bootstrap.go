@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -17,12 +18,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/auth/admission/storage"
 	rbacbootstrap "github.com/kubelite/kubelite/auth/rbac/bootstrap"
+	"github.com/kubelite/kubelite/controllers/clusterdns"
 	"github.com/kubelite/kubelite/controllers/persistentvolume/localpath"
 )
 
@@ -73,6 +76,12 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 		return err
 	}
 	if err := ensureDefaultStorageClass(ctx, client); err != nil {
+		return err
+	}
+	if err := ensureNodeProxier(ctx, client); err != nil {
+		return err
+	}
+	if err := ensureClusterDNSService(ctx, client, cfg.ClusterDNS); err != nil {
 		return err
 	}
 	ip, err := firstIP(cfg.ServiceCIDR)
@@ -278,4 +287,47 @@ func firstIP(cidr *net.IPNet) (net.IP, error) {
 		return nil, fmt.Errorf("service CIDR %v has no usable address", cidr)
 	}
 	return ip, nil
+}
+
+// nodeProxierBinding lets every node read what its service proxy and DNS
+// server need (Services, EndpointSlices, Nodes: upstream's
+// system:node-proxier role), as kubeadm's kubeadm:node-proxier binding lets
+// kube-proxy's service account: a kubelite node runs its proxy in the agent,
+// as itself. Upstream's default roles and bindings are left as they are.
+const nodeProxierBinding = "kubelite:node-proxier"
+
+func ensureNodeProxier(ctx context.Context, client kubernetes.Interface) error {
+	b := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: nodeProxierBinding},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-proxier"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: user.NodesGroup}},
+	}
+	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create cluster role binding %s: %w", nodeProxierBinding, err)
+	}
+	return nil
+}
+
+// ensureClusterDNSService creates kube-system/kube-dns at ip (when set and
+// missing); the clusterdns controller writes its endpoints. An existing
+// one is left alone.
+func ensureClusterDNSService(ctx context.Context, client kubernetes.Interface, ip net.IP) error {
+	if ip == nil {
+		return nil
+	}
+	services := client.CoreV1().Services(metav1.NamespaceSystem)
+	if _, err := services.Get(ctx, clusterdns.ServiceName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		return err
+	}
+	_, err := services.Create(ctx, clusterdns.Service(ip.String()), metav1.CreateOptions{})
+	switch {
+	case err == nil, apierrors.IsAlreadyExists(err):
+	case apierrors.IsInvalid(err):
+		// The address is taken or outside the range: the cluster runs on,
+		// without cluster DNS, rather than not at all.
+		klog.FromContext(ctx).Error(err, "No kube-dns Service: pods resolve no cluster names", "clusterIP", ip)
+	default:
+		return fmt.Errorf("create kube-dns service: %w", err)
+	}
+	return nil
 }

@@ -17,6 +17,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -97,6 +99,19 @@ func TestAgentJoins(t *testing.T) {
 	who := whoAmI(t, node)
 	if who.Username != "system:node:joiner" || !slices.Contains(who.Groups, "system:nodes") {
 		t.Errorf("the node's kubeconfig is %+v", who)
+	}
+	// It may read what its service proxy and DNS server watch (the
+	// kubelite:node-proxier binding), and no more than that gives.
+	if _, err := node.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		t.Errorf("the node lists EndpointSlices: %v", err)
+	}
+	if _, err := node.CoreV1().Services("").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		t.Errorf("the node lists Services: %v", err)
+	}
+	if _, err := node.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "forged"}, AddressType: discoveryv1.AddressTypeIPv4,
+	}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the node creates an EndpointSlice: %v, want forbidden", err)
 	}
 	first := certSerial(t, filepath.Join(dir, "pki", "kubelet-client-current.pem"))
 

@@ -91,8 +91,20 @@ type Proxier struct {
 	// ports are the service ports of the last sync that applied, by key,
 	// for the conntrack clean-up of the next.
 	ports map[string]*servicePort
+	// compiled caches each Service's ports and fragments, by
+	// namespace/name, for as long as the informers hand out the same
+	// Service and slices (they replace an object on each change).
+	compiled map[string]*compiledService
 	// afterSync, when set (tests), is called after every sync that applied.
 	afterSync func()
+}
+
+// compiledService is one Service's part of a sync.
+type compiledService struct {
+	svc    *corev1.Service
+	slices []*discoveryv1.EndpointSlice
+	ports  []*servicePort
+	frags  []*fragment
 }
 
 // syncKey is the queue's one key: every change syncs everything.
@@ -188,8 +200,7 @@ func (p *Proxier) Run(ctx context.Context) error {
 // Sync computes the rules from the informers' caches and applies them.
 func (p *Proxier) Sync(ctx context.Context) error {
 	start := time.Now()
-	sps := p.servicePorts()
-	want := compile(p.cfg.Family, p.clusterCIDRs, sps)
+	sps, want := p.compile()
 	changed, err := p.table.apply(ctx, want)
 	if err != nil {
 		return err
@@ -212,8 +223,9 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	return nil
 }
 
-// servicePorts reads the caches into sorted service ports.
-func (p *Proxier) servicePorts() []*servicePort {
+// compile reads the caches into sorted service ports and the ruleset,
+// computing again only the Services whose object or slices changed.
+func (p *Proxier) compile() ([]*servicePort, ruleset) {
 	var services []*corev1.Service
 	for _, o := range p.services.List() {
 		if svc, ok := o.(*corev1.Service); ok {
@@ -237,7 +249,30 @@ func (p *Proxier) servicePorts() []*servicePort {
 			bySvc[es.Namespace+"/"+name] = append(bySvc[es.Namespace+"/"+name], es)
 		}
 	}
-	return servicePorts(p.cfg.Family, p.cfg.NodeName, services, bySvc)
+	c := newCompiler(p.cfg.Family, p.clusterCIDRs)
+	r := c.base()
+	var sps []*servicePort
+	compiled := make(map[string]*compiledService, len(services))
+	for _, svc := range services {
+		key := svc.Namespace + "/" + svc.Name
+		es := bySvc[key]
+		slices.SortFunc(es, func(a, b *discoveryv1.EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
+		cs := p.compiled[key]
+		if cs == nil || cs.svc != svc || !slices.Equal(cs.slices, es) {
+			cs = &compiledService{svc: svc, slices: es}
+			cs.ports = servicePorts(p.cfg.Family, p.cfg.NodeName, []*corev1.Service{svc}, map[string][]*discoveryv1.EndpointSlice{key: es})
+			for _, sp := range cs.ports {
+				cs.frags = append(cs.frags, c.port(sp))
+			}
+		}
+		compiled[key] = cs
+		sps = append(sps, cs.ports...)
+		for _, fr := range cs.frags {
+			r.merge(fr)
+		}
+	}
+	p.compiled = compiled
+	return sps, r
 }
 
 // inNetns runs fn on a thread of its own in the network namespace at path

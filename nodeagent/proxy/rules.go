@@ -90,11 +90,41 @@ func wordsOf(f knftables.Family) familyWords {
 
 // compile computes the ruleset for the service ports of one family.
 // clusterCIDRs are the pod CIDRs of the cluster (of that family): traffic
-// to a cluster IP from elsewhere is masqueraded. Service ports come sorted
-// by key; where two claim one address and port, the first wins.
+// to a cluster IP from elsewhere is masqueraded. Where two service ports
+// claim one address and port, the first wins.
 func compile(f knftables.Family, clusterCIDRs []netip.Prefix, sps []*servicePort) ruleset {
-	w := wordsOf(f)
-	r := ruleset{
+	c := newCompiler(f, clusterCIDRs)
+	r := c.base()
+	for _, sp := range sps {
+		r.merge(c.port(sp))
+	}
+	return r
+}
+
+// compiler turns service ports into fragments of a ruleset.
+type compiler struct {
+	w familyWords
+	// notCluster matches sources outside the cluster's pod CIDRs; empty
+	// without any.
+	notCluster string
+}
+
+func newCompiler(f knftables.Family, clusterCIDRs []netip.Prefix) compiler {
+	c := compiler{w: wordsOf(f)}
+	if len(clusterCIDRs) > 0 {
+		cidrs := make([]string, len(clusterCIDRs))
+		for i, p := range clusterCIDRs {
+			cidrs[i] = p.String()
+		}
+		c.notCluster = c.w.ip + " saddr != { " + strings.Join(cidrs, ", ") + " }"
+	}
+	return c
+}
+
+// base is the ruleset without any service: the fixed chains and the maps.
+func (c compiler) base() ruleset {
+	w := c.w
+	return ruleset{
 		chains: map[string][]string{
 			servicesChain: {
 				w.ip + " daddr . meta l4proto . th dport vmap @" + serviceIPsMap,
@@ -118,97 +148,116 @@ func compile(f knftables.Family, clusterCIDRs []netip.Prefix, sps []*servicePort
 		},
 		affinity: map[string]affinitySet{},
 	}
-	var notCluster string
-	if len(clusterCIDRs) > 0 {
-		cidrs := make([]string, len(clusterCIDRs))
-		for i, c := range clusterCIDRs {
-			cidrs[i] = c.String()
-		}
-		notCluster = w.ip + " saddr != { " + strings.Join(cidrs, ", ") + " }"
+}
+
+// fragment is what one service port adds to a ruleset: its chains and
+// affinity sets, and its map elements in order.
+type fragment struct {
+	chains   map[string][]string
+	affinity map[string]affinitySet
+	elements []mapElement
+}
+
+type mapElement struct{ m, key, verdict string }
+
+// merge adds fr to r; an address and port already taken stay as they are.
+func (r *ruleset) merge(fr *fragment) {
+	for name, rules := range fr.chains {
+		r.chains[name] = rules
 	}
+	for name, s := range fr.affinity {
+		r.affinity[name] = s
+	}
+	for _, e := range fr.elements {
+		if _, taken := r.maps[e.m].elements[e.key]; !taken {
+			r.maps[e.m].elements[e.key] = e.verdict
+		}
+	}
+}
+
+// port computes sp's fragment.
+func (c compiler) port(sp *servicePort) *fragment {
+	w, notCluster := c.w, c.notCluster
+	r := &fragment{chains: map[string][]string{}, affinity: map[string]affinitySet{}}
 	put := func(m, key, verdict string) {
-		if _, taken := r.maps[m].elements[key]; !taken {
-			r.maps[m].elements[key] = verdict
+		r.elements = append(r.elements, mapElement{m, key, verdict})
+	}
+	proto := strings.ToLower(string(sp.protocol))
+	port := strconv.Itoa(int(sp.port))
+	key := sp.key()
+	clusterEPs, localEPs := sp.clusterEndpoints(), sp.localEndpoints()
+	hasAny := len(clusterEPs) > 0 || len(localEPs) > 0
+	serviceChain, localChain := "service-"+key, "local-"+key
+	usesCluster := (sp.clusterIP != "" && !sp.internalLocal) || sp.external()
+	if len(clusterEPs) > 0 && usesCluster {
+		r.dispatch(w, sp, serviceChain, clusterEPs)
+	}
+	if len(localEPs) > 0 && (sp.internalLocal || sp.externalLocal) {
+		r.dispatch(w, sp, localChain, localEPs)
+	}
+
+	if sp.clusterIP != "" {
+		internal, internalEPs := serviceChain, clusterEPs
+		if sp.internalLocal {
+			internal, internalEPs = localChain, localEPs
+		}
+		k := sp.clusterIP + " . " + proto + " . " + port
+		switch {
+		case len(internalEPs) > 0:
+			put(serviceIPsMap, k, "goto "+internal)
+			if notCluster != "" {
+				masq := fmt.Sprintf("%s daddr %s %s dport %s %s jump %s", w.ip, sp.clusterIP, proto, port, notCluster, markMasqChain)
+				r.chains[internal] = append([]string{masq}, r.chains[internal]...)
+			}
+		case hasAny:
+			put(noEndpointServices, k, "drop") // endpoints elsewhere, none here for a Local policy
+		default:
+			put(noEndpointServices, k, "goto "+rejectChain)
 		}
 	}
-	for _, sp := range sps {
-		proto := strings.ToLower(string(sp.protocol))
-		port := strconv.Itoa(int(sp.port))
-		key := sp.key()
-		clusterEPs, localEPs := sp.clusterEndpoints(), sp.localEndpoints()
-		hasAny := len(clusterEPs) > 0 || len(localEPs) > 0
-		serviceChain, localChain := "service-"+key, "local-"+key
-		usesCluster := (sp.clusterIP != "" && !sp.internalLocal) || sp.external()
-		if len(clusterEPs) > 0 && usesCluster {
-			r.dispatch(w, sp, serviceChain, clusterEPs)
-		}
-		if len(localEPs) > 0 && (sp.internalLocal || sp.externalLocal) {
-			r.dispatch(w, sp, localChain, localEPs)
-		}
 
-		if sp.clusterIP != "" {
-			internal, internalEPs := serviceChain, clusterEPs
-			if sp.internalLocal {
-				internal, internalEPs = localChain, localEPs
-			}
-			k := sp.clusterIP + " . " + proto + " . " + port
-			switch {
-			case len(internalEPs) > 0:
-				put(serviceIPsMap, k, "goto "+internal)
+	if !sp.external() {
+		return r
+	}
+	var verdict string
+	switch {
+	case !hasAny:
+		verdict = "goto " + rejectChain
+	default:
+		ext := "external-" + key
+		var rules []string
+		if sp.externalLocal {
+			if len(clusterEPs) > 0 {
+				// Pods and the node itself are not "external": they
+				// may use every endpoint, as upstream lets them.
 				if notCluster != "" {
-					masq := fmt.Sprintf("%s daddr %s %s dport %s %s jump %s", w.ip, sp.clusterIP, proto, port, notCluster, markMasqChain)
-					r.chains[internal] = append([]string{masq}, r.chains[internal]...)
+					rules = append(rules, strings.Replace(notCluster, "!= ", "", 1)+" goto "+serviceChain)
 				}
-			case hasAny:
-				put(noEndpointServices, k, "drop") // endpoints elsewhere, none here for a Local policy
-			default:
-				put(noEndpointServices, k, "goto "+rejectChain)
+				rules = append(rules,
+					"fib saddr type local jump "+markMasqChain,
+					"fib saddr type local goto "+serviceChain)
 			}
-		}
-
-		if !sp.external() {
-			continue
-		}
-		var verdict string
-		switch {
-		case !hasAny:
-			verdict = "goto " + rejectChain
-		default:
-			ext := "external-" + key
-			var rules []string
-			if sp.externalLocal {
-				if len(clusterEPs) > 0 {
-					// Pods and the node itself are not "external": they
-					// may use every endpoint, as upstream lets them.
-					if notCluster != "" {
-						rules = append(rules, strings.Replace(notCluster, "!= ", "", 1)+" goto "+serviceChain)
-					}
-					rules = append(rules,
-						"fib saddr type local jump "+markMasqChain,
-						"fib saddr type local goto "+serviceChain)
-				}
-				if len(localEPs) > 0 {
-					rules = append(rules, "goto "+localChain)
-				} else {
-					rules = append(rules, "drop")
-				}
+			if len(localEPs) > 0 {
+				rules = append(rules, "goto "+localChain)
 			} else {
-				rules = []string{"jump " + markMasqChain, "goto " + serviceChain}
+				rules = append(rules, "drop")
 			}
-			r.chains[ext] = rules
-			verdict = "goto " + ext
+		} else {
+			rules = []string{"jump " + markMasqChain, "goto " + serviceChain}
 		}
-		target := serviceIPsMap
-		nodePortTarget := serviceNodePorts
-		if !hasAny {
-			target, nodePortTarget = noEndpointServices, noEndpointNodePort
-		}
-		for _, ip := range sp.externalIPs {
-			put(target, ip+" . "+proto+" . "+port, verdict)
-		}
-		if sp.nodePort != 0 {
-			put(nodePortTarget, proto+" . "+strconv.Itoa(int(sp.nodePort)), verdict)
-		}
+		r.chains[ext] = rules
+		verdict = "goto " + ext
+	}
+	target := serviceIPsMap
+	nodePortTarget := serviceNodePorts
+	if !hasAny {
+		target, nodePortTarget = noEndpointServices, noEndpointNodePort
+	}
+	for _, ip := range sp.externalIPs {
+		put(target, ip+" . "+proto+" . "+port, verdict)
+	}
+	if sp.nodePort != 0 {
+		put(nodePortTarget, proto+" . "+strconv.Itoa(int(sp.nodePort)), verdict)
 	}
 	return r
 }
@@ -216,7 +265,7 @@ func compile(f knftables.Family, clusterCIDRs []netip.Prefix, sps []*servicePort
 // dispatch writes chain, which sends a connection to one of eps (by the
 // client's affinity first, when the port has some), and the endpoints'
 // chains.
-func (r *ruleset) dispatch(w familyWords, sp *servicePort, chain string, eps []endpoint) {
+func (r *fragment) dispatch(w familyWords, sp *servicePort, chain string, eps []endpoint) {
 	var rules []string
 	targets := make([]string, len(eps))
 	for i, e := range eps {
@@ -243,7 +292,7 @@ func (r *ruleset) dispatch(w familyWords, sp *servicePort, chain string, eps []e
 }
 
 // endpointChain writes the chain that DNATs to e, and returns its name.
-func (r *ruleset) endpointChain(w familyWords, sp *servicePort, e endpoint) string {
+func (r *fragment) endpointChain(w familyWords, sp *servicePort, e endpoint) string {
 	name := "endpoint-" + sp.key() + "__" + endpointName(e)
 	if _, done := r.chains[name]; done {
 		return name

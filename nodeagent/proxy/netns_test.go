@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
+	"sigs.k8s.io/knftables"
 
 	"github.com/kubelite/kubelite/nodeagent/podnet/nettest"
 )
@@ -242,4 +244,60 @@ func serveUDPName(t *testing.T, h *nettest.Host, addr string) {
 			_, _ = pc.WriteTo([]byte(h.Name), from)
 		}
 	}()
+}
+
+// TestRulesAcceptedByNft applies IPv4 and IPv6 rulesets with every kind of
+// rule (node ports, load balancer IPs, both traffic policies, affinity) to
+// the real nft in a test host, then removes them.
+func TestRulesAcceptedByNft(t *testing.T) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skipf("needs nft: %v", err)
+	}
+	host := nettest.NewHosts(t, 1)[0]
+	for _, tc := range []struct {
+		family          knftables.Family
+		cluster, lb     string
+		cidr, ep, local string
+		addrType        discoveryv1.AddressType
+	}{
+		{knftables.IPv4Family, "10.96.0.20", "192.168.5.1", "10.42.0.0/16", "10.42.1.2", "10.42.0.2", discoveryv1.AddressTypeIPv4},
+		{knftables.IPv6Family, "fd00:96::20", "fd00:5::1", "fd00:42::/56", "fd00:42:1::2", "fd00:42::2", discoveryv1.AddressTypeIPv6},
+	} {
+		t.Run(string(tc.family), func(t *testing.T) {
+			var services []*corev1.Service
+			bySvc := map[string][]*discoveryv1.EndpointSlice{}
+			for i, policy := range []corev1.ServiceExternalTrafficPolicy{corev1.ServiceExternalTrafficPolicyCluster, corev1.ServiceExternalTrafficPolicyLocal} {
+				s := svc("ns", fmt.Sprint("s", i), tc.cluster, fmt.Sprint(80+i), fmt.Sprint(53+i, "/UDP"))
+				s.Spec.Type, s.Spec.ExternalTrafficPolicy = corev1.ServiceTypeLoadBalancer, policy
+				s.Spec.Ports[0].NodePort, s.Spec.Ports[1].NodePort = int32(30080+i), int32(30053+i)
+				s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+				s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: tc.lb}}
+				services = append(services, s)
+				for _, p := range s.Spec.Ports {
+					es := slice(s, "", 8080, p.Protocol, ep(tc.ep), ep(tc.local+"@"+testNode))
+					es.Name += string(p.Protocol)
+					es.AddressType = tc.addrType
+					bySvc["ns/"+s.Name] = append(bySvc["ns/"+s.Name], es)
+				}
+			}
+			var nft knftables.Interface
+			if err := inNetns(host.Path, func() (err error) { nft, err = knftables.New(tc.family, TableName); return err }); err != nil {
+				t.Fatal(err)
+			}
+			nft = netnsNFT{nft, host.Path}
+			ctx := context.Background()
+			want := compile(tc.family, []netip.Prefix{netip.MustParsePrefix(tc.cidr)}, servicePorts(tc.family, testNode, services, bySvc))
+			tab := table{nft: nft}
+			if _, err := tab.apply(ctx, want); err != nil {
+				t.Fatal(err)
+			}
+			// A new run over the table an earlier one left converges too.
+			if _, err := (&table{nft: nft}).apply(ctx, want); err != nil {
+				t.Fatalf("start over: %v", err)
+			}
+			if err := Cleanup(ctx, nft); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

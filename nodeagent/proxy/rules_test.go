@@ -299,3 +299,27 @@ func TestStaleUDPFlows(t *testing.T) {
 		t.Errorf("no change: %v", got)
 	}
 }
+
+func TestIPv6(t *testing.T) {
+	s := svc("ns", "v6", "fd00:96::20", "80")
+	s.Spec.ClusterIPs = []string{"10.96.0.20", "fd00:96::20"}
+	es := slice(s, "", 8080, corev1.ProtocolTCP, "fd00:42::2")
+	es.AddressType = discoveryv1.AddressTypeIPv6
+	v4 := slice(s, "", 8080, corev1.ProtocolTCP, "10.42.0.2")
+	sps := servicePorts(knftables.IPv6Family, testNode, []*corev1.Service{s}, map[string][]*discoveryv1.EndpointSlice{"ns/v6": {es, v4}})
+	want := compile(knftables.IPv6Family, []netip.Prefix{netip.MustParsePrefix("fd00:42::/56")}, sps)
+	fake := knftables.NewFake(knftables.IPv6Family, TableName)
+	if _, err := (&table{nft: fake}).apply(context.Background(), want); err != nil {
+		t.Fatal(err)
+	}
+	if got := element(fake, serviceIPsMap, "fd00:96::20", "tcp", "80"); got != "goto service-ns/v6/tcp/80" {
+		t.Fatalf("service-ips: %q\n%s", got, fake.Dump())
+	}
+	wantRules := []string{"ip6 saddr fd00:42::2 jump mark-for-masquerade", "meta l4proto tcp dnat to [fd00:42::2]:8080"}
+	if diff := cmp.Diff(wantRules, rules(fake, "endpoint-ns/v6/tcp/80__fd00.42..2/8080")); diff != "" {
+		t.Errorf("endpoint chain (-want +got):\n%s", diff)
+	}
+	if len(fake.Table.Chains) != len(want.chains)+len(baseChains) {
+		t.Errorf("chains: %d (an IPv4 endpoint in an IPv6 table?)\n%s", len(fake.Table.Chains), fake.Dump())
+	}
+}

@@ -152,9 +152,21 @@ func (sp serviceProxy) start(ctx context.Context, node nodeagent.NodeConfig) (wa
 		return nil, fmt.Errorf("service proxy: no informers that may read the cluster's Services")
 	}
 	services, slices := sp.informers.Core().V1().Services(), sp.informers.Discovery().V1().EndpointSlices()
-	p, err := proxy.New(proxy.Config{NodeName: node.Name, Services: services, EndpointSlices: slices, ClusterCIDRs: sp.clusterCIDRs})
-	if err != nil {
-		return nil, err
+	// IPv4 always; IPv6 too where the cluster's pods have IPv6 addresses.
+	families := []knftables.Family{knftables.IPv4Family}
+	for _, c := range sp.clusterCIDRs {
+		if ip, _, err := net.ParseCIDR(c); err == nil && ip.To4() == nil {
+			families = append(families, knftables.IPv6Family)
+			break
+		}
+	}
+	var proxies []*proxy.Proxier
+	for _, f := range families {
+		p, err := proxy.New(proxy.Config{NodeName: node.Name, Family: f, Services: services, EndpointSlices: slices, ClusterCIDRs: sp.clusterCIDRs})
+		if err != nil {
+			return nil, err
+		}
+		proxies = append(proxies, p)
 	}
 	var server *dns.Server
 	if len(node.InternalIPs) > 0 {
@@ -167,13 +179,15 @@ func (sp serviceProxy) start(ctx context.Context, node nodeagent.NodeConfig) (wa
 		}
 	}
 	sp.informers.Start(ctx.Done())
-	done := make(chan struct{}, 2)
-	go func() {
-		defer func() { done <- struct{}{} }()
-		if err := p.Run(ctx); err != nil {
-			logger.Error(err, "Service proxy stopped")
-		}
-	}()
+	done := make(chan struct{}, len(proxies)+1)
+	for _, p := range proxies {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := p.Run(ctx); err != nil {
+				logger.Error(err, "Service proxy stopped")
+			}
+		}()
+	}
 	go func() {
 		defer func() { done <- struct{}{} }()
 		if server == nil {
@@ -187,5 +201,9 @@ func (sp serviceProxy) start(ctx context.Context, node nodeagent.NodeConfig) (wa
 			logger.Error(err, "Cluster DNS server stopped", "address", addr)
 		}
 	}()
-	return func() { <-done; <-done }, nil
+	return func() {
+		for range len(proxies) + 1 {
+			<-done
+		}
+	}, nil
 }

@@ -123,6 +123,14 @@ func TestServicesInNetns(t *testing.T) {
 			return nil
 		})
 	})
+	t.Run("a deleted table is rebuilt", func(t *testing.T) {
+		nettest.Run(t, "nsenter", "--net="+node.Path, "--", "nft", "delete", "table", "ip", TableName)
+		if _, err := fetch(node, "10.96.7.1:80"); err == nil {
+			t.Fatal("the Service answers without its table")
+		}
+		p.queue.Add(checkKey) // what the periodic check does
+		eventually(t, func() error { _, err := fetch(node, "10.96.7.1:80"); return err })
+	})
 	t.Run("UDP flow moves with its endpoint", func(t *testing.T) {
 		var conn *net.UDPConn
 		if err := node.Do(func() (err error) {

@@ -25,6 +25,10 @@ import (
 // proxy).
 const TableName = "kubelite-proxy"
 
+// checkInterval is how often the proxy checks that its table is still
+// there, and rebuilds it when someone removed it.
+const checkInterval = time.Minute
+
 // DefaultMinSyncInterval is the shortest time between two syncs when
 // Config.MinSyncInterval is zero (upstream kube-proxy's --min-sync-period
 // in nftables mode). A change after a quiet spell is applied at once.
@@ -107,8 +111,12 @@ type compiledService struct {
 	frags  []*fragment
 }
 
-// syncKey is the queue's one key: every change syncs everything.
-const syncKey = "sync"
+// syncKey is the queue's key for changes: every change syncs everything.
+// checkKey asks for a sync after checking the table is still there.
+const (
+	syncKey  = "sync"
+	checkKey = "check"
+)
 
 // New checks cfg and registers event handlers on its informers.
 func New(cfg Config) (*Proxier, error) {
@@ -169,6 +177,18 @@ func (p *Proxier) Run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	go func() { <-ctx.Done(); p.queue.ShutDown() }()
+	go func() {
+		t := time.NewTicker(checkInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.queue.Add(checkKey)
+			}
+		}
+	}()
 	p.queue.Add(syncKey)
 	var last time.Time
 	for {
@@ -187,6 +207,9 @@ func (p *Proxier) Run(ctx context.Context) error {
 			}
 		}
 		last = time.Now()
+		if key == checkKey {
+			p.table.verify(ctx)
+		}
 		if err := p.Sync(ctx); err != nil {
 			logger.Error(err, "Sync service rules, will retry")
 			p.queue.AddRateLimited(key)

@@ -151,6 +151,19 @@ func (t *table) startOver(ctx context.Context, tx *knftables.Transaction) (*rule
 	return have, nil
 }
 
+// verify forgets what was applied when the table does not hold the
+// chains it should (someone deleted or flushed it), so that the next apply
+// starts over.
+func (t *table) verify(ctx context.Context) {
+	if t.applied == nil {
+		return
+	}
+	names, err := t.nft.List(ctx, "chains")
+	if err != nil || len(names) != len(t.applied.chains)+len(baseChains) {
+		t.applied = nil
+	}
+}
+
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // split turns a key "a . b . c" back into its parts.

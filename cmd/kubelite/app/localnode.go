@@ -87,6 +87,7 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	if err != nil {
 		return err
 	}
+	sp.unlabel(ctx, client, node.Name)
 	podDir := filepath.Join(dataDir, "pods")
 	vols, err := volumes.New(volumes.Config{Client: client, Dir: podDir})
 	if err != nil {

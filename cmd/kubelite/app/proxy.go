@@ -8,7 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/knftables"
 
@@ -121,6 +124,23 @@ func (sp serviceProxy) label(node *nodeagent.NodeConfig) {
 	node.Labels[servicelb.LabelServiceProxy] = sp.mode
 	if len(node.InternalIPs) > 0 {
 		node.Labels[clusterdns.LabelDNSPort] = strconv.Itoa(sp.port())
+	}
+}
+
+// unlabel removes the labels of an earlier run with the proxy from the
+// Node, so that no Service is sent to a DNS server or load balancer
+// address that is no longer there. A Node not registered yet has none.
+func (sp serviceProxy) unlabel(ctx context.Context, client kubernetes.Interface, node string) {
+	if sp.enabled() {
+		return
+	}
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:null,%q:null}}}`, servicelb.LabelServiceProxy, clusterdns.LabelDNSPort)
+	n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil || (n.Labels[servicelb.LabelServiceProxy] == "" && n.Labels[clusterdns.LabelDNSPort] == "") {
+		return
+	}
+	if _, err := client.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		klog.FromContext(ctx).Error(err, "Node keeps the labels of its service proxy", "node", node)
 	}
 }
 

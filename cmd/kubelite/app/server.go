@@ -215,7 +215,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	clusterDNS, err := clusterDNSAddress(cfg.ClusterDNS, serviceCIDR)
 	if err != nil {
-		return err
+		// A service range too small for it: the cluster runs without DNS.
+		logger.Error(err, "No cluster DNS")
+		clusterDNS = nil
 	}
 	host, _ := os.Hostname()
 	p := pki{dir: filepath.Join(cfg.DataDir, "pki")}
@@ -334,7 +336,10 @@ func (s *Server) Run(ctx context.Context) error {
 				if cfg.Controllers.NodeIPAM.ClusterCIDR == "" || cfg.disabled("controller-manager") {
 					net.PodCIDRs = []string{containerd.DefaultPodCIDR} // nobody else gives the Node one
 				}
-				sp := serviceProxy{mode: cfg.Proxy, informers: api.informers, clusterDNS: clusterDNS.String(), clusterDomain: cfg.ClusterDomain}
+				sp := serviceProxy{mode: cfg.Proxy, informers: api.informers, clusterDomain: cfg.ClusterDomain}
+				if clusterDNS != nil {
+					sp.clusterDNS = clusterDNS.String()
+				}
 				if cidrs := cfg.Controllers.NodeIPAM.ClusterCIDR; cidrs != "" {
 					sp.clusterCIDRs = splitList(cidrs)
 				} else {

@@ -134,6 +134,11 @@ fetch() {
 both() { local out; out=$(fetch 20 "$@") || return 1; grep -q web-a <<<"$out" && grep -q web-b <<<"$out" && echo both; }
 
 eventually "pod to ClusterIP (named target port) reaches both backends" '^both$' 30 both "$(ip_of web)" 80
+hairpin() {
+	local out; out=$(K exec web-a -n $ns -- sh -c "for i in \$(seq 20); do printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $1 80 | tail -1; done") || return 1
+	grep -q web-a <<<"$out" && grep -q web-b <<<"$out" && echo both
+}
+eventually "hairpin: a backend reaches its own Service, itself included" '^both$' 20 hairpin "$(ip_of web)"
 eventually "pod to NodePort on the node's address" '^both$' 20 both "$node_ip" 30480
 eventually "LoadBalancer ingress is the node's address" "^$node_ip\$" 20 K get service web-lb -n $ns -o jsonpath='{.status.loadBalancer.ingress[0].ip}'
 eventually "pod to the LoadBalancer address" '^both$' 20 both "$node_ip" 18480

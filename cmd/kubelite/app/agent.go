@@ -65,7 +65,7 @@ type AgentConfig struct {
 	// <data-dir>/cni/bin, then /opt/cni/bin.
 	CNIBinDir string
 	// Proxy serves Services on the node (see ServerConfig.Proxy): with the
-	// node's identity, which the kubelite:node-proxier binding lets read
+	// node's identity, which the kubelite:node-service-reader binding lets read
 	// Services and EndpointSlices. Empty: none (the command's --proxy
 	// defaults to nftables for a containerd node run as root).
 	Proxy string

@@ -101,7 +101,8 @@ func TestAgentJoins(t *testing.T) {
 		t.Errorf("the node's kubeconfig is %+v", who)
 	}
 	// It may read what its service proxy and DNS server watch (the
-	// kubelite:node-proxier binding), and no more than that gives.
+	// kubelite:node-service-reader binding), and no more than that gives:
+	// not another Node, which the Node authorizer forbids.
 	if _, err := node.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 		t.Errorf("the node lists EndpointSlices: %v", err)
 	}
@@ -112,6 +113,9 @@ func TestAgentJoins(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "forged"}, AddressType: discoveryv1.AddressTypeIPv4,
 	}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("the node creates an EndpointSlice: %v, want forbidden", err)
+	}
+	if _, err := node.CoreV1().Nodes().Get(ctx, "other", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the node reads another Node: %v, want forbidden", err)
 	}
 	first := certSerial(t, filepath.Join(dir, "pki", "kubelet-client-current.pem"))
 

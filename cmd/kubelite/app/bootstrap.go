@@ -78,7 +78,7 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 	if err := ensureDefaultStorageClass(ctx, client); err != nil {
 		return err
 	}
-	if err := ensureNodeProxier(ctx, client); err != nil {
+	if err := ensureNodeServiceReader(ctx, client); err != nil {
 		return err
 	}
 	if err := ensureClusterDNSService(ctx, client, cfg.ClusterDNS); err != nil {
@@ -289,21 +289,33 @@ func firstIP(cidr *net.IPNet) (net.IP, error) {
 	return ip, nil
 }
 
-// nodeProxierBinding lets every node read what its service proxy and DNS
-// server need (Services, EndpointSlices, Nodes: upstream's
-// system:node-proxier role), as kubeadm's kubeadm:node-proxier binding lets
-// kube-proxy's service account: a kubelite node runs its proxy in the agent,
-// as itself. Upstream's default roles and bindings are left as they are.
-const nodeProxierBinding = "kubelite:node-proxier"
+// nodeServiceReader lets every node list and watch EndpointSlices, which
+// its service proxy and DNS server read beside Services (system:node's
+// rules already allow Services). It is kubelite's own role and binding,
+// as kubeadm adds kubeadm:node-proxier for kube-proxy's service account: a
+// kubelite node runs its proxy in the agent, as itself. Binding upstream's
+// system:node-proxier to the nodes instead would also let each node read
+// every other Node, which the Node authorizer forbids. Upstream's default
+// roles and bindings are left as they are.
+const nodeServiceReader = "kubelite:node-service-reader"
 
-func ensureNodeProxier(ctx context.Context, client kubernetes.Interface) error {
+func ensureNodeServiceReader(ctx context.Context, client kubernetes.Interface) error {
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: nodeServiceReader},
+		Rules: []rbacv1.PolicyRule{
+			{Verbs: []string{"list", "watch"}, APIGroups: []string{discoveryv1.GroupName}, Resources: []string{"endpointslices"}},
+		},
+	}
+	if _, err := client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create cluster role %s: %w", nodeServiceReader, err)
+	}
 	b := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: nodeProxierBinding},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:node-proxier"},
+		ObjectMeta: metav1.ObjectMeta{Name: nodeServiceReader},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: nodeServiceReader},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: user.NodesGroup}},
 	}
 	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create cluster role binding %s: %w", nodeProxierBinding, err)
+		return fmt.Errorf("create cluster role binding %s: %w", nodeServiceReader, err)
 	}
 	return nil
 }

@@ -32,10 +32,13 @@
 // blackholing; when a UDP Service gets its first endpoint, the entries of
 // the rejected packets go too.
 //
-// Every sync computes the whole ruleset from the informers' caches and
-// sends the kernel only the difference from the last one applied, in one
-// nft transaction; bursts of changes are coalesced into one sync at most
-// every MinSyncInterval. The layout of the table follows upstream's
+// Every sync computes the whole ruleset from the informers' caches (a
+// Service whose object and slices are the ones of the last sync reuses
+// what was computed for it) and sends the kernel only the difference from
+// the last one applied, in one nft transaction; bursts of changes are
+// coalesced into one sync at most every MinSyncInterval. A first sync, or
+// one after a failure, starts the table over; every minute the proxy
+// checks that the table is still there and rebuilds it if not. The layout of the table follows upstream's
 // nftables proxier in what a user sees (chain and map names of the same
 // shape), with code of its own.
 package proxy

@@ -40,11 +40,13 @@ unit: containerd images cni
 	$(GO) test -count=1 ./...
 
 # containers.sh runs real containers on the local node (needs containerd and the
-# images: about a minute).
-e2e: build containerd images
+# images: about a minute); services.sh runs Services and cluster DNS on them, on the
+# pod network (the CNI plugins of `make cni`, nft: about 30 s).
+e2e: build containerd images cni
 	./conformance/e2e/kubectl.sh $(KUBELITE)
 	./conformance/e2e/helm.sh $(KUBELITE)
 	./conformance/e2e/containers.sh $(KUBELITE)
+	./conformance/e2e/services.sh $(KUBELITE)
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
 # into .cache/bin), each kubelite figure also as a ratio to upstream's; then the
@@ -54,7 +56,8 @@ e2e: build containerd images
 # upstream's kube-controller-manager and kube-scheduler; then the node agent's
 # benchmarks, among them BenchmarkPodStartupLatency (100 pods on the real
 # containerd node, created to Running and Ready seen through a watch: p50, p99);
-# then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
+# then BenchmarkProxySync (an EndpointSlice change to the service proxy's nftables rules
+# applied, 1,000 Services: p50, p99); then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
 # BenchmarkStartup measures the server alone (--local-node=, no containerd).
 bench: build containerd images
 	conformance/tools/build.sh etcd >/dev/null
@@ -65,7 +68,8 @@ bench: build containerd images
 	conformance/tools/build.sh kube-controller-manager >/dev/null
 	conformance/tools/build.sh kube-scheduler >/dev/null
 	$(GO) test -run '^$$' -bench DeploymentReady -benchtime 1x -timeout 30m ./cmd/kubelite/
-	$(GO) test -run '^$$' -bench . -benchmem ./nodeagent/...
+	$(GO) test -run '^$$' -bench . -skip ProxySync -benchmem ./nodeagent/...
+	$(GO) test -run '^$$' -bench ProxySync -benchtime 200x ./nodeagent/proxy/
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 300m ./cmd/kubelite/
 

@@ -47,6 +47,8 @@ cleanup() {
 	for t in $(running_tasks); do ctr_ tasks kill -s SIGKILL "$t" >/dev/null 2>&1; done
 	[ -n "${E2E_PID:-}" ] && kill -TERM "$E2E_PID" 2>/dev/null && wait "$E2E_PID" 2>/dev/null
 	grep -o " $E2E_DIR/[^ ]*" /proc/self/mounts | sort -r | xargs -r umount -l
+	# The service proxy leaves its rules for a restart; this cluster is gone.
+	nft delete table ip kubelite-proxy 2>/dev/null
 	E2E_PID='' stop_kubelite
 }
 trap cleanup EXIT

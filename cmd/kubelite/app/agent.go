@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -63,6 +65,14 @@ type AgentConfig struct {
 	// CNIBinDir holds the CNI plugins of containerd's pod network. Empty:
 	// <data-dir>/cni/bin, then /opt/cni/bin.
 	CNIBinDir string
+	// Proxy serves Services on the node (see ServerConfig.Proxy), reading
+	// them as the node's network workers (system:kube-proxy). Empty: none (the command's --proxy
+	// defaults to nftables for a containerd node run as root).
+	Proxy string
+	// ClusterDNS and ClusterDomain go into ClusterFirst pods' resolv.conf.
+	// Empty: 10.96.0.10 (the server's default kube-dns address) and
+	// cluster.local.
+	ClusterDNS, ClusterDomain string
 }
 
 // Validate reports bad settings without side effects.
@@ -80,6 +90,12 @@ func (c AgentConfig) Validate() error {
 		if _, hex, ok := strings.Cut(h, "sha256:"); !ok || len(hex) != 64 {
 			errs = append(errs, fmt.Errorf("--ca-cert-hash %q: want sha256:<64 hex digits>", h))
 		}
+	}
+	if err := validateProxy(c.Proxy, c.runtime()); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ClusterDNS != "" && net.ParseIP(c.ClusterDNS) == nil {
+		errs = append(errs, fmt.Errorf("--cluster-dns: %q is not an IP address", c.ClusterDNS))
 	}
 	if c.Runtime != "" && !slices.Contains(agentRuntimes, c.Runtime) {
 		errs = append(errs, fmt.Errorf("--runtime: unknown runtime %q (known: %s)", c.Runtime, strings.Join(agentRuntimes, ", ")))
@@ -111,6 +127,14 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 		cfg.Runtime = "containerd"
 	}
 	return &Agent{cfg: cfg}, nil
+}
+
+// runtime is the agent's runtime, containerd when unset.
+func (c AgentConfig) runtime() string {
+	if c.Runtime == "" {
+		return "containerd"
+	}
+	return c.Runtime
 }
 
 func (a *Agent) pkiDir() string { return filepath.Join(a.cfg.DataDir, "pki") }
@@ -368,7 +392,26 @@ func (a *Agent) runNode(ctx context.Context, rc, netConfig *rest.Config) error {
 			return err
 		}
 		ep.port = 10250
-		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{}, localNetwork{CNIBinDir: a.cfg.CNIBinDir, Nodes: netConfig})
+		sp := serviceProxy{mode: a.cfg.Proxy, clusterDNS: a.cfg.ClusterDNS, clusterDomain: a.cfg.ClusterDomain}
+		if sp.clusterDNS == "" {
+			sp.clusterDNS = defaultAgentClusterDNS
+		}
+		if sp.enabled() {
+			// The proxy reads the whole cluster's Services and
+			// EndpointSlices, as the node's network workers
+			// (system:kube-proxy) may and the node itself may not.
+			pc := netConfig
+			if pc == nil {
+				pc = rc
+			}
+			client, err := kubernetes.NewForConfig(pc)
+			if err != nil {
+				return err
+			}
+			sp.informers = informers.NewSharedInformerFactory(client, 0)
+			defer sp.informers.Shutdown()
+		}
+		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{}, localNetwork{CNIBinDir: a.cfg.CNIBinDir, Nodes: netConfig}, sp)
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -409,6 +452,9 @@ certificate and a kubeconfig under --data-dir, renews the certificate before it 
 runs the node agent with that identity. Later starts need no token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.runtime() != "containerd" && !cmd.Flags().Changed("proxy") {
+				cfg.Proxy = "none"
+			}
 			a, err := NewAgent(cfg)
 			if err != nil {
 				return err
@@ -425,6 +471,9 @@ runs the node agent with that identity. Later starts need no token.`,
 	fs.StringVar(&cfg.NodeName, "node-name", "", "The node's name. Default: the host name.")
 	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir(), "Directory for the node's credentials and data.")
 	fs.StringVar(&cfg.CNIBinDir, "cni-bin-dir", "", "Directory of the CNI plugins (bridge, host-local, portmap; `make cni` builds them) of the pod network. Default: <data-dir>/cni/bin, then /opt/cni/bin. Without them pods get only a loopback interface.")
+	fs.StringVar(&cfg.Proxy, "proxy", defaultProxy(), "How the node serves Services: nftables (the service proxy and the cluster DNS server, as the server's local node) or none. The default is nftables when run as root with containerd and runc installed (none for --runtime=simulated), else none.")
+	fs.StringVar(&cfg.ClusterDNS, "cluster-dns", "", "The kube-dns Service's cluster IP, the name server of pods with dnsPolicy ClusterFirst. Default: "+defaultAgentClusterDNS+".")
+	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain.")
 	fs.StringVar(&cfg.Runtime, "runtime", "containerd", "Container runtime: containerd (a containerd of the agent's own under <data-dir>/containerd), or simulated (containers that run no process).")
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -99,6 +100,16 @@ func TestAgentJoins(t *testing.T) {
 	who := whoAmI(t, node)
 	if who.Username != "system:node:joiner" || !slices.Contains(who.Groups, "system:nodes") {
 		t.Errorf("the node's kubeconfig is %+v", who)
+	}
+	// It may not forge endpoints, nor read another Node, which the Node
+	// authorizer forbids.
+	if _, err := node.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "forged"}, AddressType: discoveryv1.AddressTypeIPv4,
+	}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the node creates an EndpointSlice: %v, want forbidden", err)
+	}
+	if _, err := node.CoreV1().Nodes().Get(ctx, "other", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the node reads another Node: %v, want forbidden", err)
 	}
 	first := certSerial(t, filepath.Join(dir, "pki", "kubelet-client-current.pem"))
 

@@ -65,6 +65,9 @@ type APIServerConfig struct {
 	// ServiceCIDR and NodePorts are the ranges Services are allocated from.
 	ServiceCIDR *net.IPNet
 	NodePorts   utilnet.PortRange
+	// ClusterDNS is the cluster IP of the kube-dns Service bootstrap
+	// creates in kube-system. Nil: no kube-dns Service.
+	ClusterDNS net.IP
 	// PKI holds the CA and certificates.
 	PKI pki
 	// NodeDialer dials node agents (pods/log, exec, ...). Nil: a plain

@@ -206,18 +206,7 @@ rules:
 	var got map[string][]authenticationv1.UserInfo
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 		got = map[string][]authenticationv1.UserInfo{}
-		f, err := os.Open(log)
-		if err != nil {
-			return false, nil
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var e auditv1.Event
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatalf("audit line %q: %v", sc.Text(), err)
-			}
+		for _, e := range testserver.AuditEvents(t, log) {
 			if e.ObjectRef == nil || e.Verb != "create" || e.ResponseStatus == nil || e.ResponseStatus.Code >= 300 {
 				continue
 			}
@@ -227,7 +216,7 @@ rules:
 			}
 			got[r] = append(got[r], e.User)
 		}
-		return len(got) == len(want), sc.Err()
+		return len(got) == len(want), nil
 	})
 	if err != nil {
 		t.Fatalf("audit log lacks the components' writes: %v (got %v)", err, got)

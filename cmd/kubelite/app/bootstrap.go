@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubelite/kubelite/auth/admission/storage"
 	rbacbootstrap "github.com/kubelite/kubelite/auth/rbac/bootstrap"
+	"github.com/kubelite/kubelite/controllers/clusterdns"
 	"github.com/kubelite/kubelite/controllers/persistentvolume/localpath"
 )
 
@@ -73,6 +74,9 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 		return err
 	}
 	if err := ensureDefaultStorageClass(ctx, client); err != nil {
+		return err
+	}
+	if err := ensureClusterDNSService(ctx, client, cfg.ClusterDNS); err != nil {
 		return err
 	}
 	ip, err := firstIP(cfg.ServiceCIDR)
@@ -278,4 +282,28 @@ func firstIP(cidr *net.IPNet) (net.IP, error) {
 		return nil, fmt.Errorf("service CIDR %v has no usable address", cidr)
 	}
 	return ip, nil
+}
+
+// ensureClusterDNSService creates kube-system/kube-dns at ip (when set and
+// missing); the clusterdns controller writes its endpoints. An existing
+// one is left alone.
+func ensureClusterDNSService(ctx context.Context, client kubernetes.Interface, ip net.IP) error {
+	if ip == nil {
+		return nil
+	}
+	services := client.CoreV1().Services(metav1.NamespaceSystem)
+	if _, err := services.Get(ctx, clusterdns.ServiceName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		return err
+	}
+	_, err := services.Create(ctx, clusterdns.Service(ip.String()), metav1.CreateOptions{})
+	switch {
+	case err == nil, apierrors.IsAlreadyExists(err):
+	case apierrors.IsInvalid(err):
+		// The address is taken or outside the range: the cluster runs on,
+		// without cluster DNS, rather than not at all.
+		klog.FromContext(ctx).Error(err, "No kube-dns Service: pods resolve no cluster names", "clusterIP", ip)
+	default:
+		return fmt.Errorf("create kube-dns service: %w", err)
+	}
+	return nil
 }

@@ -62,6 +62,9 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 			if advertise != "" {
 				cfg.AdvertiseAddress = net.ParseIP(advertise)
 			}
+			if cfg.LocalNode == "" && !cmd.Flags().Changed("proxy") {
+				cfg.Proxy = "none"
+			}
 			s, err := NewServer(cfg)
 			if err != nil {
 				return err
@@ -91,6 +94,9 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	addSimulatedNodeFlags(fs, &cfg.Simulated)
 	fs.StringVar(&cfg.LocalNode, "local-node", defaultLocalNode(), "Run a node agent for this machine on this container runtime: containerd (a containerd of kubelite's own under <data-dir>/containerd, installed with apt-get when missing; images from <data-dir>/images and `kubelite images import`). Empty (--local-node=\"\"): no local node. The default is containerd when run as root on Linux with containerd and runc installed, else empty.")
 	fs.StringVar(&cfg.NetworkPolicy, "network-policy", "none", "How the --local-node enforces NetworkPolicies for its pods: nftables (a table of kubelite's own, inet kubelite-netpol; needs the nft binary and br_netfilter for traffic between pods of the node) or none.")
+	fs.StringVar(&cfg.Proxy, "proxy", defaultProxy(), "How the --local-node serves Services: nftables (the service proxy, in an nft table of kubelite's own, ip kubelite-proxy; and the cluster DNS server on the node's address, port 10053, behind the kube-dns Service) or none. The default is nftables when run as root on Linux with containerd and runc installed (none without a local node), else none.")
+	fs.StringVar(&cfg.ClusterDNS, "cluster-dns", "", "The kube-dns Service's cluster IP, the name server of pods with dnsPolicy ClusterFirst. Default: the 10th address of --service-cluster-ip-range (10.96.0.10).")
+	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: pods search <namespace>.svc.<domain>, svc.<domain> and <domain>.")
 	fs.StringVar(&cfg.CNIBinDir, "cni-bin-dir", "", "Directory of the --local-node's CNI plugins (bridge, host-local, portmap; `make cni` builds them). Default: <data-dir>/cni/bin, then /opt/cni/bin. Without them pods get only a loopback interface.")
 	fs.IntVar(&cfg.KubeletPort, "kubelet-port", nodeagent.DefaultKubeletPort, "The port of the --local-node agent's HTTPS endpoint (logs, exec, attach, port-forward), on all addresses.")
 	fs.StringSliceVar(&cfg.Disable, "disable", nil, "Built-in components not to run, comma separated: "+strings.Join(disableable, ", ")+".")

@@ -47,6 +47,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/kubelite/kubelite/controllers/certificates"
+	"github.com/kubelite/kubelite/controllers/clusterdns"
 	"github.com/kubelite/kubelite/controllers/clusterroleaggregation"
 	"github.com/kubelite/kubelite/controllers/cronjob"
 	"github.com/kubelite/kubelite/controllers/daemonset"
@@ -67,6 +68,7 @@ import (
 	"github.com/kubelite/kubelite/controllers/rootcacert"
 	"github.com/kubelite/kubelite/controllers/scope"
 	"github.com/kubelite/kubelite/controllers/serviceaccount"
+	"github.com/kubelite/kubelite/controllers/servicelb"
 	"github.com/kubelite/kubelite/controllers/statefulset"
 	"github.com/kubelite/kubelite/controllers/tainteviction"
 	"github.com/kubelite/kubelite/controllers/ttlafterfinished"
@@ -364,6 +366,26 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		return err
 	}
 
+	// LoadBalancer Services get the proxy nodes' addresses, as a cluster
+	// on local machines answers them; kube-dns gets the nodes' DNS servers.
+	serviceLB, err := servicelb.New(servicelb.Config{
+		Client:   clients.kube("service-controller"),
+		Services: factory.Core().V1().Services(),
+		Nodes:    factory.Core().V1().Nodes(),
+	})
+	if err != nil {
+		return err
+	}
+	clusterDNS, err := clusterdns.New(clusterdns.Config{
+		Client:         clients.kube("endpointslice-controller"),
+		Nodes:          factory.Core().V1().Nodes(),
+		Services:       factory.Core().V1().Services(),
+		EndpointSlices: factory.Discovery().V1().EndpointSlices(),
+	})
+	if err != nil {
+		return err
+	}
+
 	jobs, err := job.New(job.Config{
 		Client:  clients.kube("job-controller"),
 		Jobs:    factory.Batch().V1().Jobs(),
@@ -537,6 +559,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, factory *scope.Scope,
 		{"endpoint", func(ctx context.Context) error { return endpointsCtl.Run(ctx, 2) }},
 		{"endpointslice", func(ctx context.Context) error { return slicesCtl.Run(ctx, 2) }},
 		{"endpointslice-mirroring", func(ctx context.Context) error { return mirroring.Run(ctx, 2) }},
+		{"service-lb", func(ctx context.Context) error { return serviceLB.Run(ctx, 1) }},
+		{"cluster-dns", func(ctx context.Context) error { return clusterDNS.Run(ctx, 1) }},
 		{"job", func(ctx context.Context) error { return jobs.Run(ctx, 4) }},
 		{"statefulset", func(ctx context.Context) error { return statefulSets.Run(ctx, 4) }},
 		{"daemonset", func(ctx context.Context) error { return daemonSets.Run(ctx, 2) }},

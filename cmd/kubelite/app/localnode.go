@@ -47,16 +47,18 @@ func defaultLocalNode() string {
 // runLocalNode runs a node agent for this machine, named name (empty: the
 // host name), on containerd until ctx ends: a containerd of its own under dataDir/containerd (started when none
 // answers there, stopped after), pods' files under dataDir/pods, and the
-// archives of dataDir/images imported at start; NetworkPolicies enforced as np says.
+// archives of dataDir/images imported at start; NetworkPolicies enforced as np says;
+// Services served, and cluster DNS, as sp says.
 //
 // With the CNI plugins in netCfg's directories, pods join the node's bridge
 // network on the pod CIDRs the Node gets (see podNetwork); without, each
 // sandbox has only a loopback interface.
-func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep nodeEndpoint, np networkPolicy, netCfg localNetwork) error {
+func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep nodeEndpoint, np networkPolicy, netCfg localNetwork, sp serviceProxy) error {
 	node, err := nodeagent.LocalNodeConfig(name, dataDir)
 	if err != nil {
 		return err
 	}
+	sp.label(&node)
 	// The endpoint listens on every address, as upstream's kubelet.
 	l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(ep.port)))
 	if err != nil {
@@ -85,6 +87,7 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	if err != nil {
 		return err
 	}
+	sp.unlabel(ctx, client, node.Name)
 	podDir := filepath.Join(dataDir, "pods")
 	vols, err := volumes.New(volumes.Config{Client: client, Dir: podDir})
 	if err != nil {
@@ -101,6 +104,9 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	}
 	if network != nil { // a nil *CNI in the interface would not be nil
 		cfg.Network = network
+	}
+	if sp.enabled() && sp.clusterDNS != "" {
+		cfg.ClusterDNS, cfg.ClusterDomain = []string{sp.clusterDNS}, sp.clusterDomain
 	}
 	if network != nil {
 		routesCtx, stopRoutes := context.WithCancel(ctx)
@@ -144,5 +150,12 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 		return err
 	}
 	defer func() { stopNP(); npWait() }()
+	spCtx, stopSP := context.WithCancel(ctx)
+	spWait, err := sp.start(spCtx, node)
+	if err != nil {
+		stopSP()
+		return err
+	}
+	defer func() { stopSP(); spWait() }()
 	return agent.Run(ctx)
 }

@@ -64,6 +64,17 @@ type ServerConfig struct {
 	// NetworkPolicy enforces NetworkPolicies for the local node's pods:
 	// "nftables" (nodeagent/netpol), or "none". Empty: "none".
 	NetworkPolicy string
+	// Proxy serves Services on the local node: "nftables" (the service
+	// proxy, nodeagent/proxy, and the cluster DNS server, nodeagent/dns),
+	// or "none". Empty: none (the command's --proxy defaults to nftables
+	// for a local node on containerd run as root).
+	Proxy string
+	// ClusterDNS is the kube-dns Service's address, which ClusterFirst
+	// pods' resolv.conf names. Empty: the 10th address of the service range
+	// (10.96.0.10).
+	ClusterDNS string
+	// ClusterDomain is the cluster's DNS domain. Empty: cluster.local.
+	ClusterDomain string
 	// Controllers tunes the controller manager. Zero: upstream's behaviour.
 	Controllers ControllersConfig
 	// Audit is the API server's audit logging. Zero: none.
@@ -111,6 +122,12 @@ func (c ServerConfig) Validate() error {
 	}
 	if err := validateNetworkPolicy(c.NetworkPolicy, c.LocalNode); err != nil {
 		errs = append(errs, err)
+	}
+	if err := validateProxy(c.Proxy, c.LocalNode); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ClusterDNS != "" && net.ParseIP(c.ClusterDNS) == nil {
+		errs = append(errs, fmt.Errorf("--cluster-dns: %q is not an IP address", c.ClusterDNS))
 	}
 	for _, d := range c.Disable {
 		if !slices.Contains(disableable, d) {
@@ -196,6 +213,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	clusterDNS, err := clusterDNSAddress(cfg.ClusterDNS, serviceCIDR)
+	if err != nil {
+		// A service range too small for it: the cluster runs without DNS.
+		logger.Error(err, "No cluster DNS")
+		clusterDNS = nil
+	}
 	host, _ := os.Hostname()
 	p := pki{dir: filepath.Join(cfg.DataDir, "pki")}
 	dnsNames := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
@@ -233,6 +256,7 @@ func (s *Server) Run(ctx context.Context) error {
 		EtcdServers:      etcdServers,
 		ServiceCIDR:      serviceCIDR,
 		NodePorts:        *nodePorts,
+		ClusterDNS:       clusterDNS,
 		PKI:              p,
 		Audit:            cfg.Audit,
 		Admission:        cfg.Admission,
@@ -312,8 +336,17 @@ func (s *Server) Run(ctx context.Context) error {
 				if cfg.Controllers.NodeIPAM.ClusterCIDR == "" || cfg.disabled("controller-manager") {
 					net.PodCIDRs = []string{containerd.DefaultPodCIDR} // nobody else gives the Node one
 				}
+				sp := serviceProxy{mode: cfg.Proxy, informers: api.informers, clusterDomain: cfg.ClusterDomain}
+				if clusterDNS != nil {
+					sp.clusterDNS = clusterDNS.String()
+				}
+				if cidrs := cfg.Controllers.NodeIPAM.ClusterCIDR; cidrs != "" {
+					sp.clusterCIDRs = splitList(cidrs)
+				} else {
+					sp.clusterCIDRs = net.PodCIDRs
+				}
 				err = runLocalNode(runCtx, nodeConfig, cfg.DataDir, localNodeName(), endpoint,
-					networkPolicy{mode: cfg.NetworkPolicy, informers: api.informers}, net)
+					networkPolicy{mode: cfg.NetworkPolicy, informers: api.informers}, net, sp)
 			}
 			if err != nil {
 				logger.Error(err, "local node failed")

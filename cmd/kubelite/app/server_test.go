@@ -53,6 +53,9 @@ func TestServerConfigValidate(t *testing.T) {
 		"unknown disable":                     {Disable: []string{"scheduler", "kubelet"}},
 		"unknown network policy mode":         {LocalNode: "containerd", NetworkPolicy: "iptables"},
 		"network policy without a local node": {NetworkPolicy: "nftables"},
+		"unknown proxy mode":                  {LocalNode: "containerd", Proxy: "ipvs"},
+		"proxy without a local node":          {Proxy: "nftables"},
+		"bad cluster DNS address":             {ClusterDNS: "10.96.0.300"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := cfg.Validate(); err == nil {

@@ -68,7 +68,7 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 	if err != nil {
 		return err
 	}
-	if !certCovers(p.ServingCertFile(), dnsNames, ips) {
+	if !certCovers(p.ServingCertFile(), dnsNames, ips) || !certSignedBy(p.ServingCertFile(), ca) {
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "kube-apiserver"},
 			DNSNames:    dnsNames,
@@ -79,7 +79,9 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 			return fmt.Errorf("issue serving certificate: %w", err)
 		}
 	}
-	if _, err := os.Stat(p.AdminCertFile()); errors.Is(err, os.ErrNotExist) {
+	// Certificates of another CA (a server that joined a cluster with the
+	// cluster's CA) are made anew.
+	if !certSignedBy(p.AdminCertFile(), ca) {
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "kubernetes-admin", Organization: []string{"system:masters"}},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
@@ -88,7 +90,7 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 			return fmt.Errorf("issue admin certificate: %w", err)
 		}
 	}
-	if _, err := os.Stat(p.KubeletClientCertFile()); errors.Is(err, os.ErrNotExist) {
+	if !certSignedBy(p.KubeletClientCertFile(), ca) {
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
@@ -101,6 +103,12 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 }
 
 func (p pki) loadOrCreateCA() (*x509.Certificate, crypto.Signer, error) {
+	return p.loadOrCreateCAWithName("kubelite-ca")
+}
+
+// loadOrCreateCAWithName loads the CA in ca.crt and ca.key, or makes one
+// called commonName.
+func (p pki) loadOrCreateCAWithName(commonName string) (*x509.Certificate, crypto.Signer, error) {
 	certPEM, err1 := os.ReadFile(p.CAFile())
 	keyPEM, err2 := os.ReadFile(p.caKeyFile())
 	if err1 == nil && err2 == nil {
@@ -121,7 +129,7 @@ func (p pki) loadOrCreateCA() (*x509.Certificate, crypto.Signer, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "kubelite-ca"},
+		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,

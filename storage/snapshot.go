@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -18,7 +19,7 @@ import (
 // (one member: a snapshot is one member's database) to path, through a
 // temporary file, and returns the etcd version that made it.
 func SaveSnapshot(ctx context.Context, endpoint string, files TLSFiles, path string) (string, error) {
-	cfg := clientv3.Config{Endpoints: []string{endpoint}, Logger: quietLogger(&atomic.Bool{}), Context: ctx}
+	cfg := clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 10 * time.Second, Logger: quietLogger(&atomic.Bool{}), Context: ctx}
 	if !files.Empty() {
 		info := transport.TLSInfo{CertFile: files.CertFile, KeyFile: files.KeyFile, TrustedCAFile: files.CAFile}
 		tls, err := info.ClientConfig()

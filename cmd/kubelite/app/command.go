@@ -104,6 +104,7 @@ this running server's member out of the cluster and moves its etcd data aside.`,
 	fs.StringVar(&cfg.JoinServer, "server", "", "Join the cluster of this server (https://host:6443) as an etcd member and API server, with --token. Used while the data dir holds no etcd data.")
 	fs.StringVar(&cfg.Token, "token", "", "Server token to join with (kubelite token create --server on a server of the cluster).")
 	fs.StringSliceVar(&cfg.CACertHashes, "ca-cert-hash", nil, "With --server, validate that the cluster CA's public key matches this hash (format: \"sha256:<hex>\").")
+	fs.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "More host names or IP addresses for the serving certificate, e.g. a load balancer's in front of several servers, comma separated.")
 	fs.BoolVar(&remove, "remove", false, "Do not run: remove this running server (its --data-dir) from its etcd cluster through the other members; it then stops, and its etcd data is moved aside.")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "A CIDR notation IP range from which to assign service cluster IPs.")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")

@@ -64,6 +64,9 @@ type ServerConfig struct {
 	Token string
 	// CACertHashes optionally pin the cluster CA on join, as for agents.
 	CACertHashes []string
+	// TLSSANs are more names and addresses for the serving certificate:
+	// a load balancer's in front of several servers. Empty: none.
+	TLSSANs []string
 	// ServiceClusterIPRange is the CIDR cluster IPs come from. Default: 10.96.0.0/12.
 	ServiceClusterIPRange string
 	// ServiceNodePortRange is the node port range. Default: 30000-32767.
@@ -243,6 +246,13 @@ func (s *Server) Run(ctx context.Context) error {
 	ips := []net.IP{net.ParseIP("127.0.0.1"), kubeIP, cfg.AdvertiseAddress}
 	if !cfg.BindAddress.IsUnspecified() {
 		ips = append(ips, cfg.BindAddress)
+	}
+	for _, san := range cfg.TLSSANs {
+		if ip := net.ParseIP(san); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dnsNames = append(dnsNames, san)
+		}
 	}
 	var boot *serverBootstrap
 	if s.needsJoin() {

@@ -258,7 +258,8 @@ func TestServersFormCluster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("token create: %v: %s", err, out)
 	}
-	bad := h2.command("server", "--data-dir", filepath.Join(root, "intruder"), "--advertise-address", h2.Addr.String(), "--local-node=", "--server", first, "--token", strings.TrimSpace(out))
+	agentToken := strings.TrimSpace(out)
+	bad := h2.command("server", "--data-dir", filepath.Join(root, "intruder"), "--advertise-address", h2.Addr.String(), "--local-node=", "--server", first, "--token", agentToken)
 	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "server token") {
 		t.Errorf("a join with an agent's token: want a refusal, got %v: %s", err, out)
 	}
@@ -278,6 +279,35 @@ func TestServersFormCluster(t *testing.T) {
 	}
 	eventuallyGet(t, ctx, c1, "through-third")
 
+	// An agent that knows the first two servers, on the third host.
+	second := "https://" + net.JoinHostPort(h1.Addr.String(), "6443")
+	agent := h2.command("agent", "--server", first+","+second, "--token", agentToken, "--runtime", "simulated",
+		"--node-name", "sim-agent", "--data-dir", filepath.Join(root, "agent"))
+	agentLog, err := os.Create(filepath.Join(root, "agent.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.Stdout, agent.Stderr = agentLog, agentLog
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait(); agentLog.Close() })
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		n, err := c1.CoreV1().Nodes().Get(ctx, "sim-agent", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		data, _ := os.ReadFile(filepath.Join(root, "agent.log"))
+		t.Fatalf("the agent's node is not Ready: %v\n%s", err, data)
+	}
+
 	// A crash of the first server: the survivors keep serving writes
 	// once etcd has elected a leader among them.
 	h0.kill()
@@ -295,6 +325,19 @@ func TestServersFormCluster(t *testing.T) {
 	}
 	t.Logf("first write through a survivor %v after the crash", time.Since(killed).Round(time.Millisecond))
 	eventuallyGet(t, ctx, c2, "after-crash")
+	// The agent fails over to the second server: its node Lease is
+	// renewed (every 10 s) after the crash.
+	if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 40*time.Second, true, func(ctx context.Context) (bool, error) {
+		l, err := c1.CoordinationV1().Leases("kube-node-lease").Get(ctx, "sim-agent", metav1.GetOptions{})
+		return err == nil && l.Spec.RenewTime != nil && l.Spec.RenewTime.After(killed.Add(time.Second)), nil
+	}); err != nil {
+		data, _ := os.ReadFile(filepath.Join(root, "agent.log"))
+		t.Fatalf("the agent did not renew its node Lease after the crash of its first server: %v\n%s", err, data)
+	}
+	_ = agent.Process.Kill()
+	if data, _ := os.ReadFile(filepath.Join(root, "agent.log")); !strings.Contains(string(data), "API server failover") {
+		t.Errorf("the agent's log tells of no failover:\n%s", data)
+	}
 
 	// The lost server is removed from a survivor, the third leaves on its own.
 	if out, err := h1.kubelite(t, "etcd", "member", "remove", memberNameOf(t, h0), "--data-dir", h1.dir); err != nil {

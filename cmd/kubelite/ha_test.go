@@ -355,6 +355,11 @@ func TestServersFormCluster(t *testing.T) {
 	if got := h1.members(t); len(got) != 1 || got[0] != memberNameOf(t, h1) {
 		t.Fatalf("etcd members after server --remove: %v", got)
 	}
+	// The removed server does not come back as a cluster of its own.
+	out, err = h2.kubelite(t, "server", "--data-dir", h2.dir, "--advertise-address", h2.Addr.String(), "--local-node=")
+	if err == nil || !strings.Contains(out, "join with --server") {
+		t.Errorf("a start of the removed server: want a refusal, got %v: %s", err, out)
+	}
 	if err := createConfigMap(ctx, c1, "alone"); err != nil {
 		t.Fatalf("write to the last server: %v", err)
 	}

@@ -160,8 +160,17 @@ func (s *Server) startMember(ctx context.Context, p pki, boot *serverBootstrap) 
 			return nil, err
 		}
 		klog.FromContext(ctx).Info("Added this server to the etcd cluster", "member", name, "initialCluster", member.InitialCluster)
-	} else if err := p.ensureEtcd(name, cfg.AdvertiseAddress); err != nil {
-		return nil, err
+	} else {
+		_, err := os.Stat(filepath.Join(etcdDataDir(cfg.DataDir), "member"))
+		if errors.Is(err, os.ErrNotExist) && !cfg.ClusterInit {
+			// A member's data dir without etcd data: the server left its
+			// cluster (server --remove) or never finished joining. Starting
+			// a cluster of its own now would split the cluster in two.
+			return nil, fmt.Errorf("%s belongs to a member of an etcd cluster but holds no etcd data: join with --server and --token, or start a new cluster with --cluster-init", cfg.DataDir)
+		}
+		if err := p.ensureEtcd(name, cfg.AdvertiseAddress); err != nil {
+			return nil, err
+		}
 	}
 	etcd, err := storage.Start(ctx, storage.Config{
 		DataDir:    etcdDataDir(cfg.DataDir),

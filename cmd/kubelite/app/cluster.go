@@ -236,6 +236,13 @@ func (s *Server) fetchBootstrap(ctx context.Context) (*serverBootstrap, error) {
 	if len(boot.Members) == 0 {
 		return nil, fmt.Errorf("%s runs no etcd cluster to join", cfg.JoinServer)
 	}
+	// Certificates of an earlier CA in the data dir (a single server's
+	// that now joins) are made anew with the cluster's.
+	for _, f := range []string{"apiserver.crt", "admin.crt", "apiserver-kubelet-client.crt", "etcd/member.crt"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
 	return &boot, nil
 }
 

@@ -68,7 +68,7 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 	if err != nil {
 		return err
 	}
-	if !certCovers(p.ServingCertFile(), dnsNames, ips) || !certSignedBy(p.ServingCertFile(), ca) {
+	if !certCovers(p.ServingCertFile(), dnsNames, ips) {
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "kube-apiserver"},
 			DNSNames:    dnsNames,
@@ -79,9 +79,7 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 			return fmt.Errorf("issue serving certificate: %w", err)
 		}
 	}
-	// Certificates of another CA (a server that joined a cluster with the
-	// cluster's CA) are made anew.
-	if !certSignedBy(p.AdminCertFile(), ca) {
+	if _, err := os.Stat(p.AdminCertFile()); errors.Is(err, os.ErrNotExist) {
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "kubernetes-admin", Organization: []string{"system:masters"}},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
@@ -90,7 +88,7 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 			return fmt.Errorf("issue admin certificate: %w", err)
 		}
 	}
-	if !certSignedBy(p.KubeletClientCertFile(), ca) {
+	if _, err := os.Stat(p.KubeletClientCertFile()); errors.Is(err, os.ErrNotExist) {
 		tmpl := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},

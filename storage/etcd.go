@@ -27,12 +27,22 @@ type Config struct {
 	PeerPort int
 	// StartTimeout bounds the wait for etcd to serve. Zero means one minute.
 	StartTimeout time.Duration
+	// Member, when set, makes this etcd one member of a cluster of servers:
+	// peers and clients on its advertised address too, all over TLS with
+	// certificates of the etcd CA (see MemberConfig). Nil: a lone member on
+	// loopback without TLS, the single server's default.
+	Member *MemberConfig
 }
 
 // Validate reports what is missing or wrong in c, without side effects.
 func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("etcd data dir is required")
+	}
+	if c.Member != nil {
+		if err := c.Member.Validate(); err != nil {
+			return err
+		}
 	}
 	if c.ClientPort < 0 || c.ClientPort > 65535 || c.PeerPort < 0 || c.PeerPort > 65535 {
 		return fmt.Errorf("etcd ports out of range: client %d, peer %d", c.ClientPort, c.PeerPort)
@@ -47,6 +57,8 @@ type Etcd struct {
 	closeOnce sync.Once
 	// closing silences etcd's logger: its listeners report their closing as errors.
 	closing *atomic.Bool
+	// member is the cluster configuration; nil for a lone loopback member.
+	member *MemberConfig
 }
 
 // Start starts etcd in-process on cfg.DataDir and returns once it serves clients.
@@ -71,7 +83,7 @@ func Start(ctx context.Context, cfg Config) (_ *Etcd, err error) {
 	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", cfg.PeerPort)}
 
 	ec := embed.NewConfig()
-	ec.Name = "kubelite"
+	ec.Name = DefaultMemberName
 	ec.Dir = filepath.Clean(cfg.DataDir)
 	ec.ListenClientUrls = []url.URL{clientURL}
 	ec.AdvertiseClientUrls = []url.URL{clientURL}
@@ -87,6 +99,9 @@ func Start(ctx context.Context, cfg Config) (_ *Etcd, err error) {
 	// the half second of etcd's defaults.
 	ec.TickMs = 10
 	ec.ElectionMs = 100
+	if cfg.Member != nil {
+		clientURL = cfg.Member.configure(ec, cfg.ClientPort, cfg.PeerPort)
+	}
 	ec.LogLevel = "error"
 	closing := &atomic.Bool{}
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(quietLogger(closing))
@@ -114,14 +129,36 @@ func Start(ctx context.Context, cfg Config) (_ *Etcd, err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return &Etcd{etcd: e, endpoint: clientURL.String(), closing: closing}, nil
+	etcd := &Etcd{etcd: e, endpoint: clientURL.String(), closing: closing, member: cfg.Member}
+	if cfg.Member != nil {
+		if err := etcd.advertisePeers(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return etcd, nil
 }
+
+// DefaultMemberName is the name of the lone member of a single server.
+const DefaultMemberName = "kubelite"
 
 // Endpoints returns the client URLs of the server.
 func (e *Etcd) Endpoints() []string { return []string{e.endpoint} }
 
 // Err returns a channel that receives the error of a server that failed after start.
 func (e *Etcd) Err() <-chan error { return e.etcd.Err() }
+
+// Done is closed once the server has stopped: after Close, or when it stops
+// on its own, as a member removed from its cluster does.
+func (e *Etcd) Done() <-chan struct{} { return e.etcd.Server.StopNotify() }
+
+// TLS is what a client of this server presents and trusts: the member's
+// files for a cluster member, none for a lone loopback member.
+func (e *Etcd) TLS() TLSFiles {
+	if e.member == nil {
+		return TLSFiles{}
+	}
+	return e.member.TLS
+}
 
 // Close stops the server: it stops accepting clients, finishes in-flight requests,
 // syncs and closes its files. Safe to call more than once.

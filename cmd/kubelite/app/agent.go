@@ -45,8 +45,10 @@ var agentRuntimes = []string{"containerd", "simulated"}
 // cluster with a bootstrap token. Zero values take the defaults in the
 // comments.
 type AgentConfig struct {
-	// Server is the API server's URL. Required.
-	Server string
+	// Servers are the API servers' URLs, of one cluster. Required. With
+	// more than one, the agent's connections go to the first that answers
+	// and fail over to the next (serverFailover).
+	Servers []string
 	// Token is a bootstrap token ("<id>.<secret>", `kubelite token
 	// create`). Required on the first start; later starts use the node's
 	// own certificate from DataDir.
@@ -78,8 +80,13 @@ type AgentConfig struct {
 // Validate reports bad settings without side effects.
 func (c AgentConfig) Validate() error {
 	var errs []error
-	if c.Server == "" || !strings.HasPrefix(c.Server, "https://") {
-		errs = append(errs, fmt.Errorf("--server must be an https:// URL, got %q", c.Server))
+	if len(c.Servers) == 0 {
+		errs = append(errs, errors.New("--server is required"))
+	}
+	for _, s := range c.Servers {
+		if !strings.HasPrefix(s, "https://") {
+			errs = append(errs, fmt.Errorf("--server must be an https:// URL, got %q", s))
+		}
 	}
 	if c.Token != "" {
 		if _, _, err := bootstraptokens.ParseToken(c.Token); err != nil {
@@ -248,7 +255,7 @@ func (a *Agent) Join(ctx context.Context) (*rest.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	nodeConfig := &rest.Config{Host: a.cfg.Server, TLSClientConfig: rest.TLSClientConfig{CAData: ca, CertFile: a.certFile(), KeyFile: a.certFile()}}
+	nodeConfig := a.serverConfig(&rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: ca, CertFile: a.certFile(), KeyFile: a.certFile()}})
 	a.certs, err = certificate.NewManager(&certificate.Config{
 		ClientsetFn: func(current *tls.Certificate) (kubernetes.Interface, error) {
 			if current != nil {
@@ -257,7 +264,7 @@ func (a *Agent) Join(ctx context.Context) (*rest.Config, error) {
 			if a.cfg.Token == "" {
 				return nil, errors.New("no valid node certificate and no --token to ask for one")
 			}
-			return kubernetes.NewForConfig(&rest.Config{Host: a.cfg.Server, BearerToken: a.cfg.Token, TLSClientConfig: rest.TLSClientConfig{CAData: ca}})
+			return kubernetes.NewForConfig(a.serverConfig(&rest.Config{BearerToken: a.cfg.Token, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}))
 		},
 		Template: &x509.CertificateRequest{Subject: pkix.Name{
 			CommonName: "system:node:" + a.cfg.NodeName, Organization: []string{"system:nodes"},
@@ -288,11 +295,27 @@ func (a *Agent) Join(ctx context.Context) (*rest.Config, error) {
 	return rest.CopyConfig(nodeConfig), nil
 }
 
+// serverConfig points rc at the servers: the one server's URL, or with
+// several, a dialer that fails over between them. Every kubelite server's
+// certificate names "kubernetes", which the client then checks instead of
+// the address it happens to reach.
+func (a *Agent) serverConfig(rc *rest.Config) *rest.Config {
+	rc.Host = a.cfg.Servers[0]
+	if len(a.cfg.Servers) > 1 {
+		f, err := newServerFailover(a.cfg.Servers)
+		if err == nil {
+			rc.Dial = f.DialContext
+			rc.TLSClientConfig.ServerName = "kubernetes"
+		}
+	}
+	return rc
+}
+
 // writeKubeconfig writes the node's kubeconfig: the server, the CA, and
 // the certificate file the manager keeps current.
 func (a *Agent) writeKubeconfig(ca []byte) error {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["default-cluster"] = &clientcmdapi.Cluster{Server: a.cfg.Server, CertificateAuthorityData: ca}
+	cfg.Clusters["default-cluster"] = &clientcmdapi.Cluster{Server: a.cfg.Servers[0], CertificateAuthorityData: ca}
 	cfg.AuthInfos["default-auth"] = &clientcmdapi.AuthInfo{ClientCertificate: a.certFile(), ClientKey: a.certFile()}
 	cfg.Contexts["default-context"] = &clientcmdapi.Context{Cluster: "default-cluster", AuthInfo: "default-auth"}
 	cfg.CurrentContext = "default-context"
@@ -303,35 +326,52 @@ func (a *Agent) writeKubeconfig(ca []byte) error {
 	return writeFileAtomic(a.KubeconfigPath(), data, 0o600)
 }
 
-// discover returns the cluster CA, as kubeadm's token discovery finds it:
-// the cluster-info ConfigMap read anonymously (the server is not yet
-// trusted), believed only when its signature for the token verifies, and
-// its CA only when it matches a pinned hash if any is given. It waits for
-// the bootstrap signer to sign with a new token.
+// discover returns the cluster CA from the first of the servers that
+// gives it (discoverCA).
 func (a *Agent) discover(ctx context.Context) ([]byte, error) {
-	id, secret, err := bootstraptokens.ParseToken(a.cfg.Token)
+	var errs []error
+	for _, server := range a.cfg.Servers {
+		ca, err := discoverCA(ctx, server, a.cfg.Token, a.cfg.CACertHashes)
+		if err == nil {
+			return ca, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// discoverCA returns the cluster CA, as kubeadm's token discovery finds it:
+// the cluster-info ConfigMap of server read anonymously (the server is not
+// yet trusted), believed only when its signature for the token verifies,
+// and its CA only when it matches a pinned hash if any is given. It waits
+// for the bootstrap signer to sign with a new token.
+func discoverCA(ctx context.Context, server, token string, hashes []string) ([]byte, error) {
+	id, secret, err := bootstraptokens.ParseToken(token)
 	if err != nil {
 		return nil, err
 	}
-	insecure, err := kubernetes.NewForConfig(&rest.Config{Host: a.cfg.Server, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 10 * time.Second})
+	insecure, err := kubernetes.NewForConfig(&rest.Config{Host: server, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, Timeout: 10 * time.Second})
 	if err != nil {
 		return nil, err
 	}
 	var ca []byte
 	var last error
 	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		ca, last = a.verifyClusterInfo(ctx, insecure, id, secret)
+		ca, last = verifyClusterInfo(ctx, insecure, id, secret, hashes)
 		var permanent *permanentError
 		if errors.As(last, &permanent) {
 			return false, last
 		}
 		if last != nil {
-			klog.FromContext(ctx).V(2).Info("cluster-info not usable yet", "err", last)
+			klog.FromContext(ctx).V(2).Info("cluster-info not usable yet", "server", server, "err", last)
 		}
 		return last == nil, nil
 	})
 	if err != nil && last != nil {
-		return nil, fmt.Errorf("discover the cluster CA: %w", last)
+		return nil, fmt.Errorf("discover the cluster CA at %s: %w", server, last)
 	}
 	return ca, err
 }
@@ -339,7 +379,7 @@ func (a *Agent) discover(ctx context.Context) ([]byte, error) {
 // permanentError is a discovery failure that waiting does not mend.
 type permanentError struct{ error }
 
-func (a *Agent) verifyClusterInfo(ctx context.Context, client kubernetes.Interface, id, secret string) ([]byte, error) {
+func verifyClusterInfo(ctx context.Context, client kubernetes.Interface, id, secret string, hashes []string) ([]byte, error) {
 	cm, err := client.CoreV1().ConfigMaps(metav1.NamespacePublic).Get(ctx, bootstrapapi.ConfigMapClusterInfo, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read cluster-info: %w", err)
@@ -366,7 +406,7 @@ func (a *Agent) verifyClusterInfo(ctx context.Context, client kubernetes.Interfa
 	if len(kc.Clusters) != 1 || len(ca) == 0 {
 		return nil, &permanentError{errors.New("cluster-info's kubeconfig must name one cluster with its CA")}
 	}
-	if len(a.cfg.CACertHashes) > 0 && !slices.Contains(a.cfg.CACertHashes, caHashOf(ca)) {
+	if len(hashes) > 0 && !slices.Contains(hashes, caHashOf(ca)) {
 		return nil, &permanentError{fmt.Errorf("the cluster CA's hash %s matches no --ca-cert-hash", caHashOf(ca))}
 	}
 	return ca, nil
@@ -465,7 +505,7 @@ runs the node agent with that identity. Later starts need no token.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&cfg.Server, "server", "", "URL of the API server to join, e.g. https://10.0.0.1:6443.")
+	fs.StringSliceVar(&cfg.Servers, "server", nil, "URL of the API server to join, e.g. https://10.0.0.1:6443. Several servers of one cluster, comma separated or the flag repeated: the agent uses the first that answers and fails over to the others.")
 	fs.StringVar(&cfg.Token, "token", "", "Bootstrap token to join with (kubelite token create).")
 	fs.StringSliceVar(&cfg.CACertHashes, "ca-cert-hash", nil, "For token-based discovery, validate that the cluster CA's public key matches this hash (format: \"sha256:<hex>\").")
 	fs.StringVar(&cfg.NodeName, "node-name", "", "The node's name. Default: the host name.")

@@ -62,7 +62,7 @@ func TestAgentJoins(t *testing.T) {
 	}
 	dir := t.TempDir()
 	agent, err := app.NewAgent(app.AgentConfig{
-		Server: s.Config.Host, Token: token, CACertHashes: []string{app.CACertHash(ca)},
+		Servers: []string{s.Config.Host}, Token: token, CACertHashes: []string{app.CACertHash(ca)},
 		NodeName: "joiner", DataDir: dir, Runtime: "simulated",
 	})
 	if err != nil {
@@ -189,7 +189,7 @@ func TestAgentJoins(t *testing.T) {
 	}
 
 	// A second start on the data dir needs no token.
-	again, err := app.NewAgent(app.AgentConfig{Server: s.Config.Host, NodeName: "joiner", DataDir: dir, Runtime: "simulated"})
+	again, err := app.NewAgent(app.AgentConfig{Servers: []string{s.Config.Host}, NodeName: "joiner", DataDir: dir, Runtime: "simulated"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestAgentJoins(t *testing.T) {
 		"does not verify":           {Token: token[:7] + "0123456789abcdef"},
 		"matches no --ca-cert-hash": {Token: token, CACertHashes: []string{"sha256:" + strings.Repeat("0", 64)}},
 	} {
-		cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Runtime = s.Config.Host, "intruder", t.TempDir(), "simulated"
+		cfg.Servers, cfg.NodeName, cfg.DataDir, cfg.Runtime = []string{s.Config.Host}, "intruder", t.TempDir(), "simulated"
 		a, err := app.NewAgent(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -60,8 +60,13 @@ type APIServerConfig struct {
 	SecurePort  int
 	// AdvertiseAddress is the address the kubernetes Service's endpoints name.
 	AdvertiseAddress net.IP
-	// EtcdServers are the etcd client URLs.
+	// EtcdServers are the etcd client URLs, EtcdTLS the client's TLS files
+	// (zero: none).
 	EtcdServers []string
+	EtcdTLS     storage.TLSFiles
+	// EtcdMembers lists the embedded etcd cluster's members, for servers
+	// joining it (serverBootstrapPath). Nil: no cluster to join.
+	EtcdMembers func() []storage.Member
 	// ServiceCIDR and NodePorts are the ranges Services are allocated from.
 	ServiceCIDR *net.IPNet
 	NodePorts   utilnet.PortRange
@@ -255,6 +260,9 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// Storage: protobuf in etcd under kube's key layout, with the watch cache.
 	backend := storagebackend.NewDefaultConfig("/registry", nil)
 	backend.Transport.ServerList = cfg.EtcdServers
+	backend.Transport.TrustedCAFile = cfg.EtcdTLS.CAFile
+	backend.Transport.CertFile = cfg.EtcdTLS.CertFile
+	backend.Transport.KeyFile = cfg.EtcdTLS.KeyFile
 	etcdOpts := options.NewEtcdOptions(backend)
 	etcdOpts.DefaultStorageMediaType = "application/vnd.kubernetes.protobuf"
 	resourceConfig := serverstorage.NewResourceConfig()
@@ -351,6 +359,7 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// Requests are drained before the HTTP server shuts down; what is left then
 	// are watches and streams, which clients re-establish.
 	srv.ShutdownTimeout = 5 * time.Second
+	srv.Handler.NonGoRestfulMux.Handle(serverBootstrapPath, serverBootstrapHandler(cfg.PKI, cfg.EtcdMembers))
 	installed, err := installAPIs(srv, gc, env, scheme)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ node agent. Unmodified kubectl, Helm and client-go programs drive it.`,
 	gfs := goflag.NewFlagSet("klog", goflag.ContinueOnError)
 	klog.InitFlags(gfs)
 	root.PersistentFlags().AddGoFlagSet(gfs)
-	root.AddCommand(newServerCommand(), newNodeAgentCommand(), newSchedulerCommand(), newControllerManagerCommand(), newImagesCommand(), newVersionCommand(), newTokenCommand(), newAgentCommand())
+	root.AddCommand(newServerCommand(), newNodeAgentCommand(), newSchedulerCommand(), newControllerManagerCommand(), newImagesCommand(), newVersionCommand(), newTokenCommand(), newAgentCommand(), newEtcdCommand(), newEtcdSnapshotCommand())
 	return root
 }
 
@@ -44,6 +44,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 func newServerCommand() *cobra.Command {
 	var cfg ServerConfig
 	var bind, advertise string
+	var remove bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a whole cluster on this machine: etcd, API server, scheduler, controllers and a node agent",
@@ -52,9 +53,19 @@ func newServerCommand() *cobra.Command {
 The server starts embedded etcd (unless --etcd-servers names an external cluster), the
 API server on HTTPS, and the cluster's components. On first start it creates a CA, a
 serving certificate and an admin client certificate under <data-dir>/pki, and writes
-an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the data.`,
+an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the data.
+
+Several servers form one cluster on an embedded etcd cluster: start the first with
+--cluster-init, make a server token on it (kubelite token create --server), and start
+each other one with --server https://FIRST:6443 --token TOKEN. Each adds itself as an
+etcd member (peer and client TLS with certificates of the cluster's etcd CA) and serves
+the API; the controllers and the scheduler elect one active instance. --remove takes
+this running server's member out of the cluster and moves its etcd data aside.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if remove {
+				return removeServer(cmd.Context(), cmd.OutOrStdout(), cfg.DataDir, cfg.EtcdClientPort)
+			}
 			lowerStartupGC()
 			if bind != "" {
 				cfg.BindAddress = net.ParseIP(bind)
@@ -87,8 +98,17 @@ an admin kubeconfig to <data-dir>/kubeconfig; later starts reuse them and the da
 	fs.IntVar(&cfg.SecurePort, "secure-port", 6443, "The port on which to serve HTTPS with authentication and authorization.")
 	fs.StringVar(&advertise, "advertise-address", "", "The IP address on which to advertise the apiserver to members of the cluster. If blank, the host's default interface address is used.")
 	fs.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "List of etcd servers to connect with (scheme://ip:port), comma separated. If empty, an embedded etcd is started.")
-	fs.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "Loopback port of the embedded etcd's clients.")
-	fs.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "Loopback port of the embedded etcd's peers.")
+	fs.StringVar(&cfg.EtcdTLS.CAFile, "etcd-cafile", "", "SSL Certificate Authority file used to secure etcd communication (with --etcd-servers).")
+	fs.StringVar(&cfg.EtcdTLS.CertFile, "etcd-certfile", "", "SSL certification file used to secure etcd communication (with --etcd-servers).")
+	fs.StringVar(&cfg.EtcdTLS.KeyFile, "etcd-keyfile", "", "SSL key file used to secure etcd communication (with --etcd-servers).")
+	fs.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "Port of the embedded etcd's clients: on loopback, and in a cluster of servers on the advertise address too.")
+	fs.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "Port of the embedded etcd's peers: on loopback, and in a cluster of servers on the advertise address.")
+	fs.BoolVar(&cfg.ClusterInit, "cluster-init", false, "Start the embedded etcd as the first member of a cluster of servers, which others join with --server and --token. A data dir of a single server converts.")
+	fs.StringVar(&cfg.JoinServer, "server", "", "Join the cluster of this server (https://host:6443) as an etcd member and API server, with --token. Used while the data dir holds no etcd data.")
+	fs.StringVar(&cfg.Token, "token", "", "Server token to join with (kubelite token create --server on a server of the cluster).")
+	fs.StringSliceVar(&cfg.CACertHashes, "ca-cert-hash", nil, "With --server, validate that the cluster CA's public key matches this hash (format: \"sha256:<hex>\").")
+	fs.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "More host names or IP addresses for the serving certificate, e.g. a load balancer's in front of several servers, comma separated.")
+	fs.BoolVar(&remove, "remove", false, "Do not run: remove this running server (its --data-dir) from its etcd cluster through the other members; it then stops, and its etcd data is moved aside.")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "A CIDR notation IP range from which to assign service cluster IPs.")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "A port range to reserve for services with NodePort visibility.")
 	addSimulatedNodeFlags(fs, &cfg.Simulated)

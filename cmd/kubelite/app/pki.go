@@ -101,6 +101,12 @@ func (p pki) ensure(dnsNames []string, ips []net.IP) error {
 }
 
 func (p pki) loadOrCreateCA() (*x509.Certificate, crypto.Signer, error) {
+	return p.loadOrCreateCAWithName("kubelite-ca")
+}
+
+// loadOrCreateCAWithName loads the CA in ca.crt and ca.key, or makes one
+// called commonName.
+func (p pki) loadOrCreateCAWithName(commonName string) (*x509.Certificate, crypto.Signer, error) {
 	certPEM, err1 := os.ReadFile(p.CAFile())
 	keyPEM, err2 := os.ReadFile(p.caKeyFile())
 	if err1 == nil && err2 == nil {
@@ -121,7 +127,7 @@ func (p pki) loadOrCreateCA() (*x509.Certificate, crypto.Signer, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "kubelite-ca"},
+		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/rest"
+	bootstraptokens "k8s.io/cluster-bootstrap/util/tokens"
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime/containerd"
@@ -42,9 +43,30 @@ type ServerConfig struct {
 	// EtcdServers, when set, are the client URLs of an external etcd; otherwise an
 	// embedded etcd runs on DataDir/etcd.
 	EtcdServers []string
-	// EtcdClientPort and EtcdPeerPort are the embedded etcd's loopback ports. Zero
-	// picks free ones.
+	// EtcdTLS is the client identity towards the external EtcdServers:
+	// the CA that signed their certificates and a client certificate and
+	// key (--etcd-cafile, --etcd-certfile, --etcd-keyfile). Zero: no TLS.
+	EtcdTLS storage.TLSFiles
+	// EtcdClientPort and EtcdPeerPort are the embedded etcd's ports (loopback
+	// only for a single server; the advertised address too in a cluster).
+	// Zero picks free ones.
 	EtcdClientPort, EtcdPeerPort int
+	// ClusterInit starts the embedded etcd as the first member of a
+	// cluster of servers, which others join (JoinServer). A data dir that
+	// already belongs to a cluster member starts as one without it.
+	ClusterInit bool
+	// JoinServer is the URL of a server of the cluster this server joins
+	// as an etcd member and API server, with Token, a server token
+	// (`kubelite token create --server`). Used only while the data dir has
+	// no etcd data. Empty: no join.
+	JoinServer string
+	// Token authenticates the join to JoinServer.
+	Token string
+	// CACertHashes optionally pin the cluster CA on join, as for agents.
+	CACertHashes []string
+	// TLSSANs are more names and addresses for the serving certificate:
+	// a load balancer's in front of several servers. Empty: none.
+	TLSSANs []string
 	// ServiceClusterIPRange is the CIDR cluster IPs come from. Default: 10.96.0.0/12.
 	ServiceClusterIPRange string
 	// ServiceNodePortRange is the node port range. Default: 30000-32767.
@@ -108,6 +130,25 @@ func (c ServerConfig) Validate() error {
 		if _, err := utilnet.ParsePortRange(c.ServiceNodePortRange); err != nil {
 			errs = append(errs, fmt.Errorf("--service-node-port-range: %w", err))
 		}
+	}
+	if c.JoinServer != "" {
+		if !strings.HasPrefix(c.JoinServer, "https://") {
+			errs = append(errs, fmt.Errorf("--server must be an https:// URL, got %q", c.JoinServer))
+		}
+		if c.Token == "" {
+			errs = append(errs, errors.New("--server needs --token, a server token (kubelite token create --server)"))
+		} else if _, _, err := bootstraptokens.ParseToken(c.Token); err != nil {
+			errs = append(errs, fmt.Errorf("--token: %w", err))
+		}
+	}
+	if (c.ClusterInit || c.JoinServer != "") && len(c.EtcdServers) > 0 {
+		errs = append(errs, errors.New("--cluster-init and --server run an embedded etcd cluster: they exclude --etcd-servers"))
+	}
+	if c.ClusterInit && c.JoinServer != "" {
+		errs = append(errs, errors.New("--cluster-init starts a new cluster; --server joins one: give one of them"))
+	}
+	if !c.EtcdTLS.Empty() && len(c.EtcdServers) == 0 {
+		errs = append(errs, errors.New("--etcd-cafile, --etcd-certfile and --etcd-keyfile are for --etcd-servers"))
 	}
 	if c.SecurePort < 0 || c.SecurePort > 65535 {
 		errs = append(errs, fmt.Errorf("--secure-port %d out of range", c.SecurePort))
@@ -229,22 +270,47 @@ func (s *Server) Run(ctx context.Context) error {
 	if !cfg.BindAddress.IsUnspecified() {
 		ips = append(ips, cfg.BindAddress)
 	}
+	for _, san := range cfg.TLSSANs {
+		if ip := net.ParseIP(san); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dnsNames = append(dnsNames, san)
+		}
+	}
+	var boot *serverBootstrap
+	if s.needsJoin() {
+		// The cluster's CA and keys first: this server's certificates are
+		// made with them.
+		if boot, err = s.fetchBootstrap(ctx); err != nil {
+			return err
+		}
+	}
 	if err := p.ensure(dnsNames, ips); err != nil {
 		return err
 	}
 
-	etcdServers := cfg.EtcdServers
+	etcdServers, etcdTLS := cfg.EtcdServers, cfg.EtcdTLS
+	var etcdDone <-chan struct{}
+	var etcdMembers func() []storage.Member
 	if len(etcdServers) == 0 {
-		etcd, err := storage.Start(ctx, storage.Config{
-			DataDir:    filepath.Join(cfg.DataDir, "etcd"),
-			ClientPort: cfg.EtcdClientPort,
-			PeerPort:   cfg.EtcdPeerPort,
-		})
+		var etcd *storage.Etcd
+		if cfg.ClusterInit || cfg.JoinServer != "" || isClusterMember(cfg.DataDir) {
+			etcd, err = s.startMember(ctx, p, boot)
+			if etcd != nil {
+				etcdMembers = etcd.Members
+			}
+		} else {
+			etcd, err = storage.Start(ctx, storage.Config{
+				DataDir:    etcdDataDir(cfg.DataDir),
+				ClientPort: cfg.EtcdClientPort,
+				PeerPort:   cfg.EtcdPeerPort,
+			})
+		}
 		if err != nil {
 			return err
 		}
 		defer etcd.Close()
-		etcdServers = etcd.Endpoints()
+		etcdServers, etcdTLS, etcdDone = etcd.Endpoints(), etcd.TLS(), etcd.Done()
 	}
 
 	dialer := &nodeDialer{}
@@ -254,6 +320,8 @@ func (s *Server) Run(ctx context.Context) error {
 		SecurePort:       cfg.SecurePort,
 		AdvertiseAddress: cfg.AdvertiseAddress,
 		EtcdServers:      etcdServers,
+		EtcdTLS:          etcdTLS,
+		EtcdMembers:      etcdMembers,
 		ServiceCIDR:      serviceCIDR,
 		NodePorts:        *nodePorts,
 		ClusterDNS:       clusterDNS,
@@ -377,7 +445,16 @@ func (s *Server) Run(ctx context.Context) error {
 		startedOnce()
 	}
 	go releaseWhenIdle(runCtx, logger)
-	return <-errc
+	select {
+	case err := <-errc:
+		return err
+	case <-etcdDone:
+		// A member removed from its cluster stops its etcd: the server
+		// has no store left.
+		cancel()
+		<-errc
+		return errors.New("embedded etcd stopped: this server's member was removed from the etcd cluster, or failed")
+	}
 }
 
 func (s *Server) waitReady(ctx context.Context, api *apiServer, errc <-chan error) error {

@@ -56,6 +56,12 @@ func TestServerConfigValidate(t *testing.T) {
 		"unknown proxy mode":                  {LocalNode: "containerd", Proxy: "ipvs"},
 		"proxy without a local node":          {Proxy: "nftables"},
 		"bad cluster DNS address":             {ClusterDNS: "10.96.0.300"},
+		"join without a token":                {JoinServer: "https://10.0.0.1:6443"},
+		"join over http":                      {JoinServer: "http://10.0.0.1:6443", Token: "abcdef.0123456789abcdef"},
+		"join with a bad token":               {JoinServer: "https://10.0.0.1:6443", Token: "nope"},
+		"cluster-init and join":               {ClusterInit: true, JoinServer: "https://10.0.0.1:6443", Token: "abcdef.0123456789abcdef"},
+		"cluster-init on external etcd":       {ClusterInit: true, EtcdServers: []string{"https://10.0.0.1:2379"}},
+		"etcd TLS without --etcd-servers":     {EtcdTLS: storage.TLSFiles{CAFile: "ca.crt"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := cfg.Validate(); err == nil {

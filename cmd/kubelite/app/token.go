@@ -50,6 +50,17 @@ const DefaultTokenTTL = 24 * time.Hour
 // joining nodes (authentication and signing usages) that expires after ttl
 // (zero: never), and returns the token "<id>.<secret>".
 func CreateBootstrapToken(ctx context.Context, client kubernetes.Interface, ttl time.Duration, description string) (string, error) {
+	return createToken(ctx, client, ttl, description, defaultNodeTokenGroup)
+}
+
+// CreateServerToken is CreateBootstrapToken for joining servers: the token
+// is also in serverTokenGroup, which may fetch the cluster's keys
+// (serverBootstrapPath). Give it only to servers.
+func CreateServerToken(ctx context.Context, client kubernetes.Interface, ttl time.Duration, description string) (string, error) {
+	return createToken(ctx, client, ttl, description, defaultNodeTokenGroup+","+serverTokenGroup)
+}
+
+func createToken(ctx context.Context, client kubernetes.Interface, ttl time.Duration, description, groups string) (string, error) {
 	for range 5 {
 		token, err := bootstraputil.GenerateBootstrapToken()
 		if err != nil {
@@ -61,7 +72,7 @@ func CreateBootstrapToken(ctx context.Context, client kubernetes.Interface, ttl 
 			bootstrapapi.BootstrapTokenSecretKey:           secret,
 			bootstrapapi.BootstrapTokenUsageAuthentication: "true",
 			bootstrapapi.BootstrapTokenUsageSigningKey:     "true",
-			bootstrapapi.BootstrapTokenExtraGroupsKey:      defaultNodeTokenGroup,
+			bootstrapapi.BootstrapTokenExtraGroupsKey:      groups,
 		}
 		if description != "" {
 			data[bootstrapapi.BootstrapTokenDescriptionKey] = description
@@ -102,7 +113,7 @@ func newTokenCommand() *cobra.Command {
 	}
 	var kubeconfig, description string
 	var ttl time.Duration
-	var printJoin bool
+	var printJoin, forServer bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a bootstrap token and print it",
@@ -127,7 +138,11 @@ the agent which CA to trust. It is deleted when it expires.`,
 			if err != nil {
 				return err
 			}
-			token, err := CreateBootstrapToken(cmd.Context(), client, ttl, description)
+			create, join := CreateBootstrapToken, "agent"
+			if forServer {
+				create, join = CreateServerToken, "server"
+			}
+			token, err := create(cmd.Context(), client, ttl, description)
 			if err != nil {
 				return err
 			}
@@ -143,7 +158,7 @@ the agent which CA to trust. It is deleted when it expires.`,
 			if err != nil {
 				return fmt.Errorf("--print-join-command: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "kubelite agent --server %s --token %s --ca-cert-hash %s\n", rc.Host, token, caCertHash(cert))
+			fmt.Fprintf(cmd.OutOrStdout(), "kubelite %s --server %s --token %s --ca-cert-hash %s\n", join, rc.Host, token, caCertHash(cert))
 			return nil
 		},
 	}
@@ -151,6 +166,7 @@ the agent which CA to trust. It is deleted when it expires.`,
 	fs.StringVar(&kubeconfig, "kubeconfig", filepath.Join(DefaultDataDir(), "kubeconfig"), "Path to an admin kubeconfig.")
 	fs.DurationVar(&ttl, "ttl", DefaultTokenTTL, "The duration before the token is automatically deleted (e.g. 1s, 2m, 3h). If set to '0', the token will never expire.")
 	fs.StringVar(&description, "description", "", "A human friendly description of how this token is used.")
+	fs.BoolVar(&forServer, "server", false, "Make a server token, with which another server joins the cluster's embedded etcd (kubelite server --server URL --token T): it may also fetch the cluster's CA keys. Without it, the token joins agents only.")
 	fs.BoolVar(&printJoin, "print-join-command", false, "Instead of printing only the token, print the full 'kubelite agent' command needed to join a node using the token.")
 	cmd.AddCommand(create, newTokenListCommand(), newTokenDeleteCommand())
 	return cmd
@@ -309,7 +325,11 @@ func ensureJoin(ctx context.Context, client kubernetes.Interface, cfg APIServerC
 	if _, err := client.RbacV1().RoleBindings(metav1.NamespacePublic).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create role binding %s: %w", binding.Name, err)
 	}
-	for _, r := range nodeNetworkRoles() {
+	serverRole := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubelite:server-bootstrap"},
+		Rules:      []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{serverBootstrapPath}}},
+	}
+	for _, r := range append(nodeNetworkRoles(), *serverRole) {
 		if _, err := client.RbacV1().ClusterRoles().Create(ctx, &r, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create cluster role %s: %w", r.Name, err)
 		}
@@ -321,6 +341,7 @@ func ensureJoin(ctx context.Context, client kubernetes.Interface, cfg APIServerC
 		role    string
 		subject rbacv1.Subject
 	}{
+		serverRole.Name:                                  {serverRole.Name, group(serverTokenGroup)},
 		"kubelite:kubelet-bootstrap":                     {"system:node-bootstrapper", group(bootstrapapi.BootstrapDefaultGroup)},
 		"kubelite:node-autoapprove-bootstrap":            {"system:certificates.k8s.io:certificatesigningrequests:nodeclient", group(bootstrapapi.BootstrapDefaultGroup)},
 		"kubelite:node-autoapprove-certificate-rotation": {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", group(user.NodesGroup)},

@@ -18,34 +18,46 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// kubeliteBin is the binary the process tests run: $KUBELITE_BIN, else one
-// TestMain builds from this tree into a temporary dir (with -trimpath, as
-// `make build` does, so that the two share the build cache).
-var kubeliteBin string
+// binDir holds the kubelite binary built for the process tests, if any.
+var binDir string
 
 func TestMain(m *testing.M) {
-	code := func() int {
-		kubeliteBin = os.Getenv("KUBELITE_BIN")
-		if kubeliteBin == "" {
-			dir, err := os.MkdirTemp("", "kubelite-reliability-")
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			defer os.RemoveAll(dir)
-			kubeliteBin = filepath.Join(dir, "kubelite")
-			build := exec.Command("go", "build", "-trimpath", "-o", kubeliteBin, "../cmd/kubelite")
-			build.Stdout, build.Stderr = os.Stderr, os.Stderr
-			if err := build.Run(); err != nil {
-				fmt.Fprintln(os.Stderr, "build kubelite:", err)
-				return 1
-			}
-		} else if abs, err := filepath.Abs(kubeliteBin); err == nil {
-			kubeliteBin = abs
-		}
-		return m.Run()
-	}()
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
+}
+
+var (
+	buildOnce  sync.Once
+	builtBin   string
+	buildError error
+)
+
+// kubeliteBin is the binary the process tests run: $KUBELITE_BIN, else one
+// built from this tree into a temporary dir at the first call (with
+// -trimpath, as `make build` does, so that the two share the build cache).
+func kubeliteBin(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if bin := os.Getenv("KUBELITE_BIN"); bin != "" {
+			builtBin, buildError = filepath.Abs(bin)
+			return
+		}
+		if binDir, buildError = os.MkdirTemp("", "kubelite-reliability-"); buildError != nil {
+			return
+		}
+		builtBin = filepath.Join(binDir, "kubelite")
+		out, err := exec.Command("go", "build", "-trimpath", "-o", builtBin, "../cmd/kubelite").CombinedOutput()
+		if err != nil {
+			buildError = fmt.Errorf("build kubelite: %v\n%s", err, out)
+		}
+	})
+	if buildError != nil {
+		t.Fatal(buildError)
+	}
+	return builtBin
 }
 
 // process is a `kubelite server` process on a data dir and ports that stay
@@ -90,7 +102,7 @@ func startProcess(t testing.TB, extra ...string) *process {
 func (p *process) start() time.Duration {
 	p.t.Helper()
 	fmt.Fprintf(p.log, "==== start %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(kubeliteBin, p.args...)
+	cmd := exec.Command(kubeliteBin(p.t), p.args...)
 	cmd.Stderr = p.log
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e bench conformance conformance-report conformance-check images containerd cni generate clean
+.PHONY: all build run test unit e2e reliability bench conformance conformance-report conformance-check images containerd cni generate clean
 
 all: build
 
@@ -38,6 +38,14 @@ test: unit e2e
 # and the CNI plugins and nft from `make cni` for their pod network tests.
 unit: containerd images cni
 	$(GO) test -count=1 ./...
+
+# reliability: the whole reliability suite (reliability/): KUBELITE_TRIALS (20)
+# SIGKILLs of the server under writers and an informer, the overload flood, and
+# the fuzz target for FUZZTIME (5m). `make unit` runs its fast part (-short).
+FUZZTIME ?= 5m
+reliability: build
+	KUBELITE_BIN=$(CURDIR)/$(KUBELITE) $(GO) test -count=1 -timeout 40m -v -run 'Test' ./reliability/ | grep -E '^(FIGURE|---|ok|FAIL|PASS)'
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./reliability/
 
 # containers.sh runs real containers on the local node (needs containerd and the
 # images: about a minute); services.sh runs Services and cluster DNS on them, on the

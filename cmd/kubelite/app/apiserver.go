@@ -30,6 +30,7 @@ import (
 	"k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	utilflowcontrol "k8s.io/apiserver/pkg/util/flowcontrol"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
@@ -83,6 +84,10 @@ type APIServerConfig struct {
 	// Admission chooses and configures the admission plugins; zero: all,
 	// with their defaults.
 	Admission AdmissionConfig
+	// MaxRequestsInFlight and MaxMutatingRequestsInFlight together are the
+	// seats that API priority and fairness shares among its priority levels
+	// (upstream's flags of these names); zero: upstream's 400 and 200.
+	MaxRequestsInFlight, MaxMutatingRequestsInFlight int
 }
 
 // apiServer is the assembled, not yet running, API server.
@@ -316,6 +321,19 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	if gc.AdmissionControl, err = newAdmission(gc, cfg.Admission, loopback, factory); err != nil {
 		return nil, err
 	}
+	// API priority and fairness, as kube-apiserver runs it: requests are
+	// classified by the FlowSchemas into PriorityLevels (bootstrap.go keeps
+	// upstream's configuration), each with its share of the seats, queued
+	// fairly among flows, and rejected with 429 when their queues are full,
+	// so that a flood from one client cannot starve node heartbeats, the
+	// controllers or the admin (system:masters is exempt).
+	if cfg.MaxRequestsInFlight > 0 {
+		gc.MaxRequestsInFlight = cfg.MaxRequestsInFlight
+	}
+	if cfg.MaxMutatingRequestsInFlight > 0 {
+		gc.MaxMutatingRequestsInFlight = cfg.MaxMutatingRequestsInFlight
+	}
+	gc.FlowControl = utilflowcontrol.New(factory, loopback.FlowcontrolV1(), gc.MaxRequestsInFlight+gc.MaxMutatingRequestsInFlight)
 
 	if err := applyAudit(gc, cfg.Audit); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)

@@ -123,6 +123,8 @@ this running server's member out of the cluster and moves its etcd data aside.`,
 	addControllerFlags(fs, &cfg.Controllers)
 	addAuditFlags(fs, &cfg.Audit)
 	addAdmissionFlags(fs, &cfg.Admission)
+	fs.IntVar(&cfg.MaxRequestsInFlight, "max-requests-inflight", 400, "With --max-mutating-requests-inflight, the number of requests the API server executes at once, which API priority and fairness shares among its priority levels; beyond their queues, requests get 429.")
+	fs.IntVar(&cfg.MaxMutatingRequestsInFlight, "max-mutating-requests-inflight", 200, "See --max-requests-inflight.")
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

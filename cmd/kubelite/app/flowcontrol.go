@@ -16,8 +16,8 @@ import (
 // configuration: the mandatory exempt and catch-all priority levels and flow
 // schemas, whose spec it restores whenever it differs, and the suggested
 // ones, which it keeps up to date while their
-// apf.kubernetes.io/autoupdate-spec annotation is "true". kubelite stores
-// this configuration but does not enforce it.
+// apf.kubernetes.io/autoupdate-spec annotation is "true". The API server's
+// priority and fairness filter (apiserver.go) enforces it.
 func ensureFlowControl(ctx context.Context, client kubernetes.Interface) error {
 	levels := client.FlowcontrolV1().PriorityLevelConfigurations()
 	for i, want := range append(append([]*flowcontrolv1.PriorityLevelConfiguration{}, apfbootstrap.MandatoryPriorityLevelConfigurations...), apfbootstrap.SuggestedPriorityLevelConfigurations...) {

@@ -104,6 +104,10 @@ type ServerConfig struct {
 	// Admission chooses and configures the admission plugins. Zero: all,
 	// with their defaults.
 	Admission AdmissionConfig
+	// MaxRequestsInFlight and MaxMutatingRequestsInFlight are the API
+	// server's seats, which priority and fairness shares out. Zero:
+	// upstream's 400 and 200.
+	MaxRequestsInFlight, MaxMutatingRequestsInFlight int
 	// Disable names built-in components not to run (see disableable), e.g.
 	// "scheduler" to run another scheduler, such as upstream's, in its
 	// place, or "controller-manager". Empty: run them all.
@@ -328,6 +332,9 @@ func (s *Server) Run(ctx context.Context) error {
 		PKI:              p,
 		Audit:            cfg.Audit,
 		Admission:        cfg.Admission,
+
+		MaxRequestsInFlight:         cfg.MaxRequestsInFlight,
+		MaxMutatingRequestsInFlight: cfg.MaxMutatingRequestsInFlight,
 	})
 	if err != nil {
 		return err

@@ -41,10 +41,10 @@ unit: containerd images cni
 
 # reliability: the whole reliability suite (reliability/): KUBELITE_TRIALS (20)
 # SIGKILLs of the server under writers and an informer, the overload flood, and
-# the fuzz target for FUZZTIME (5m). `make unit` runs its fast part (-short).
+# the fuzz target for FUZZTIME (5m). `make unit` runs its fast part (without KUBELITE_RELIABILITY=full).
 FUZZTIME ?= 5m
 reliability: build
-	KUBELITE_BIN=$(CURDIR)/$(KUBELITE) $(GO) test -count=1 -timeout 40m -v -run 'Test' ./reliability/ | grep -E '^(FIGURE|---|ok|FAIL|PASS)'
+	KUBELITE_RELIABILITY=full KUBELITE_BIN=$(CURDIR)/$(KUBELITE) $(GO) test -count=1 -timeout 40m -v -run 'Test' ./reliability/ | grep -E '^(FIGURE|---|ok|FAIL|PASS)'
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./reliability/
 
 # containers.sh runs real containers on the local node (needs containerd and the

@@ -13,7 +13,7 @@
 //     heartbeats and the admin answered.
 //
 // `make reliability` runs the whole suite (KUBELITE_TRIALS kills, the fuzz
-// targets for a bounded time each); `go test -short` (in `make test`) runs its
+// targets for a bounded time each); plain `go test` (in `make test`) runs its
 // fast part. The tests print the suite's figures as lines starting with
 // "FIGURE", which the README's Reliability section quotes.
 package reliability

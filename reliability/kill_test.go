@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -43,9 +44,9 @@ const (
 //     and per object it never delivered a version twice or out of order, nor
 //     missed the final version of any object.
 func TestKillAndRestart(t *testing.T) {
-	trials := envInt(t, "KUBELITE_TRIALS", 20)
-	if testing.Short() {
-		trials = 3
+	trials := 3
+	if full() {
+		trials = envInt(t, "KUBELITE_TRIALS", 20)
 	}
 	p := startProcess(t)
 	cfg := p.config()
@@ -421,3 +422,8 @@ func (w *watchRecorder) check(t *testing.T, ctx context.Context, client kubernet
 	}
 	return lost, int(w.bad.Load()), int(w.replays.Load()), collapsed
 }
+
+// full reports whether the suite runs at its whole size
+// (KUBELITE_RELIABILITY=full, as `make reliability` sets it) rather than the
+// fast part that `make test` runs.
+func full() bool { return os.Getenv("KUBELITE_RELIABILITY") == "full" }

@@ -44,9 +44,9 @@ import (
 // a server sized for the two cores it shares with the clients here, and the
 // flood's service accounts a priority level of their own with short queues.
 func TestOverload(t *testing.T) {
-	flooders, floodFor := 400, 60*time.Second
-	if testing.Short() {
-		flooders, floodFor = 200, 8*time.Second
+	flooders, floodFor := 200, 8*time.Second
+	if full() {
+		flooders, floodFor = 400, 60*time.Second
 	}
 	p := startProcess(t, "--max-requests-inflight=20", "--max-mutating-requests-inflight=10")
 	admin := p.config()

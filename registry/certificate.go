@@ -4,20 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
+	"github.com/kubelite/kubelite/auth/admission/certificates"
 	"github.com/kubelite/kubelite/registry/validation"
 )
 
@@ -150,27 +149,8 @@ func authorizePodCertificateStatus(ctx context.Context, authz authorizer.Uncondi
 		return field.ErrorList{field.InternalError(fp, errors.New(`cannot determine calling user to perform "sign" check`))}
 	}
 	signer := oldReq.Spec.SignerName
-	if mayForSigner(ctx, authz, u, "sign", signer) {
+	if certificates.MayForSigner(ctx, authz, u, "sign", signer) {
 		return nil
 	}
 	return field.ErrorList{field.Forbidden(fp, fmt.Sprintf("User %q is not permitted to %q for signer %q", u.GetName(), "sign", signer))}
-}
-
-// mayForSigner reports whether u may do verb on the signer, named exactly or
-// by its domain's wildcard ("example.com/*").
-func mayForSigner(ctx context.Context, authz authorizer.UnconditionalAuthorizer, u user.Info, verb, signer string) bool {
-	names := []string{signer}
-	if domain, _, ok := strings.Cut(signer, "/"); ok {
-		names = append(names, domain+"/*")
-	}
-	for _, name := range names {
-		d, _, err := authz.Authorize(ctx, authorizer.AttributesRecord{
-			User: u, Verb: verb, APIGroup: certificatesv1.GroupName, APIVersion: "*",
-			Resource: "signers", Name: name, ResourceRequest: true,
-		})
-		if err == nil && d == authorizer.DecisionAllow {
-			return true
-		}
-	}
-	return false
 }

@@ -103,15 +103,16 @@ func (p *signerCheck) Validate(ctx context.Context, a admission.Attributes, _ ad
 	if !p.changed(old, csr) {
 		return nil
 	}
-	if !mayForSigner(ctx, p.authz, a.GetUserInfo(), p.verb, old.Spec.SignerName) {
+	if !MayForSigner(ctx, p.authz, a.GetUserInfo(), p.verb, old.Spec.SignerName) {
 		return admission.NewForbidden(a, fmt.Errorf("user not permitted to %s requests with signerName %q", p.verb, old.Spec.SignerName))
 	}
 	return nil
 }
 
-// mayForSigner reports whether u may do verb on the signer, by its name
-// or its domain's wildcard.
-func mayForSigner(ctx context.Context, authz authorizer.UnconditionalAuthorizer, u user.Info, verb, signer string) bool {
+// MayForSigner reports whether u may do verb on the signer, by its name
+// or its domain's wildcard ("example.com/*"), as upstream's admission and
+// CSR status checks ask it.
+func MayForSigner(ctx context.Context, authz authorizer.UnconditionalAuthorizer, u user.Info, verb, signer string) bool {
 	names := []string{signer}
 	if domain, _, ok := strings.Cut(signer, "/"); ok {
 		names = append(names, domain+"/*")

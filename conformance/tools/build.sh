@@ -58,10 +58,14 @@ usage() {
 	exit 2
 }
 
-# module_field DIR MODULE FIELD: a field (Version, Time) of a module in the build
-# list of the module in DIR, as `go list -m -json` reports it.
+# module_field DIR MODULE FIELD: a field (Version, Time, Dir) of a module in the
+# build list of the module in DIR, as `go list -m -json` reports it. Dir is
+# only known once the module's source is in the module cache, which on a fresh
+# machine it is not: `go mod download` fetches it and reports Dir.
 module_field() {
-	(cd "$1" && go list -m -json "$2") | jq -er ".$3" ||
+	local cmd=(go list -m -json "$2")
+	[ "$3" = Dir ] && cmd=(go mod download -json "$2")
+	(cd "$1" && "${cmd[@]}") | jq -er ".$3" ||
 		die "cannot resolve $2 in $1/go.mod"
 }
 

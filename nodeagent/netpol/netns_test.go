@@ -10,12 +10,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	goruntime "runtime"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/kubelite/kubelite/nodeagent/internal/netnsexec"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,42 +27,8 @@ import (
 	"sigs.k8s.io/knftables"
 )
 
-// inNetns runs fn on a thread of its own in the named network namespace.
-// The thread is never handed back: it ends with its goroutine, so nothing
-// else ever runs in that namespace by accident. Processes fn starts (nft)
-// and sockets it opens belong to the namespace.
-func inNetns(name string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread()
-		h, err := netns.GetFromName(name)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			errc <- err
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
-
-// netnsNFT runs an Interface's transactions inside a network namespace.
-type netnsNFT struct {
-	knftables.Interface
-	ns string
-}
-
-func (n netnsNFT) Run(ctx context.Context, tx *knftables.Transaction) error {
-	return inNetns(n.ns, func() error { return n.Interface.Run(ctx, tx) })
-}
-
-func (n netnsNFT) Check(ctx context.Context, tx *knftables.Transaction) error {
-	return inNetns(n.ns, func() error { return n.Interface.Check(ctx, tx) })
-}
+// inNetns runs fn in the named network namespace (see netnsexec.Do).
+func inNetns(name string, fn func() error) error { return netnsexec.Do(netnsexec.Path(name), fn) }
 
 // testNode is a node made of network namespaces: <p>-node holds the bridge
 // kubelite0 (10.42.0.1/24) with pods <p>-a, -b, -c (10.42.0.2-4) attached by
@@ -207,11 +173,8 @@ func TestEnforcerInNetns(t *testing.T) {
 	mkPod("c", "node", "c", "10.42.0.4")
 	mkPod("r", "other", "r", "10.42.1.2")
 
-	var nft knftables.Interface
-	if err := inNetns(n.ns("node"), func() (err error) {
-		nft, err = knftables.New(knftables.InetFamily, TableName)
-		return err
-	}); err != nil {
+	nft, err := netnsexec.NewNFT(netnsexec.Path(n.ns("node")), knftables.InetFamily, TableName)
+	if err != nil {
 		t.Fatal(err)
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
@@ -220,7 +183,7 @@ func TestEnforcerInNetns(t *testing.T) {
 		Pods:            factory.Core().V1().Pods(),
 		Namespaces:      factory.Core().V1().Namespaces(),
 		Policies:        factory.Networking().V1().NetworkPolicies(),
-		NFT:             netnsNFT{nft, n.ns("node")},
+		NFT:             nft,
 		MinSyncInterval: 50 * time.Millisecond,
 	})
 	if err != nil {
@@ -359,21 +322,18 @@ func BenchmarkNFTSync(b *testing.B) {
 
 // nftInNewNetns makes a network namespace for the test alone and returns
 // an Interface to the table in it.
-func nftInNewNetns(tb testing.TB) netnsNFT {
+func nftInNewNetns(tb testing.TB) netnsexec.NFT {
 	tb.Helper()
 	ns := fmt.Sprintf("knp%d-nft", rand.IntN(1_000_000))
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		tb.Fatalf("%v: %s", err, out)
 	}
 	tb.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	var nft knftables.Interface
-	if err := inNetns(ns, func() (err error) {
-		nft, err = knftables.New(knftables.InetFamily, TableName)
-		return err
-	}); err != nil {
+	nft, err := netnsexec.NewNFT(netnsexec.Path(ns), knftables.InetFamily, TableName)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return netnsNFT{nft, ns}
+	return nft.(netnsexec.NFT)
 }
 
 // TestCleanupInNetns removes a table the real nft holds, and is fine
@@ -393,7 +353,7 @@ func TestCleanupInNetns(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := func() string {
-		out, _ := exec.Command("ip", "netns", "exec", nft.ns, "nft", "list", "tables").CombinedOutput()
+		out, _ := exec.Command("ip", "netns", "exec", filepath.Base(nft.Path), "nft", "list", "tables").CombinedOutput()
 		return string(out)
 	}
 	if !strings.Contains(list(), TableName) {

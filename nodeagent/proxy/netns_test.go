@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/knftables"
 
+	"github.com/kubelite/kubelite/nodeagent/internal/netnsexec"
 	"github.com/kubelite/kubelite/nodeagent/podnet/nettest"
 )
 
@@ -288,11 +289,10 @@ func TestRulesAcceptedByNft(t *testing.T) {
 					bySvc["ns/"+s.Name] = append(bySvc["ns/"+s.Name], es)
 				}
 			}
-			var nft knftables.Interface
-			if err := inNetns(host.Path, func() (err error) { nft, err = knftables.New(tc.family, TableName); return err }); err != nil {
+			nft, err := netnsexec.NewNFT(host.Path, tc.family, TableName)
+			if err != nil {
 				t.Fatal(err)
 			}
-			nft = netnsNFT{nft, host.Path}
 			ctx := context.Background()
 			want := compile(tc.family, []netip.Prefix{netip.MustParsePrefix(tc.cidr)}, servicePorts(tc.family, testNode, services, bySvc))
 			tab := table{nft: nft}

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/kubelite/kubelite/nodeagent/internal/netnsexec"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
@@ -141,16 +140,9 @@ func New(cfg Config) (*Proxier, error) {
 			p.clusterCIDRs = append(p.clusterCIDRs, pfx)
 		}
 	}
-	var nft knftables.Interface
-	err := inNetns(cfg.NetNS, func() (err error) {
-		nft, err = knftables.New(cfg.Family, TableName)
-		return err
-	})
+	nft, err := netnsexec.NewNFT(cfg.NetNS, cfg.Family, TableName)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
-	}
-	if cfg.NetNS != "" {
-		nft = netnsNFT{nft, cfg.NetNS}
 	}
 	p.table = table{nft: nft}
 	enqueue := func(any) { p.queue.Add(syncKey) }
@@ -296,48 +288,4 @@ func (p *Proxier) compile() ([]*servicePort, ruleset) {
 	}
 	p.compiled = compiled
 	return sps, r
-}
-
-// inNetns runs fn on a thread of its own in the network namespace at path
-// (empty: fn runs here). The thread is never handed back: it ends with its
-// goroutine. Processes fn starts (nft) belong to the namespace.
-func inNetns(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		ns, err := netns.GetFromPath(path)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
-
-// netnsNFT runs an Interface's commands inside a network namespace.
-type netnsNFT struct {
-	knftables.Interface
-	path string
-}
-
-func (n netnsNFT) Run(ctx context.Context, tx *knftables.Transaction) error {
-	return inNetns(n.path, func() error { return n.Interface.Run(ctx, tx) })
-}
-
-func (n netnsNFT) Check(ctx context.Context, tx *knftables.Transaction) error {
-	return inNetns(n.path, func() error { return n.Interface.Check(ctx, tx) })
-}
-
-func (n netnsNFT) List(ctx context.Context, kind string) (names []string, err error) {
-	err = inNetns(n.path, func() (err error) { names, err = n.Interface.List(ctx, kind); return err })
-	return names, err
 }

@@ -11,12 +11,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/vishvananda/netns"
+	"github.com/kubelite/kubelite/nodeagent/internal/netnsexec"
 )
 
 // Host is a network namespace playing one machine.
@@ -87,26 +86,7 @@ func Run(t testing.TB, name string, args ...string) string {
 
 // Do runs fn on an OS thread in the host's namespace. Sockets fn opens
 // stay in the namespace after it returns.
-func (h *Host) Do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// The thread is not unlocked: it ends with the goroutine, so no
-		// other goroutine runs in the namespace.
-		ns, err := netns.GetFromPath(h.Path)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+func (h *Host) Do(fn func() error) error { return netnsexec.Do(h.Path, fn) }
 
 // Listen opens a TCP listener in the host's namespace.
 func (h *Host) Listen(t testing.TB, addr string) net.Listener {

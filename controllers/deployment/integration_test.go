@@ -32,7 +32,7 @@ func TestDeployments(t *testing.T) {
 		ns := "deploy-rolling"
 		s.CreateNamespace(t, ns)
 		readyPods(t, c, ns)
-		d := newDeployment(ns, "web", 3, "image:a")
+		d := testserver.Deployment(ns, "web", 3, "image:a")
 		d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{
 			MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1)),
 		}
@@ -105,7 +105,7 @@ func TestDeployments(t *testing.T) {
 	t.Run("progress deadline", func(t *testing.T) {
 		ns := "deploy-deadline"
 		s.CreateNamespace(t, ns) // no readyPods: nothing ever becomes available
-		d := newDeployment(ns, "web", 1, "image:a")
+		d := testserver.Deployment(ns, "web", 1, "image:a")
 		d.Spec.ProgressDeadlineSeconds = ptr.To[int32](1)
 		if _, err := c.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -120,7 +120,7 @@ func TestDeployments(t *testing.T) {
 		ns := "deploy-history"
 		s.CreateNamespace(t, ns)
 		readyPods(t, c, ns)
-		d := newDeployment(ns, "web", 1, "image:a")
+		d := testserver.Deployment(ns, "web", 1, "image:a")
 		d.Spec.RevisionHistoryLimit = ptr.To[int32](1)
 		if _, err := c.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestDeployments(t *testing.T) {
 		ns := "deploy-recreate"
 		s.CreateNamespace(t, ns)
 		readyPods(t, c, ns)
-		d := newDeployment(ns, "web", 2, "image:a")
+		d := testserver.Deployment(ns, "web", 2, "image:a")
 		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 		if _, err := c.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -176,7 +176,7 @@ func TestDeployments(t *testing.T) {
 	t.Run("foreground deletion", func(t *testing.T) {
 		ns := "deploy-delete"
 		s.CreateNamespace(t, ns)
-		if _, err := c.AppsV1().Deployments(ns).Create(t.Context(), newDeployment(ns, "web", 2, "image:a"), metav1.CreateOptions{}); err != nil {
+		if _, err := c.AppsV1().Deployments(ns).Create(t.Context(), testserver.Deployment(ns, "web", 2, "image:a"), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "pods", func(ctx context.Context) (bool, error) {
@@ -200,20 +200,6 @@ func TestDeployments(t *testing.T) {
 			return len(pods.Items) == 0 && len(sets.Items) == 0 && apierrors.IsNotFound(err), nil
 		})
 	})
-}
-
-func newDeployment(ns, name string, replicas int32, image string) *appsv1.Deployment {
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}},
-			},
-		},
-	}
 }
 
 // readyPods marks every pod of ns Running and Ready until the test ends.

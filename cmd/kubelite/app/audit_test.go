@@ -12,13 +12,11 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app"
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
@@ -182,18 +180,7 @@ rules:
 		Simulated: app.SimulatedNodesConfig{Count: 1, Prefix: "who-"}})
 	ctx := t.Context()
 	s.CreateNamespace(t, "who")
-	labels := map[string]string{"app": "who"}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "who"},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
-			},
-		},
-	}
+	d := testserver.Deployment("who", "who", 1, "busybox")
 	if _, err := s.Client.AppsV1().Deployments("who").Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

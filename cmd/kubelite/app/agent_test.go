@@ -285,3 +285,35 @@ func certSerial(t *testing.T, file string) string {
 		}
 	}
 }
+
+// TestAgentConfigValidate: the network flags of `kubelite agent` are
+// checked before anything starts.
+func TestAgentConfigValidate(t *testing.T) {
+	base := app.AgentConfig{Servers: []string{"https://10.0.0.1:6443"}}
+	for _, tc := range []struct {
+		name string
+		mod  func(*app.AgentConfig)
+		want string // part of the error; empty: valid
+	}{
+		{"defaults", func(*app.AgentConfig) {}, ""},
+		{"network policy on containerd", func(c *app.AgentConfig) { c.NetworkPolicy = "nftables" }, ""},
+		{"dual-stack cluster CIDR", func(c *app.AgentConfig) { c.ClusterCIDR = "10.50.0.0/16, fd00:50::/56" }, ""},
+		{"unknown network policy mode", func(c *app.AgentConfig) { c.NetworkPolicy = "iptables" }, `--network-policy: unknown mode "iptables"`},
+		{"network policy without containers", func(c *app.AgentConfig) {
+			c.NetworkPolicy, c.Runtime, c.Proxy = "nftables", "simulated", "none"
+		}, "--network-policy=nftables needs --runtime=containerd"},
+		{"bad cluster CIDR", func(c *app.AgentConfig) { c.ClusterCIDR = "10.50.0.0/33" }, "--cluster-cidr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			tc.mod(&cfg)
+			err := cfg.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("want valid, got %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("want an error with %q, got %v", tc.want, err)
+			}
+		})
+	}
+}

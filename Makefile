@@ -49,12 +49,15 @@ reliability: build
 
 # containers.sh runs real containers on the local node (needs containerd and the
 # images: about a minute); services.sh runs Services and cluster DNS on them, on the
-# pod network (the CNI plugins of `make cni`, nft: about 30 s).
+# pod network (the CNI plugins of `make cni`, nft: about 30 s); nodes.sh runs a server
+# and a `kubelite agent` on two hosts (network namespaces it makes and removes) and
+# shows pods, Services, cluster DNS and NetworkPolicy across them (about 60 s).
 e2e: build containerd images cni
 	./conformance/e2e/kubectl.sh $(KUBELITE)
 	./conformance/e2e/helm.sh $(KUBELITE)
 	./conformance/e2e/containers.sh $(KUBELITE)
 	./conformance/e2e/services.sh $(KUBELITE)
+	./conformance/e2e/nodes.sh $(KUBELITE)
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
 # into .cache/bin), each kubelite figure also as a ratio to upstream's; then the

@@ -165,6 +165,14 @@ func TestAgentJoins(t *testing.T) {
 	if _, err := network.CoreV1().Secrets("").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("network workers list secrets: %v, want 403", err)
 	}
+	// Their informers list and watch: no get of one pod, namespace or
+	// policy (least privilege, as upstream's kube-proxy role).
+	if _, err := network.CoreV1().Pods("kube-system").Get(ctx, "any", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("network workers get a pod: %v, want 403", err)
+	}
+	if _, err := network.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("network workers get a namespace: %v, want 403", err)
+	}
 	if netCSRs := csrsOf(t, s, certificatesv1.KubeAPIServerClientSignerName); len(netCSRs) != 1 || netCSRs[0].Spec.Username != "system:node:joiner" ||
 		!approvedBy(netCSRs[0], "Auto approving node proxier client certificate after SubjectAccessReview.") {
 		t.Errorf("network workers' CSRs = %+v", netCSRs)

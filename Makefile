@@ -68,7 +68,9 @@ e2e: build containerd images cni
 # benchmarks, among them BenchmarkPodStartupLatency (100 pods on the real
 # containerd node, created to Running and Ready seen through a watch: p50, p99);
 # then BenchmarkProxySync (an EndpointSlice change to the service proxy's nftables rules
-# applied, 1,000 Services: p50, p99); then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
+# applied, 1,000 Services: p50, p99) and BenchmarkProxySyncVsUpstream (the same change
+# seen through nft monitor, kubelite's proxy beside upstream's kube-proxy in nftables
+# mode, built into .cache/bin, against one kubelite API server: ratios); then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
 # BenchmarkStartup measures the server alone (--local-node=, no containerd).
 bench: build containerd images
 	conformance/tools/build.sh etcd >/dev/null
@@ -81,6 +83,8 @@ bench: build containerd images
 	$(GO) test -run '^$$' -bench DeploymentReady -benchtime 1x -timeout 30m ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench . -skip ProxySync -benchmem ./nodeagent/...
 	$(GO) test -run '^$$' -bench ProxySync -benchtime 200x ./nodeagent/proxy/
+	conformance/tools/build.sh kube-proxy >/dev/null
+	$(GO) test -run '^$$' -bench ProxySyncVsUpstream -benchtime 200x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 300m ./cmd/kubelite/
 

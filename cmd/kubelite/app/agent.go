@@ -111,8 +111,8 @@ func (c AgentConfig) Validate() error {
 	if err := validateProxy(c.Proxy, c.runtime()); err != nil {
 		errs = append(errs, err)
 	}
-	if err := validateNetworkPolicy(c.NetworkPolicy, "agent"); err != nil {
-		errs = append(errs, err)
+	if c.NetworkPolicy != "" && !slices.Contains(networkPolicyModes, c.NetworkPolicy) {
+		errs = append(errs, fmt.Errorf("--network-policy: unknown mode %q (known: %s)", c.NetworkPolicy, strings.Join(networkPolicyModes, ", ")))
 	} else if c.NetworkPolicy == "nftables" && c.runtime() != "containerd" {
 		errs = append(errs, errors.New("--network-policy=nftables needs --runtime=containerd"))
 	}

@@ -49,12 +49,15 @@ reliability: build
 
 # containers.sh runs real containers on the local node (needs containerd and the
 # images: about a minute); services.sh runs Services and cluster DNS on them, on the
-# pod network (the CNI plugins of `make cni`, nft: about 30 s).
+# pod network (the CNI plugins of `make cni`, nft: about 30 s); nodes.sh runs a server
+# and a `kubelite agent` on two hosts (network namespaces it makes and removes) and
+# shows pods, Services, cluster DNS and NetworkPolicy across them (about 60 s).
 e2e: build containerd images cni
 	./conformance/e2e/kubectl.sh $(KUBELITE)
 	./conformance/e2e/helm.sh $(KUBELITE)
 	./conformance/e2e/containers.sh $(KUBELITE)
 	./conformance/e2e/services.sh $(KUBELITE)
+	./conformance/e2e/nodes.sh $(KUBELITE)
 
 # bench: kubelite beside upstream etcd + kube-apiserver (built once from Go modules
 # into .cache/bin), each kubelite figure also as a ratio to upstream's; then the
@@ -65,7 +68,9 @@ e2e: build containerd images cni
 # benchmarks, among them BenchmarkPodStartupLatency (100 pods on the real
 # containerd node, created to Running and Ready seen through a watch: p50, p99);
 # then BenchmarkProxySync (an EndpointSlice change to the service proxy's nftables rules
-# applied, 1,000 Services: p50, p99); then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
+# applied, 1,000 Services: p50, p99) and BenchmarkProxySyncVsUpstream (the same change
+# seen through nft monitor, kubelite's proxy beside upstream's kube-proxy in nftables
+# mode, built into .cache/bin, against one kubelite API server: ratios); then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
 # BenchmarkStartup measures the server alone (--local-node=, no containerd).
 bench: build containerd images
 	conformance/tools/build.sh etcd >/dev/null
@@ -78,6 +83,8 @@ bench: build containerd images
 	$(GO) test -run '^$$' -bench DeploymentReady -benchtime 1x -timeout 30m ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench . -skip ProxySync -benchmem ./nodeagent/...
 	$(GO) test -run '^$$' -bench ProxySync -benchtime 200x ./nodeagent/proxy/
+	conformance/tools/build.sh kube-proxy >/dev/null
+	$(GO) test -run '^$$' -bench ProxySyncVsUpstream -benchtime 200x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 300m ./cmd/kubelite/
 

@@ -205,19 +205,6 @@ done
 
 K() { "${kubectls[0]}" "$@"; }
 jp() { K get pod "$1" -n $ns -o jsonpath="$2"; }
-# eventually NAME PATTERN SECONDS CMD...: CMD's output matches within SECONDS.
-eventually() {
-	local name=$1 pattern=$2 secs=$3; shift 3
-	local out end=$((SECONDS+secs))
-	while :; do
-		if out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
-			E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"; return
-		fi
-		[ $SECONDS -ge $end ] && break
-		sleep 0.5
-	done
-	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within $secs s)"; echo "$out" | sed 's/^/     /' | head -30
-}
 eventually "configMap update reaches the file" '^hello-2$' 90 K exec web -n $ns -c main -- cat /conf/greeting
 eventually "emptyDir over its sizeLimit: evicted" '^Failed Evicted Usage of EmptyDir volume "cache" exceeds the limit "1Mi"\. $' 30 jp disk '{.status.phase} {.status.reason} {.status.message}'
 eventually "termination message" '^Succeeded goodbye$' 30 jp term '{.status.phase} {.status.containerStatuses[0].state.terminated.message}'

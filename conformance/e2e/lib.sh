@@ -95,6 +95,20 @@ eventually_out() {
 	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within 10 s)"; echo "$out" | sed 's/^/     /' | head -30
 }
 
+# eventually NAME PATTERN SECONDS CMD...: CMD's output matches within SECONDS.
+eventually() {
+	local name=$1 pattern=$2 secs=$3; shift 3
+	local out end=$((SECONDS+secs))
+	while :; do
+		if out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
+			E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"; return
+		fi
+		[ $SECONDS -ge $end ] && break
+		sleep 0.5
+	done
+	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within $secs s)"; echo "$out" | sed 's/^/     /' | head -30
+}
+
 # expect_fail NAME PATTERN CMD...: CMD fails and its output matches the regex.
 expect_fail() {
 	local name=$1 pattern=$2; shift 2

@@ -46,19 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 K() { "$kubectl" "$@"; }
-# eventually NAME PATTERN SECONDS CMD...: CMD's output matches within SECONDS.
-eventually() {
-	local name=$1 pattern=$2 secs=$3; shift 3
-	local out end=$((SECONDS+secs))
-	while :; do
-		if out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
-			E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"; return
-		fi
-		[ $SECONDS -ge $end ] && break
-		sleep 0.5
-	done
-	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within $secs s)"; echo "$out" | sed 's/^/     /' | head -30
-}
 
 check "create namespace" K create namespace $ns
 check "default service account appears" wait_default_sa $ns K

@@ -13,6 +13,7 @@ import (
 	_ "go.etcd.io/etcd/server/v3"                     // etcd server binary (package main)
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"          // upstream API server
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager" // upstream controllers (CLUSTER=upstream)
+	_ "k8s.io/kubernetes/cmd/kube-proxy"              // upstream service proxy (BenchmarkProxySync's ratio)
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"          // upstream scheduler (CLUSTER=upstream)
 	_ "k8s.io/kubernetes/test/e2e"                    // the e2e.test suite (built with go test -c)
 	_ "k8s.io/kubernetes/test/images/agnhost"         // agnhost, for the agnhost, nautilus and kitten images

@@ -75,6 +75,16 @@ type AgentConfig struct {
 	// Empty: 10.96.0.10 (the server's default kube-dns address) and
 	// cluster.local.
 	ClusterDNS, ClusterDomain string
+	// ClusterCIDR is the cluster's pod range, the server's --cluster-cidr
+	// (one CIDR, or two of different families comma-separated): the
+	// service proxy masquerades traffic to a cluster IP from outside it,
+	// as the server's node does. Empty: DefaultClusterCIDR, the server's
+	// default.
+	ClusterCIDR string
+	// NetworkPolicy enforces NetworkPolicies for the node's pods
+	// (networkPolicyModes), reading pods, namespaces and policies as the
+	// node's network workers (system:kube-proxy). Empty: none.
+	NetworkPolicy string
 }
 
 // Validate reports bad settings without side effects.
@@ -100,6 +110,16 @@ func (c AgentConfig) Validate() error {
 	}
 	if err := validateProxy(c.Proxy, c.runtime()); err != nil {
 		errs = append(errs, err)
+	}
+	if c.NetworkPolicy != "" && !slices.Contains(networkPolicyModes, c.NetworkPolicy) {
+		errs = append(errs, fmt.Errorf("--network-policy: unknown mode %q (known: %s)", c.NetworkPolicy, strings.Join(networkPolicyModes, ", ")))
+	} else if c.NetworkPolicy == "nftables" && c.runtime() != "containerd" {
+		errs = append(errs, errors.New("--network-policy=nftables needs --runtime=containerd"))
+	}
+	for _, cidr := range splitList(c.ClusterCIDR) {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			errs = append(errs, fmt.Errorf("--cluster-cidr: %w", err))
+		}
 	}
 	if c.ClusterDNS != "" && net.ParseIP(c.ClusterDNS) == nil {
 		errs = append(errs, fmt.Errorf("--cluster-dns: %q is not an IP address", c.ClusterDNS))
@@ -132,6 +152,9 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	}
 	if cfg.Runtime == "" {
 		cfg.Runtime = "containerd"
+	}
+	if cfg.ClusterCIDR == "" {
+		cfg.ClusterCIDR = DefaultClusterCIDR
 	}
 	return &Agent{cfg: cfg}, nil
 }
@@ -432,14 +455,21 @@ func (a *Agent) runNode(ctx context.Context, rc, netConfig *rest.Config) error {
 			return err
 		}
 		ep.port = 10250
-		sp := serviceProxy{mode: a.cfg.Proxy, clusterDNS: a.cfg.ClusterDNS, clusterDomain: a.cfg.ClusterDomain}
+		sp := serviceProxy{mode: a.cfg.Proxy, clusterDNS: a.cfg.ClusterDNS, clusterDomain: a.cfg.ClusterDomain,
+			clusterCIDRs: splitList(a.cfg.ClusterCIDR)}
 		if sp.clusterDNS == "" {
 			sp.clusterDNS = defaultAgentClusterDNS
 		}
-		if sp.enabled() {
+		np := networkPolicy{mode: a.cfg.NetworkPolicy}
+		if sp.enabled() || np.mode == "nftables" {
 			// The proxy reads the whole cluster's Services and
-			// EndpointSlices, as the node's network workers
-			// (system:kube-proxy) may and the node itself may not.
+			// EndpointSlices, network policy its pods, namespaces and
+			// policies (peers run on any node), as the node's network
+			// workers (system:kube-proxy) may and the node itself may
+			// not.
+			if netConfig == nil && np.mode == "nftables" {
+				return errors.New("network policy: no credentials for the node's network workers")
+			}
 			pc := netConfig
 			if pc == nil {
 				pc = rc
@@ -448,10 +478,11 @@ func (a *Agent) runNode(ctx context.Context, rc, netConfig *rest.Config) error {
 			if err != nil {
 				return err
 			}
-			sp.informers = informers.NewSharedInformerFactory(client, 0)
-			defer sp.informers.Shutdown()
+			factory := informers.NewSharedInformerFactory(client, 0)
+			defer factory.Shutdown()
+			sp.informers, np.informers = factory, factory
 		}
-		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, networkPolicy{}, localNetwork{CNIBinDir: a.cfg.CNIBinDir, Nodes: netConfig}, sp)
+		return runLocalNode(ctx, rc, a.cfg.DataDir, a.cfg.NodeName, ep, np, localNetwork{CNIBinDir: a.cfg.CNIBinDir, Nodes: netConfig}, sp)
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -514,6 +545,8 @@ runs the node agent with that identity. Later starts need no token.`,
 	fs.StringVar(&cfg.Proxy, "proxy", defaultProxy(), "How the node serves Services: nftables (the service proxy and the cluster DNS server, as the server's local node) or none. The default is nftables when run as root with containerd and runc installed (none for --runtime=simulated), else none.")
 	fs.StringVar(&cfg.ClusterDNS, "cluster-dns", "", "The kube-dns Service's cluster IP, the name server of pods with dnsPolicy ClusterFirst. Default: "+defaultAgentClusterDNS+".")
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain.")
+	fs.StringVar(&cfg.ClusterCIDR, "cluster-cidr", DefaultClusterCIDR, "The cluster's pod range, as the server's --cluster-cidr (two CIDRs of different IP families, comma-separated, for dual stack): the service proxy masquerades traffic to a cluster IP from outside it.")
+	fs.StringVar(&cfg.NetworkPolicy, "network-policy", "none", "How the node enforces NetworkPolicies for its pods: nftables (as the server's --network-policy, reading pods, namespaces and policies as the node's network workers) or none.")
 	fs.StringVar(&cfg.Runtime, "runtime", "containerd", "Container runtime: containerd (a containerd of the agent's own under <data-dir>/containerd), or simulated (containers that run no process).")
 	return cmd
 }

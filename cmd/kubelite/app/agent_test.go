@@ -165,6 +165,14 @@ func TestAgentJoins(t *testing.T) {
 	if _, err := network.CoreV1().Secrets("").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("network workers list secrets: %v, want 403", err)
 	}
+	// Their informers list and watch: no get of one pod, namespace or
+	// policy (least privilege, as upstream's kube-proxy role).
+	if _, err := network.CoreV1().Pods("kube-system").Get(ctx, "any", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("network workers get a pod: %v, want 403", err)
+	}
+	if _, err := network.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("network workers get a namespace: %v, want 403", err)
+	}
 	if netCSRs := csrsOf(t, s, certificatesv1.KubeAPIServerClientSignerName); len(netCSRs) != 1 || netCSRs[0].Spec.Username != "system:node:joiner" ||
 		!approvedBy(netCSRs[0], "Auto approving node proxier client certificate after SubjectAccessReview.") {
 		t.Errorf("network workers' CSRs = %+v", netCSRs)
@@ -283,5 +291,37 @@ func certSerial(t *testing.T, file string) string {
 			}
 			return c.SerialNumber.String()
 		}
+	}
+}
+
+// TestAgentConfigValidate: the network flags of `kubelite agent` are
+// checked before anything starts.
+func TestAgentConfigValidate(t *testing.T) {
+	base := app.AgentConfig{Servers: []string{"https://10.0.0.1:6443"}}
+	for _, tc := range []struct {
+		name string
+		mod  func(*app.AgentConfig)
+		want string // part of the error; empty: valid
+	}{
+		{"defaults", func(*app.AgentConfig) {}, ""},
+		{"network policy on containerd", func(c *app.AgentConfig) { c.NetworkPolicy = "nftables" }, ""},
+		{"dual-stack cluster CIDR", func(c *app.AgentConfig) { c.ClusterCIDR = "10.50.0.0/16, fd00:50::/56" }, ""},
+		{"unknown network policy mode", func(c *app.AgentConfig) { c.NetworkPolicy = "iptables" }, `--network-policy: unknown mode "iptables"`},
+		{"network policy without containers", func(c *app.AgentConfig) {
+			c.NetworkPolicy, c.Runtime, c.Proxy = "nftables", "simulated", "none"
+		}, "--network-policy=nftables needs --runtime=containerd"},
+		{"bad cluster CIDR", func(c *app.AgentConfig) { c.ClusterCIDR = "10.50.0.0/33" }, "--cluster-cidr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			tc.mod(&cfg)
+			err := cfg.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("want valid, got %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("want an error with %q, got %v", tc.want, err)
+			}
+		})
 	}
 }

@@ -371,6 +371,8 @@ const (
 	// system:kube-proxy what a node's pod network needs of the whole
 	// cluster: namespaces, pods and network policies, for NetworkPolicy
 	// peers on any node (what a CNI daemon's own ClusterRole grants it).
+	// Its informers list and watch; as system:node-proxier's rules for
+	// Services, it grants no get.
 	nodeNetworkRole = "kubelite:node-network"
 	// nodeProxierApproverRole lets the CSR approver (the kube-system
 	// service account certificate-controller) approve requests of the
@@ -388,7 +390,7 @@ const (
 // identity, as the Node authorizer lets a node itself read only its own
 // Node and pods.
 func nodeNetworkRoles() []rbacv1.ClusterRole {
-	read := []string{"get", "list", "watch"}
+	watch := []string{"list", "watch"}
 	return []rbacv1.ClusterRole{
 		{
 			ObjectMeta: metav1.ObjectMeta{Name: nodeProxierCSRRole},
@@ -403,8 +405,8 @@ func nodeNetworkRoles() []rbacv1.ClusterRole {
 		{
 			ObjectMeta: metav1.ObjectMeta{Name: nodeNetworkRole},
 			Rules: []rbacv1.PolicyRule{
-				{Verbs: read, APIGroups: []string{""}, Resources: []string{"namespaces", "pods"}},
-				{Verbs: read, APIGroups: []string{networkingv1.GroupName}, Resources: []string{"networkpolicies"}},
+				{Verbs: watch, APIGroups: []string{""}, Resources: []string{"namespaces", "pods"}},
+				{Verbs: watch, APIGroups: []string{networkingv1.GroupName}, Resources: []string{"networkpolicies"}},
 			},
 		},
 	}

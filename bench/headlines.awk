@@ -1,0 +1,38 @@
+# headlines.awk (after parse.awk): the figures issue 12 sets targets for,
+# with the target beside each.
+function fig(b, c, u) { return b SUBSEP c SUBSEP u }
+function line(what, k, sooner, target,   r) {
+	r = ratio(k)
+	if (r == "") return
+	if (sooner) printf "| %s | %s | %s | %.1f× sooner (%.2f×) | %s |\n", what, num(val(k, "upstream")), num(val(k, "kubelite")), 1 / r, r, target
+	else printf "| %s | %s | %s | %.2f× | %s |\n", what, num(val(k, "upstream")), num(val(k, "kubelite")), r, target
+}
+END {
+	print "| figure | upstream | kubelite | kubelite vs upstream | target |"
+	print "|---|---:|---:|---:|---|"
+	line("control plane start to /readyz ok (ms)", fig("BenchmarkControlPlane", "", "ms-to-ready"), 1, "≥5× sooner")
+	line("control plane start to first node Ready (ms)", fig("BenchmarkControlPlane", "", "ms-to-node-Ready"), 1, "≥5× sooner")
+	line("control plane idle RSS (MiB)", fig("BenchmarkControlPlane", "", "MiB-RSS-idle"), 0, "≤0.4×")
+	line("control plane RSS with 10,000 ConfigMaps (MiB)", fig("BenchmarkControlPlane", "", "MiB-RSS-10k-objects"), 0, "")
+	line("API server alone: start to ready (ms)", fig("BenchmarkStartup", "", "ms-to-ready"), 1, "")
+	line("API server alone: RSS settled (MiB)", fig("BenchmarkStartup", "", "MiB-RSS-settled"), 0, "")
+	# API throughput: the geometric mean of the ops/s ratios, and the range.
+	b = "BenchmarkAPILatency"
+	n = 0; logsum = 0; lo = ""; hi = ""
+	for (j = 1; j <= nkeys[b]; j++) {
+		k = keys[b, j]
+		if (kunit[k] != "ops/s") continue
+		r = ratio(k)
+		if (r == "" || r <= 0) continue
+		n++; logsum += log(r)
+		if (lo == "" || r < lo) { lo = r; locase = kcase[k] }
+		if (hi == "" || r > hi) { hi = r; hicase = kcase[k] }
+	}
+	if (n > 0) printf "| API throughput, ops/s (%d cases: create, get, update, list, watch at each concurrency) | | | %.2f× (geometric mean; %.2f× %s to %.2f× %s) | ≥1× |\n", n, exp(logsum / n), lo, locase, hi, hicase
+	b = "BenchmarkScheduler"
+	for (j = 1; j <= nkeys[b]; j++) {
+		k = keys[b, j]
+		if (kunit[k] == "pods/s") line("scheduler pods/s, " kcase[k], k, 0, "≥2×")
+	}
+	line("Deployment to all Ready (s)", fig("BenchmarkDeploymentReady", "", "s-to-all-Ready"), 1, "")
+}

@@ -65,3 +65,17 @@ func TestProfilingAuthorized(t *testing.T) {
 		t.Errorf("admin GET /debug/pprof/ with profiling off: want 404, got %v", err)
 	}
 }
+
+// TestSchedulerProfilingAddressLoopback: the standalone scheduler's
+// unauthenticated profiles may only listen on loopback.
+func TestSchedulerProfilingAddressLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"": true, "127.0.0.1:10251": true, "[::1]:10251": true, "localhost:10251": true,
+		"0.0.0.0:10251": false, ":10251": false, "10.0.0.1:10251": false, "example.com:10251": false, "127.0.0.1": false,
+	} {
+		err := app.SchedulerConfig{Kubeconfig: "k", ProfilingAddress: addr}.Validate()
+		if (err == nil) != ok {
+			t.Errorf("--profiling-address %q: got %v, want ok=%v", addr, err, ok)
+		}
+	}
+}

@@ -13,7 +13,9 @@
 #
 # Environment:
 #   KUBELITE_BENCH_ONLY   the benchmarks to run, of: startup controlplane api
-#                         deployment scheduler (default: all)
+#                         apiservers deployment scheduler (default: all; api
+#                         compares the control planes, apiservers the API
+#                         servers alone)
 #   KUBELITE_DEPLOY_REPLICAS, KUBELITE_DEPLOY_NODES
 #                         BenchmarkDeploymentReady's size (here 1000 and 50)
 #   KUBELITE_SCHED_NODES, KUBELITE_SCHED_PODS
@@ -57,6 +59,7 @@ if [ $# -eq 0 ]; then
 	wanted startup && run startup -- -bench '^BenchmarkStartup$' -benchtime 3x -timeout 60m ./cmd/kubelite/
 	wanted controlplane && run controlplane -- -bench '^BenchmarkControlPlane$' -timeout 60m ./cmd/kubelite/
 	wanted api && run api -- -bench '^BenchmarkAPILatency$' -timeout 60m ./cmd/kubelite/
+	wanted apiservers && run apiservers KUBELITE_API_SERVER_ONLY=1 -- -bench '^BenchmarkAPILatency$' -timeout 60m ./cmd/kubelite/
 	wanted deployment && run deployment KUBELITE_DEPLOY_REPLICAS="${KUBELITE_DEPLOY_REPLICAS:-1000}" \
 		KUBELITE_DEPLOY_NODES="${KUBELITE_DEPLOY_NODES:-50}" -- -bench '^BenchmarkDeploymentReady$' -timeout 60m ./cmd/kubelite/
 	wanted scheduler && run scheduler KUBELITE_SCHED_NODES="${KUBELITE_SCHED_NODES:-500}" \

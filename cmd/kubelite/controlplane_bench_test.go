@@ -102,8 +102,9 @@ type controlPlane struct {
 // startUpstreamControlPlane starts etcd, then kube-apiserver,
 // kube-controller-manager and kube-scheduler with the flags and credentials
 // kubeadm would give them, then once /readyz is ok the kubelite node agent
-// agentBin with one simulated node, and returns once that node is Ready. The
-// cluster's pids are the four control plane processes'.
+// agentBin with one simulated node, and returns once that node is Ready
+// (without agentBin, once /readyz is ok, with no node). The cluster's pids
+// are the four control plane processes'.
 func startUpstreamControlPlane(b *testing.B, etcdBin, apiserverBin, kcmBin, schedBin, agentBin string) *controlPlane {
 	dir := b.TempDir()
 	pki := writeUpstreamPKI(b, dir)
@@ -141,7 +142,10 @@ func startUpstreamControlPlane(b *testing.B, etcdBin, apiserverBin, kcmBin, sche
 		return cmd
 	}
 
-	dropCachedPages(b, etcdBin, apiserverBin, kcmBin, schedBin, agentBin)
+	dropCachedPages(b, etcdBin, apiserverBin, kcmBin, schedBin)
+	if agentBin != "" {
+		dropCachedPages(b, agentBin)
+	}
 	t0 := time.Now()
 	etcd := start(etcdBin, "--data-dir", filepath.Join(dir, "etcd"), "--name", "default",
 		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
@@ -182,12 +186,14 @@ func startUpstreamControlPlane(b *testing.B, etcdBin, apiserverBin, kcmBin, sche
 		return err == nil && string(body) == "ok"
 	})
 	ready := time.Since(t0)
+	c := &cluster{config: cfg, pids: []int{etcd.Process.Pid, api.Process.Pid, kcm.Process.Pid, sched.Process.Pid}, stop: stop}
+	if agentBin == "" {
+		return &controlPlane{cluster: c, ready: ready}
+	}
 	start(agentBin, "nodeagent", "--kubeconfig", kubeconfig, "--simulated-nodes", "1",
 		"--simulated-node-shared-identity", "-v=0")
 	waitNodesReady(b, cfg, 1, 2*time.Minute)
-	nodeReady := time.Since(t0)
-	c := &cluster{config: cfg, pids: []int{etcd.Process.Pid, api.Process.Pid, kcm.Process.Pid, sched.Process.Pid}, stop: stop}
-	return &controlPlane{cluster: c, ready: ready, nodeReady: nodeReady}
+	return &controlPlane{cluster: c, ready: ready, nodeReady: time.Since(t0)}
 }
 
 // writeAdminKubeconfig writes a kubeconfig for server with the admin

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,9 +21,14 @@ import (
 
 // BenchmarkAPILatency measures API throughput and latency with client-go
 // (protobuf, no client-side rate limit, one clientset shared by the clients)
-// at several client concurrencies, against upstream etcd + kube-apiserver
-// and the kubelite server alone (as BenchmarkStartup starts them) in the same
-// run. For each concurrency c (KUBELITE_API_CONCURRENCY, default 1,8,64), in
+// at several client concurrencies, against both control planes in the same
+// run: the kubelite server (no node), whose controllers and scheduler run
+// in-process and watch what is written (the garbage collector every
+// resource), and upstream etcd, kube-apiserver, kube-controller-manager and
+// kube-scheduler (as BenchmarkControlPlane starts them, without a node).
+// KUBELITE_API_SERVER_ONLY=1 compares the API servers alone instead: etcd +
+// kube-apiserver against `kubelite server
+// --disable=controller-manager,scheduler`. For each concurrency c (KUBELITE_API_CONCURRENCY, default 1,8,64), in
 // a namespace of its own, c clients together do:
 //
 //   - create: KUBELITE_API_OBJECTS (2,000) ConfigMaps of
@@ -38,7 +44,7 @@ import (
 //     first), and ops/s is events per second.
 //
 // Each reports ops/s and the p50 and p99 latency in ms
-// (BenchmarkAPILatency/<side>/c=<c>/<op>). Run it with -benchtime 1x: each
+// (BenchmarkAPILatency/<control-planes|api-servers>/<side>/c=<c>/<op>). Run it with -benchtime 1x: each
 // operation is done as above once, whatever b.N.
 func BenchmarkAPILatency(b *testing.B) {
 	s := latencySettings{
@@ -48,12 +54,36 @@ func BenchmarkAPILatency(b *testing.B) {
 		lists:       envInt(b, "KUBELITE_API_LISTS", 100),
 		watchWrites: envInt(b, "KUBELITE_API_WATCH_WRITES", 1000),
 	}
+	serverOnly := os.Getenv("KUBELITE_API_SERVER_ONLY") == "1"
+	mode := "control-planes"
+	if serverOnly {
+		mode = "api-servers"
+	}
+	b.Run(mode, func(b *testing.B) { s.sides(b, serverOnly) })
+}
+
+// sides runs the measurements on upstream, then on kubelite.
+func (s latencySettings) sides(b *testing.B, serverOnly bool) {
 	b.Run("upstream", func(b *testing.B) {
-		c, _, _ := startUpstream(b)
-		s.run(b, c.config)
+		if serverOnly {
+			c, _, _ := startUpstream(b)
+			s.run(b, c.config)
+			return
+		}
+		etcd, apiserver := upstreamBins(b)
+		kcm, sched := upstreamControllerBins()
+		if kcm == "" {
+			b.Skip("no upstream kube-controller-manager and kube-scheduler (conformance/tools/build.sh builds them)")
+		}
+		cp := startUpstreamControlPlane(b, etcd, apiserver, kcm, sched, "")
+		s.run(b, cp.config)
 	})
 	b.Run("kubelite", func(b *testing.B) {
-		c, _ := startKubelite(b, kubeliteBin(b))
+		var extra []string
+		if serverOnly {
+			extra = []string{"--disable=controller-manager,scheduler"}
+		}
+		c, _ := startKubelite(b, kubeliteBin(b), extra...)
 		s.run(b, c.config)
 	})
 }

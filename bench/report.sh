@@ -38,6 +38,7 @@ run() {
 	done
 	shift
 	echo "report.sh: running $name ($*)" >&2
+	echo "$(cd "$repo" && git rev-parse --short HEAD)" >"$outdir/$name.commit"
 	stamp >"$outdir/$name.load"
 	(cd "$repo" && env ${envs[@]+"${envs[@]}"} nice go test -run '^$' -benchtime 1x "$@" 2>&1) |
 		tee "$outdir/$name.txt" >&2 || true
@@ -87,7 +88,7 @@ fi
 		echo "## $name"
 		echo
 		if [ -f "${f%.txt}.load" ]; then
-			echo "Run from $(sed -n 1p "${f%.txt}.load") to $(sed -n 2p "${f%.txt}.load" | sed 's/^[0-9-]* //')."
+			echo "Run from $(sed -n 1p "${f%.txt}.load") to $(sed -n 2p "${f%.txt}.load" | sed 's/^[0-9-]* //')$([ -f "${f%.txt}.commit" ] && echo ", at commit $(cat "${f%.txt}.commit")")."
 			echo
 		fi
 		awk -f "$repo/bench/parse.awk" -f "$repo/bench/table.awk" "$f"

@@ -12,6 +12,8 @@ END {
 	print "|---|---:|---:|---:|---|"
 	line("control plane start to /readyz ok (ms)", fig("BenchmarkControlPlane", "", "ms-to-ready"), 1, "≥5× sooner")
 	line("control plane start to first node Ready (ms)", fig("BenchmarkControlPlane", "", "ms-to-node-Ready"), 1, "≥5× sooner")
+	line("control plane CPU seconds to /readyz ok", fig("BenchmarkControlPlane", "", "CPU-s-to-ready"), 0, "")
+	line("control plane CPU seconds to first node Ready", fig("BenchmarkControlPlane", "", "CPU-s-to-node-Ready"), 0, "")
 	line("control plane idle RSS (MiB)", fig("BenchmarkControlPlane", "", "MiB-RSS-idle"), 0, "≤0.4×")
 	line("control plane RSS with 10,000 ConfigMaps (MiB)", fig("BenchmarkControlPlane", "", "MiB-RSS-10k-objects"), 0, "")
 	line("API server alone: start to ready (ms)", fig("BenchmarkStartup", "", "ms-to-ready"), 1, "")

@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e reliability bench conformance conformance-report conformance-check images containerd cni generate clean
+.PHONY: all build run test unit e2e reliability bench bench-report conformance conformance-report conformance-check images containerd cni generate clean
 
 all: build
 
@@ -87,6 +87,17 @@ bench: build containerd images
 	$(GO) test -run '^$$' -bench ProxySyncVsUpstream -benchtime 200x ./cmd/kubelite/
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 300m ./cmd/kubelite/
+
+# bench-report: the side-by-side benchmarks (bench/report.sh: BenchmarkStartup,
+# BenchmarkControlPlane, BenchmarkAPILatency, and BenchmarkDeploymentReady and
+# BenchmarkScheduler at small sizes) against upstream v1.37.2, under nice,
+# then bench/RESULTS.md from their output (in bench/out): both columns and
+# the ratios, dated, with the commit, the machine and the load average.
+# KUBELITE_BENCH_ONLY="controlplane api" runs some of them; `bench/report.sh
+# bench/out/*.txt` rewrites the file from saved output. About 30 minutes.
+bench-report: build
+	for t in etcd kube-apiserver kube-controller-manager kube-scheduler; do conformance/tools/build.sh $$t >/dev/null || exit 1; done
+	bench/report.sh
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.

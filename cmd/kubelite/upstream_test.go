@@ -141,15 +141,23 @@ func waitFor(b *testing.B, log string, ok func() bool) {
 }
 
 type upstreamPKI struct {
-	caFile, adminCert, adminKey, saKeyFile string
+	caFile, caKey, adminCert, adminKey, saKeyFile string
+	// servingCert and servingKey are kube-apiserver's serving certificate,
+	// signed by the CA for 127.0.0.1 and the kubernetes Service's names, so
+	// that kubeconfigs can name the CA (the control plane's components and
+	// kubelite's node agent verify the server).
+	servingCert, servingKey string
 }
 
-// writeUpstreamPKI makes a CA, an admin client certificate in system:masters and
-// a service-account signing key for kube-apiserver.
+// writeUpstreamPKI makes a CA, an admin client certificate in system:masters, a
+// serving certificate and a service-account signing key for kube-apiserver,
+// as kubeadm would before the control plane starts.
 func writeUpstreamPKI(b *testing.B, dir string) upstreamPKI {
 	p := upstreamPKI{
-		caFile: filepath.Join(dir, "ca.crt"), adminCert: filepath.Join(dir, "admin.crt"),
-		adminKey: filepath.Join(dir, "admin.key"), saKeyFile: filepath.Join(dir, "sa.key"),
+		caFile: filepath.Join(dir, "ca.crt"), caKey: filepath.Join(dir, "ca.key"),
+		adminCert: filepath.Join(dir, "admin.crt"),
+		adminKey:  filepath.Join(dir, "admin.key"), saKeyFile: filepath.Join(dir, "sa.key"),
+		servingCert: filepath.Join(dir, "apiserver.crt"), servingKey: filepath.Join(dir, "apiserver.key"),
 	}
 	caKey := newKey(b)
 	caTmpl := &x509.Certificate{
@@ -172,9 +180,24 @@ func writeUpstreamPKI(b *testing.B, dir string) upstreamPKI {
 	if err != nil {
 		b.Fatal(err)
 	}
+	servingKey := newKey(b)
+	servingTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "kube-apiserver"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+	}
+	servingDER, err := x509.CreateCertificate(rand.Reader, servingTmpl, ca, servingKey.Public(), caKey)
+	if err != nil {
+		b.Fatal(err)
+	}
 	writePEMFile(b, p.caFile, "CERTIFICATE", caDER)
+	writeKeyFile(b, p.caKey, caKey)
 	writePEMFile(b, p.adminCert, "CERTIFICATE", adminDER)
 	writeKeyFile(b, p.adminKey, adminKey)
+	writePEMFile(b, p.servingCert, "CERTIFICATE", servingDER)
+	writeKeyFile(b, p.servingKey, servingKey)
 	writeKeyFile(b, p.saKeyFile, newKey(b))
 	return p
 }

@@ -88,6 +88,21 @@ type APIServerConfig struct {
 	// seats that API priority and fairness shares among its priority levels
 	// (upstream's flags of these names); zero: upstream's 400 and 200.
 	MaxRequestsInFlight, MaxMutatingRequestsInFlight int
+	// Profiling is /debug/pprof; zero: served, as upstream.
+	Profiling ProfilingConfig
+}
+
+// ProfilingConfig says whether the API server serves Go's profiles under
+// /debug/pprof/ (with /debug/flags/v), as kube-apiserver's --profiling and
+// --contention-profiling do. Like every non-resource path they are behind
+// authentication and authorization: RBAC grants them to no default role but
+// cluster-admin (system:masters), so anonymous and ordinary users get 403.
+type ProfilingConfig struct {
+	// Disabled turns the handlers off (--profiling=false). Zero: served.
+	Disabled bool
+	// Contention records blocking events for the block profile
+	// (--contention-profiling), at some cost to every lock. Zero: off.
+	Contention bool
 }
 
 // apiServer is the assembled, not yet running, API server.
@@ -152,6 +167,8 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 	// One aggregated discovery document for kubelite's groups and the CRDs'.
 	gc.AggregatedDiscoveryGroupManager = aggregated.NewResourceManager("apis")
 	gc.EffectiveVersion = versionInfo{basecompatibility.NewEffectiveVersionFromString(KubernetesVersion, "", "")}
+	gc.EnableProfiling = !cfg.Profiling.Disabled
+	gc.EnableContentionProfiling = cfg.Profiling.Contention
 	gc.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(
 		sets.NewString("watch", "proxy"),
 		sets.NewString("attach", "exec", "proxy", "log", "portforward"),

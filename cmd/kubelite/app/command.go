@@ -45,6 +45,7 @@ func newServerCommand() *cobra.Command {
 	var cfg ServerConfig
 	var bind, advertise string
 	var remove bool
+	profiling := true
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a whole cluster on this machine: etcd, API server, scheduler, controllers and a node agent",
@@ -67,6 +68,7 @@ this running server's member out of the cluster and moves its etcd data aside.`,
 				return removeServer(cmd.Context(), cmd.OutOrStdout(), cfg.DataDir, cfg.EtcdClientPort)
 			}
 			lowerStartupGC()
+			cfg.Profiling.Disabled = !profiling
 			if bind != "" {
 				cfg.BindAddress = net.ParseIP(bind)
 			}
@@ -125,6 +127,8 @@ this running server's member out of the cluster and moves its etcd data aside.`,
 	addAdmissionFlags(fs, &cfg.Admission)
 	fs.IntVar(&cfg.MaxRequestsInFlight, "max-requests-inflight", 400, "With --max-mutating-requests-inflight, the number of requests the API server executes at once, which API priority and fairness shares among its priority levels; beyond their queues, requests get 429.")
 	fs.IntVar(&cfg.MaxMutatingRequestsInFlight, "max-mutating-requests-inflight", 200, "See --max-requests-inflight.")
+	fs.BoolVar(&profiling, "profiling", true, "Enable profiling via web interface host:port/debug/pprof/ (authorized as any non-resource URL: RBAC allows it to cluster-admin only by default).")
+	fs.BoolVar(&cfg.Profiling.Contention, "contention-profiling", false, "Enable block profiling, if profiling is enabled.")
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

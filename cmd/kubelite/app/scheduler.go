@@ -47,7 +47,9 @@ type SchedulerConfig struct {
 	// default-scheduler.
 	Name string
 	// ProfilingAddress, when set, serves Go's /debug/pprof/ handlers over
-	// plain HTTP on this address (meant for loopback). Empty: off.
+	// plain HTTP on this address, which must be a loopback one: they have
+	// no authentication (kubelite server's scheduler is profiled through
+	// the API server's /debug/pprof, which is authorized). Empty: off.
 	ProfilingAddress string
 }
 
@@ -58,6 +60,15 @@ func (c SchedulerConfig) Validate() error {
 	}
 	if c.QPS < 0 || c.Burst < 0 {
 		return errors.New("--kube-api-qps and --kube-api-burst must not be negative")
+	}
+	if c.ProfilingAddress != "" {
+		host, _, err := net.SplitHostPort(c.ProfilingAddress)
+		if err != nil {
+			return fmt.Errorf("--profiling-address: %w", err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("--profiling-address %s: must be a loopback address, as the profiles are served without authentication", c.ProfilingAddress)
+		}
 	}
 	return nil
 }
@@ -100,7 +111,7 @@ spec.schedulerName is its name on nodes, as kube-scheduler's default profile doe
 	fs.Float32Var(&cfg.QPS, "kube-api-qps", cfg.QPS, "QPS to use while talking with the API server.")
 	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "Burst to use while talking with the API server.")
 	fs.StringVar(&cfg.Name, "scheduler-name", scheduler.DefaultName, "Place only pods whose spec.schedulerName is this.")
-	fs.StringVar(&cfg.ProfilingAddress, "profiling-address", "", "Serve /debug/pprof/ over plain HTTP on this address, e.g. 127.0.0.1:10251 (no authentication: keep it on loopback). Empty: off.")
+	fs.StringVar(&cfg.ProfilingAddress, "profiling-address", "", "Serve /debug/pprof/ over plain HTTP on this loopback address, e.g. 127.0.0.1:10251 (without authentication, so other addresses are refused). Empty: off.")
 	fs.SetNormalizeFunc(pflag.CommandLine.GetNormalizeFunc())
 	return cmd
 }

@@ -108,6 +108,9 @@ type ServerConfig struct {
 	// server's seats, which priority and fairness shares out. Zero:
 	// upstream's 400 and 200.
 	MaxRequestsInFlight, MaxMutatingRequestsInFlight int
+	// Profiling is the API server's /debug/pprof. Zero: served (to users
+	// RBAC allows the path: system:masters), as upstream.
+	Profiling ProfilingConfig
 	// Disable names built-in components not to run (see disableable), e.g.
 	// "scheduler" to run another scheduler, such as upstream's, in its
 	// place, or "controller-manager". Empty: run them all.
@@ -335,6 +338,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 		MaxRequestsInFlight:         cfg.MaxRequestsInFlight,
 		MaxMutatingRequestsInFlight: cfg.MaxMutatingRequestsInFlight,
+		Profiling:                   cfg.Profiling,
 	})
 	if err != nil {
 		return err

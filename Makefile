@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e reliability bench conformance conformance-report conformance-check images containerd cni generate clean
+.PHONY: all build run test unit e2e reliability bench scale conformance conformance-report conformance-check images containerd cni generate clean
 
 all: build
 
@@ -80,6 +80,20 @@ bench: build containerd images
 	$(GO) test -run '^$$' -bench ProxySync -benchtime 200x ./nodeagent/proxy/
 	$(GO) test -run '^$$' -bench Cycle -benchtime 10000x ./controllers/scheduler/
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 300m ./cmd/kubelite/
+
+# scale: the envelope on this machine (BenchmarkScale, cmd/kubelite/scale_test.go): a
+# server without a local node and `kubelite nodeagent` with KUBELITE_SCALE_NODES (5000)
+# simulated nodes; Deployments created at KUBELITE_SCALE_RATE (50) pods/s until
+# KUBELITE_SCALE_PODS (150000) pods are Running. Reports API call latency p99 per verb
+# against upstream's SLOs, pod startup p99, each process's memory and etcd's size into
+# bin/scale/report.md, with the processes' logs and pprof profiles beside it. Small:
+# make scale KUBELITE_SCALE_NODES=500 KUBELITE_SCALE_PODS=15000. See bench/SCALE.md.
+SCALE_DIR := $(CURDIR)/$(BIN)/scale
+scale: build
+	mkdir -p $(SCALE_DIR)
+	KUBELITE_SCALE_PPROF=$(SCALE_DIR) KUBELITE_SCALE_REPORT=$(SCALE_DIR)/report.md \
+		nice $(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 180m ./cmd/kubelite/
+	@echo "report: $(SCALE_DIR)/report.md"
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.

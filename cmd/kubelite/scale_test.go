@@ -58,6 +58,9 @@ import (
 // KUBELITE_SCALE_STALL (default 5m), or once KUBELITE_SCALE_MAX_DURATION
 // (default none) has passed since the first Deployment.
 //
+// If not every node is Ready within KUBELITE_SCALE_NODE_WAIT (default
+// 15m), the pods go to those that are, and the report says so.
+//
 // With KUBELITE_SCALE_REPORT the report (markdown) is also written to that
 // file, and with KUBELITE_SCALE_PPROF to a folder, CPU profiles of the server
 // and the agent taken at half the pods and heap profiles at the end.
@@ -79,6 +82,14 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatalf("KUBELITE_SCALE_STALL: %v", err)
 		}
 		cfg.stall = d
+	}
+	cfg.nodeWait = 15 * time.Minute
+	if v := os.Getenv("KUBELITE_SCALE_NODE_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("KUBELITE_SCALE_NODE_WAIT: %v", err)
+		}
+		cfg.nodeWait = d
 	}
 	if v := os.Getenv("KUBELITE_SCALE_MAX_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -108,7 +119,7 @@ func BenchmarkScale(b *testing.B) {
 
 type scaleConfig struct {
 	nodes, pods, size, rate, namespaces, minFreeMiB int
-	stall, maxDuration                              time.Duration
+	stall, maxDuration, nodeWait                    time.Duration
 	pprofDir, reportFile                            string
 }
 
@@ -116,6 +127,8 @@ type scaleConfig struct {
 type scaleResult struct {
 	started                       time.Time
 	nodesReady                    time.Duration
+	readyNodes                    int
+	nodeCodes, codes              []codeCount // failed requests while nodes registered, and over the run
 	created, running              int
 	createdIn, took               time.Duration
 	stopped                       string // why the run ended early; empty if it reached its pods
@@ -178,18 +191,27 @@ func runScale(b *testing.B, bin string, cfg scaleConfig) *scaleResult {
 	r.serverLog, r.agentLog, r.profiles = filepath.Join(logDir, "server.log"), filepath.Join(logDir, "nodeagent.log"), cfg.pprofDir
 	server := startScaleServer(b, bin, r.serverLog)
 	kubeconfig := filepath.Join(server.dataDir, "kubeconfig")
-	agentProfiling := fmt.Sprintf("127.0.0.1:%d", freePort(b))
-	agent := startLogged(b, r.agentLog, bin, "nodeagent", "--kubeconfig", kubeconfig,
-		"--simulated-nodes", strconv.Itoa(cfg.nodes), "--profiling-address", agentProfiling, "-v=1")
-	r.nodesReady = waitNodesReady(b, server.config, cfg.nodes, 20*time.Minute)
-	progress(b, "%d nodes Ready after %v", cfg.nodes, r.nodesReady.Round(time.Second))
-
 	rc := rest.CopyConfig(server.config)
 	rc.QPS, rc.Burst = -1, 0 // the generator's pace is its own
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	client := kubernetes.NewForConfigOrDie(rc)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+
+	// The SLOs count from the nodes' registration on.
+	startMetrics := scrapeHistograms(b, client)
+	startCodes := requestCodes(b, client)
+	agentProfiling := fmt.Sprintf("127.0.0.1:%d", freePort(b))
+	agent := startLogged(b, r.agentLog, bin, "nodeagent", "--kubeconfig", kubeconfig,
+		"--simulated-nodes", strconv.Itoa(cfg.nodes), "--profiling-address", agentProfiling, "-v=1")
+	nodeStart := time.Now()
+	r.readyNodes = countReadyNodes(ctx, b, client, cfg.nodes, cfg.nodeWait)
+	r.nodesReady = time.Since(nodeStart)
+	progress(b, "%d of %d nodes Ready after %v", r.readyNodes, cfg.nodes, r.nodesReady.Round(time.Second))
+	r.nodeCodes = diffCodes(requestCodes(b, client), startCodes)
+	if r.readyNodes == 0 {
+		b.Fatalf("no node Ready after %v (log: %s)", cfg.nodeWait, r.agentLog)
+	}
 	var nss []string
 	for i := range cfg.namespaces {
 		ns := fmt.Sprintf("scale-%02d", i)
@@ -208,8 +230,7 @@ func runScale(b *testing.B, bin string, cfg scaleConfig) *scaleResult {
 	}
 
 	watcher := watchPodStartup(ctx, b, rc)
-	startMetrics := scrapeHistograms(b, client)
-	window := startMetrics
+	window := scrapeHistograms(b, client)
 	windowStartups := 0
 
 	// The generator: one Deployment every size/rate seconds.
@@ -310,6 +331,7 @@ func runScale(b *testing.B, bin string, cfg scaleConfig) *scaleResult {
 	r.running = watcher.running()
 	r.startupP50, r.startupP99, r.startupSamples = watcher.percentiles()
 	r.api = apiLatencies(scrapeHistograms(b, client), startMetrics)
+	r.codes = diffCodes(requestCodes(b, client), startCodes)
 	r.serverEndMiB, _ = (&cluster{pids: server.pids}).rssMiB(b)
 	r.agentEndMiB, _ = (&cluster{pids: []int{agent}}).rssMiB(b)
 	r.etcdDBMiB = etcdDBMiB(b, server.dataDir)
@@ -704,7 +726,7 @@ func (r *scaleResult) markdown(cfg scaleConfig) string {
 	}
 	p("| | |")
 	p("| --- | --- |")
-	p("| nodes Ready after start | %v |", r.nodesReady.Round(time.Second))
+	p("| nodes Ready after start | %d of %d after %v |", r.readyNodes, cfg.nodes, r.nodesReady.Round(time.Second))
 	p("| pods created / Running | %d / %d |", r.created, r.running)
 	p("| time from the first Deployment to the end | %v |", r.took.Round(time.Second))
 	p("| pod startup (created → Running in a watch) p50 / p99 | %v / %v (%d pods; SLO p99 5 s) |",
@@ -734,6 +756,27 @@ func (r *scaleResult) markdown(cfg scaleConfig) string {
 		p("| %s | %d | %s%s | %gs |", l.key, int(l.count), fmtSeconds(l.p99), mark, l.key.slo())
 	}
 	p("")
+	codes := func(title string, cs []codeCount) {
+		if len(cs) == 0 {
+			p("%s: none.", title)
+			p("")
+			return
+		}
+		p("%s:", title)
+		p("")
+		p("| call | code | count |")
+		p("| --- | --- | ---: |")
+		for i, c := range cs {
+			if i >= 15 {
+				p("| (%d more) | | |", len(cs)-i)
+				break
+			}
+			p("| %s | %s | %d |", c.call, c.code, c.n)
+		}
+		p("")
+	}
+	codes("Requests that failed (429, 5xx) while the nodes registered", r.nodeCodes)
+	codes("Requests that failed (429, 5xx) over the whole run", r.codes)
 	if len(r.breaches) == 0 {
 		p("No SLO was missed in any minute of the run.")
 	} else {
@@ -788,5 +831,89 @@ func TestAPILatencies(t *testing.T) {
 	}
 	if get.key.slo() != 1 || list.key.slo() != 30 || (histKey{"LIST", "pods", "namespace"}).slo() != 5 {
 		t.Error("SLOs: want 1 s single object, 30 s cluster list, 5 s namespace list")
+	}
+}
+
+// codeCount is how many calls of one verb and resource got one status code.
+type codeCount struct {
+	call, code string
+	n          int
+}
+
+// requestCodes reads apiserver_request_total by verb, resource and code.
+func requestCodes(b *testing.B, client kubernetes.Interface) map[[2]string]int {
+	body, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Fatalf("metrics: %v", err)
+	}
+	const prefix = "apiserver_request_total{"
+	out := map[[2]string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		end := strings.LastIndexByte(line, '}')
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
+		if err != nil {
+			continue
+		}
+		labels := map[string]string{}
+		for _, kv := range strings.Split(line[len(prefix):end], ",") {
+			if k, val, ok := strings.Cut(kv, "="); ok {
+				labels[k] = strings.Trim(val, `"`)
+			}
+		}
+		call := labels["verb"] + " " + labels["resource"]
+		if labels["subresource"] != "" {
+			call += "/" + labels["subresource"]
+		}
+		out[[2]string{call, labels["code"]}] += int(v)
+	}
+	return out
+}
+
+// diffCodes are the failed calls (429 and 5xx) between two readings, most
+// first.
+func diffCodes(now, before map[[2]string]int) []codeCount {
+	var out []codeCount
+	for k, n := range now {
+		if d := n - before[k]; d > 0 && (k[1] == "429" || strings.HasPrefix(k[1], "5")) {
+			out = append(out, codeCount{call: k[0], code: k[1], n: d})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].n != out[j].n {
+			return out[i].n > out[j].n
+		}
+		return out[i].call+out[i].code < out[j].call+out[j].code
+	})
+	return out
+}
+
+// countReadyNodes waits up to timeout for want nodes to be Ready and
+// returns how many are when it stops waiting.
+func countReadyNodes(ctx context.Context, b *testing.B, client kubernetes.Interface, want int, timeout time.Duration) int {
+	deadline := time.Now().Add(timeout)
+	ready := 0
+	for {
+		list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err == nil {
+			ready = 0
+			for _, n := range list.Items {
+				for _, c := range n.Status.Conditions {
+					if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+						ready++
+					}
+				}
+			}
+		}
+		if ready >= want || time.Now().After(deadline) {
+			return ready
+		}
+		progress(b, "%d of %d nodes Ready; %s", ready, want, loadAverage())
+		time.Sleep(15 * time.Second)
 	}
 }

@@ -92,7 +92,7 @@ SCALE_DIR := $(CURDIR)/$(BIN)/scale
 scale: build
 	mkdir -p $(SCALE_DIR)
 	KUBELITE_SCALE_PPROF=$(SCALE_DIR) KUBELITE_SCALE_REPORT=$(SCALE_DIR)/report.md \
-		nice $(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 180m ./cmd/kubelite/
+		nice $(GO) test -v -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 180m ./cmd/kubelite/
 	@echo "report: $(SCALE_DIR)/report.md"
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)

@@ -114,7 +114,9 @@ func TestLeaseOwnerFollowsNode(t *testing.T) {
 		a.(clienttesting.CreateAction).GetObject().(*corev1.Node).UID = "uid-second"
 		return false, nil, nil
 	})
-	s.stale = true
+	// The next write (here forced, as the periodic report does) finds the
+	// Node gone.
+	s.lastReport = time.Time{}
 	if err := s.syncStatus(ctx); err != nil {
 		t.Fatal(err)
 	}

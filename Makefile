@@ -10,7 +10,7 @@ LDFLAGS := -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
 	-X $(VERSION_PKG).buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build run test unit e2e reliability bench bench-report conformance conformance-report conformance-check images containerd cni generate clean
+.PHONY: all build run test unit e2e reliability bench bench-report scale conformance conformance-report conformance-check images containerd cni generate clean
 
 all: build
 
@@ -98,6 +98,20 @@ bench: build containerd images
 bench-report: build
 	for t in etcd kube-apiserver kube-controller-manager kube-scheduler; do conformance/tools/build.sh $$t >/dev/null || exit 1; done
 	bench/report.sh
+
+# scale: the envelope on this machine (BenchmarkScale, cmd/kubelite/scale_test.go): a
+# server without a local node and `kubelite nodeagent` with KUBELITE_SCALE_NODES (5000)
+# simulated nodes; Deployments created at KUBELITE_SCALE_RATE (50) pods/s until
+# KUBELITE_SCALE_PODS (150000) pods are Running. Reports API call latency p99 per verb
+# against upstream's SLOs, pod startup p99, each process's memory and etcd's size into
+# bin/scale/report.md, with the processes' logs and pprof profiles beside it. Small:
+# make scale KUBELITE_SCALE_NODES=500 KUBELITE_SCALE_PODS=15000. See bench/SCALE.md.
+SCALE_DIR := $(CURDIR)/$(BIN)/scale
+scale: build
+	mkdir -p $(SCALE_DIR)
+	KUBELITE_SCALE_PPROF=$(SCALE_DIR) KUBELITE_SCALE_REPORT=$(SCALE_DIR)/report.md \
+		nice $(GO) test -v -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 180m ./cmd/kubelite/
+	@echo "report: $(SCALE_DIR)/report.md"
 
 # conformance: upstream's conformance suite (e2e.test, built once into .cache/bin)
 # against a fresh kubelite: TIER=T0a|T0b|T1|T2|T3|T4|T5|T0|all, and/or FOCUS=<regex>.

@@ -37,12 +37,17 @@ func TestLeaseRenew(t *testing.T) {
 		// failUpdates is how many updates fail with a conflict; -1 for none
 		// and no Lease yet.
 		failUpdates int
-		wantVerbs   []string
+		// busy is how many updates then fail with 429 (after the
+		// conflicts): the renewal fails.
+		busy      int
+		wantVerbs []string
 	}{
-		{"first renewal creates", -1, []string{"get", "create"}},
-		{"later renewal updates without a read", 0, []string{"update"}},
-		{"conflict re-reads and retries", 1, []string{"update", "get", "update"}},
-		{"two conflicts", 2, []string{"update", "get", "update", "get", "update"}},
+		{"first renewal creates", -1, 0, []string{"get", "create"}},
+		{"later renewal updates without a read", 0, 0, []string{"update"}},
+		{"conflict re-reads and retries", 1, 0, []string{"update", "get", "update"}},
+		{"two conflicts", 2, 0, []string{"update", "get", "update", "get", "update"}},
+		{"conflict, then the server is busy", 1, 1, []string{"update", "get", "update"}},
+		{"after a busy server, no read again", 0, 0, []string{"update"}},
 	}
 	_, ctx := ktesting.NewTestContext(t)
 	clk := testingclock.NewFakeClock(t0)
@@ -51,23 +56,34 @@ func TestLeaseRenew(t *testing.T) {
 	if err := s.register(ctx); err != nil {
 		t.Fatal(err)
 	}
-	failures := 0
+	failures, busy := 0, 0
 	client.PrependReactor("update", "leases", func(clienttesting.Action) (bool, runtime.Object, error) {
 		if failures > 0 {
 			failures--
 			return true, nil, conflict
 		}
+		if busy > 0 {
+			busy--
+			return true, nil, apierrors.NewTooManyRequests("busy", 1)
+		}
 		return false, nil, nil
 	})
 	for _, tc := range tests {
 		clk.Step(10 * time.Second)
-		failures = max(tc.failUpdates, 0)
+		failures, busy = max(tc.failUpdates, 0), tc.busy
 		client.ClearActions()
-		if err := s.lease.renew(ctx, s.node()); err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
+		err := s.lease.renew(ctx, s.node())
 		if diff := cmp.Diff(tc.wantVerbs, leaseActions(client.Actions())); diff != "" {
 			t.Errorf("%s: requests (-want +got):\n%s", tc.name, diff)
+		}
+		if tc.busy > 0 {
+			if !apierrors.IsTooManyRequests(err) {
+				t.Fatalf("%s: got %v, want the server's 429", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
 		}
 		l, err := client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, "sim-0", metav1.GetOptions{})
 		if err != nil {
@@ -114,7 +130,9 @@ func TestLeaseOwnerFollowsNode(t *testing.T) {
 		a.(clienttesting.CreateAction).GetObject().(*corev1.Node).UID = "uid-second"
 		return false, nil, nil
 	})
-	s.stale = true
+	// The next write (here forced, as the periodic report does) finds the
+	// Node gone.
+	s.lastReport = time.Time{}
 	if err := s.syncStatus(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -99,8 +99,6 @@ type nodeStatus struct {
 	// Used only by register and run.
 	lastReport  time.Time
 	reportDelay time.Duration
-	// stale says the cached Node may be out of date: re-read it first.
-	stale bool
 }
 
 // newNodeStatus returns the node status of cfg.Node. It does no I/O.
@@ -215,7 +213,6 @@ func (s *nodeStatus) tryRegister(ctx context.Context) error {
 		}
 	}
 	s.keep(existing)
-	s.stale = false
 	// Always write the status after a restart, as upstream.
 	s.lastReport = time.Time{}
 	return s.syncStatus(ctx)
@@ -340,18 +337,22 @@ func (s *nodeStatus) images(ctx context.Context) []corev1.ContainerImage {
 func (s *nodeStatus) syncStatus(ctx context.Context) error {
 	nodes := s.cfg.Client.CoreV1().Nodes()
 	for try := 0; try < statusUpdateRetries; try++ {
+		// As upstream's kubelet, the first try starts from the Node the
+		// agent's watch keeps (or it last wrote), not from a read: in a
+		// large cluster node reads and writes are most of the control
+		// plane's load, and a re-read after each failed heartbeat, when
+		// the API server is overloaded, only adds to it. A stale copy
+		// conflicts, and the retries read the Node from the API server.
 		base := s.last.Load()
-		if base == nil || s.stale || try > 0 {
+		if base == nil || try > 0 {
 			fresh, err := nodes.Get(ctx, s.cfg.Node.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return s.tryRegister(ctx)
 			}
 			if err != nil {
-				s.stale = true
 				return fmt.Errorf("get node %s: %w", s.cfg.Node.Name, err)
 			}
 			s.keep(fresh)
-			s.stale = false
 			base = fresh
 		}
 		now := s.cfg.Clock.Now()
@@ -373,7 +374,6 @@ func (s *nodeStatus) syncStatus(ctx context.Context) error {
 		case apierrors.IsNotFound(err):
 			return s.tryRegister(ctx)
 		default:
-			s.stale = true
 			return fmt.Errorf("update status of node %s: %w", s.cfg.Node.Name, err)
 		}
 	}

@@ -14,9 +14,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
@@ -540,4 +542,68 @@ func (r *imageRuntime) ListImages(context.Context) ([]nodert.Image, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.images, r.err
+}
+
+// TestNodeStatusFailedWriteNoReread checks that a status write that failed
+// (the API server overloaded: 429, timeouts) is retried at the next
+// heartbeat from the Node the agent keeps, without reading it first, as
+// upstream's kubelet does; only a conflict reads it from the API server.
+func TestNodeStatusFailedWriteNoReread(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	clk := testingclock.NewFakeClock(t0)
+	client := newFakeClient()
+	var health error
+	s := newTestStatus(t, client, SimulatedNodeConfig("sim-0", 0, false), clk, func(context.Context) error { return health })
+	if err := s.register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fail := 1
+	client.PrependReactor("update", "nodes", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() == "status" && fail > 0 {
+			fail--
+			return true, nil, errors.New("the server is currently unable to handle the request")
+		}
+		return false, nil, nil
+	})
+	verbs := func() []string {
+		var out []string
+		for _, a := range client.Actions() {
+			if a.GetResource().Resource == "nodes" {
+				out = append(out, a.GetVerb())
+			}
+		}
+		return out
+	}
+	// A change to write (the runtime fails): the write fails, then is
+	// written at the next heartbeat with no read between.
+	health = errors.New("container runtime is down")
+	client.ClearActions()
+	clk.Step(10 * time.Second)
+	if err := s.syncStatus(ctx); err == nil {
+		t.Fatal("first write: want the server's error")
+	}
+	clk.Step(10 * time.Second)
+	if err := s.syncStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"update", "update"}, verbs()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	// A conflict still reads the Node again.
+	client.ClearActions()
+	client.PrependReactor("update", "nodes", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() == "status" && fail == 0 {
+			fail--
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "nodes"}, "sim-0", errors.New("changed"))
+		}
+		return false, nil, nil
+	})
+	health = nil
+	clk.Step(10 * time.Second)
+	if err := s.syncStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"update", "get", "update"}, verbs()); diff != "" {
+		t.Errorf("after a conflict, requests (-want +got):\n%s", diff)
+	}
 }

@@ -40,7 +40,8 @@ func (s *nodeStatus) run(ctx context.Context) {
 // heartbeat renews the Lease and syncs the status once, each with at most one
 // period's time. It returns when the Lease was last renewed. If the Lease went
 // unrenewed for more than two periods, the node lifecycle controller may have
-// marked the Node's conditions Unknown: the status is re-read and written.
+// marked the Node's conditions Unknown: the status is written (a conflict
+// with the controller's write re-reads it).
 func (s *nodeStatus) heartbeat(ctx context.Context, lastRenew time.Time) time.Time {
 	logger := klog.FromContext(ctx)
 	ctx, cancel := context.WithTimeout(ctx, nodeStatusUpdateFrequency)
@@ -51,7 +52,7 @@ func (s *nodeStatus) heartbeat(ctx context.Context, lastRenew time.Time) time.Ti
 		} else {
 			now := s.cfg.Clock.Now()
 			if !lastRenew.IsZero() && now.Sub(lastRenew) > 2*s.period {
-				s.stale, s.lastReport = true, time.Time{}
+				s.lastReport = time.Time{}
 			}
 			lastRenew = now
 		}

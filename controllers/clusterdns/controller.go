@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/controllers/internal/loop"
@@ -72,7 +73,6 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c := &Controller{client: cfg.Client, nodes: cfg.Nodes.Lister(), services: cfg.Services.Lister(), slices: cfg.EndpointSlices.Lister()}
 	c.loop = loop.New("cluster-dns", c.sync)
-	always := func(any) []string { return []string{key} }
 	ours := func(obj any) []string {
 		if o, ok := obj.(metav1.Object); ok && o.GetNamespace() == metav1.NamespaceSystem &&
 			(o.GetName() == ServiceName || o.GetLabels()[discoveryv1.LabelManagedBy] == ManagedBy) {
@@ -80,7 +80,7 @@ func New(cfg Config) (*Controller, error) {
 		}
 		return nil
 	}
-	if err := loop.Watch(c.loop, cfg.Nodes.Informer(), always, true); err != nil {
+	if err := c.watchNodes(cfg.Nodes.Informer()); err != nil {
 		return nil, err
 	}
 	if err := loop.Watch(c.loop, cfg.Services.Informer(), ours, true); err != nil {
@@ -90,6 +90,44 @@ func New(cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// watchNodes syncs on the changes of nodes that serve DNS: those labelled
+// LabelDNSPort, or that were before the change. Only they make endpoints,
+// and a sync lists and sorts every node: on 5,000 simulated nodes, which
+// serve no DNS, syncing on each of their heartbeats' status updates was 7%
+// of the API server's CPU while they registered.
+func (c *Controller) watchNodes(informer cache.SharedIndexInformer) error {
+	dns := func(obj any) bool {
+		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tombstone.Obj
+		}
+		n, ok := obj.(*corev1.Node)
+		if !ok {
+			return true // not a node: sync, to be safe
+		}
+		_, labelled := n.Labels[LabelDNSPort]
+		return labelled
+	}
+	enqueue := func(obj any) {
+		if dns(obj) {
+			c.loop.Add(key)
+		}
+	}
+	reg, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: enqueue,
+		UpdateFunc: func(old, cur any) {
+			if dns(old) || dns(cur) {
+				c.loop.Add(key)
+			}
+		},
+		DeleteFunc: enqueue,
+	})
+	if err != nil {
+		return fmt.Errorf("cluster DNS: add node handler: %w", err)
+	}
+	c.loop.WaitFor(informer.HasSynced, reg.HasSynced)
+	return nil
 }
 
 // Run syncs until ctx ends (one worker: there is one key).

@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubelite/kubelite/controllers/internal/loop"
 )
 
 func node(name, ip, port string, isReady bool) *corev1.Node {
@@ -79,4 +81,57 @@ func TestSlices(t *testing.T) {
 	if len(list.Items) != 0 {
 		t.Errorf("slices without the Service: %d", len(list.Items))
 	}
+}
+
+// TestNodeEvents checks that only the changes of nodes that serve DNS, or
+// did before the change, queue a sync: simulated nodes' heartbeats must not.
+func TestNodeEvents(t *testing.T) {
+	client := fake.NewClientset()
+	factory := informers.NewSharedInformerFactory(client, 0)
+	nodes := &recordingInformer{SharedIndexInformer: factory.Core().V1().Nodes().Informer()}
+	c := &Controller{}
+	c.loop = loop.New("cluster-dns-test", c.sync)
+	if err := c.watchNodes(nodes); err != nil {
+		t.Fatal(err)
+	}
+	h := nodes.handler
+	dns, sim := node("a", "10.0.0.1", "10053", true), node("sim", "10.0.0.3", "", true)
+	unlabelled := dns.DeepCopy()
+	delete(unlabelled.Labels, LabelDNSPort)
+	for _, tc := range []struct {
+		name  string
+		event func()
+		want  bool
+	}{
+		{"add of a DNS node", func() { h.OnAdd(dns, false) }, true},
+		{"add of a simulated node", func() { h.OnAdd(sim, false) }, false},
+		{"update of a simulated node", func() { h.OnUpdate(sim, sim) }, false},
+		{"update of a DNS node", func() { h.OnUpdate(dns, dns) }, true},
+		{"label removed", func() { h.OnUpdate(dns, unlabelled) }, true},
+		{"label added", func() { h.OnUpdate(unlabelled, dns) }, true},
+		{"delete of a DNS node", func() { h.OnDelete(cache.DeletedFinalStateUnknown{Key: "a", Obj: dns}) }, true},
+		{"delete of a simulated node", func() { h.OnDelete(sim) }, false},
+	} {
+		q := c.loop.Queue()
+		for q.Len() > 0 {
+			k, _ := q.Get()
+			q.Done(k)
+			q.Forget(k)
+		}
+		tc.event()
+		if got := q.Len() > 0; got != tc.want {
+			t.Errorf("%s: sync queued %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// recordingInformer keeps the handler registered on it.
+type recordingInformer struct {
+	cache.SharedIndexInformer
+	handler cache.ResourceEventHandler
+}
+
+func (r *recordingInformer) AddEventHandler(h cache.ResourceEventHandler) (cache.ResourceEventHandlerRegistration, error) {
+	r.handler = h
+	return r.SharedIndexInformer.AddEventHandler(h)
 }

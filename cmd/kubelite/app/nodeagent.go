@@ -160,7 +160,7 @@ func runSimulatedNodes(ctx context.Context, rc *rest.Config, cfg SimulatedNodesC
 
 func newNodeAgentCommand() *cobra.Command {
 	var sim SimulatedNodesConfig
-	var kubeconfig string
+	var kubeconfig, profiling string
 	cmd := &cobra.Command{
 		Use:   "nodeagent",
 		Short: "Run node agents that join a cluster",
@@ -188,12 +188,18 @@ for scale tests and for controllers that need pods to progress.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
+			if profiling != "" {
+				if err := serveProfiling(ctx, profiling); err != nil {
+					return err
+				}
+			}
 			klog.FromContext(ctx).Info("Starting simulated nodes", "count", sim.Count)
 			return runSimulatedNodes(ctx, rc, sim, ep)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&kubeconfig, "kubeconfig", "", "Path to a kubeconfig file that reaches the API server.")
+	fs.StringVar(&profiling, "profiling-address", "", "Serve /debug/pprof/ over plain HTTP on this address, e.g. 127.0.0.1:10252 (no authentication: keep it on loopback). Empty: off.")
 	addSimulatedNodeFlags(fs, &sim)
 	return cmd
 }

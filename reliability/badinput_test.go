@@ -162,11 +162,16 @@ func TestBadBodies(t *testing.T) {
 	}
 	bodies := badBodies(manyKeys)
 	rows := registry.Resources()
+	// A kind of each scope and the core ones; the rest in `make reliability`,
+	// which sends them the many keys too only when few (their cost is the
+	// field manager's, the same for every kind).
+	core := func(r *registry.Resource) bool {
+		return r.Name == "pods" || r.Name == "configmaps" || r.Name == "namespaces" || r.Name == "deployments" || r.Name == "customresourcedefinitions" || r.Name == "clusterroles"
+	}
 	if !full() {
-		// A kind of each scope and the core ones; the rest in `make reliability`.
 		var few []*registry.Resource
 		for _, r := range rows {
-			if r.Name == "pods" || r.Name == "configmaps" || r.Name == "namespaces" || r.Name == "deployments" || r.Name == "customresourcedefinitions" || r.Name == "clusterroles" {
+			if core(r) {
 				few = append(few, r)
 			}
 		}
@@ -214,6 +219,9 @@ func TestBadBodies(t *testing.T) {
 		}
 		base += "/" + row.Name
 		for _, b := range bodies {
+			if b.name == "many keys" && manyKeys > 10000 && !core(row) {
+				continue
+			}
 			body := b.body(row.GroupVersion.String(), row.Kind)
 			send(http.MethodPost, base, b.contentType, body, b.name)
 			send(http.MethodPut, base+"/bad", b.contentType, body, b.name)

@@ -40,8 +40,9 @@ unit: containerd images cni
 	$(GO) test -count=1 ./...
 
 # reliability: the whole reliability suite (reliability/): KUBELITE_TRIALS (20)
-# SIGKILLs of the server under writers and an informer, the overload flood, and
-# the fuzz target for FUZZTIME (5m). `make unit` runs its fast part (without KUBELITE_RELIABILITY=full).
+# SIGKILLs of the server under writers and an informer, the loss of one of three
+# servers (root: network namespaces), bad bodies against every kind, the overload
+# flood, and the fuzz target for FUZZTIME (5m). `make unit` runs its fast part (without KUBELITE_RELIABILITY=full).
 FUZZTIME ?= 5m
 reliability: build
 	KUBELITE_RELIABILITY=full KUBELITE_BIN=$(CURDIR)/$(KUBELITE) $(GO) test -count=1 -timeout 40m -v -run 'Test' ./reliability/ | grep -E '^(FIGURE|---|ok|FAIL|PASS)'

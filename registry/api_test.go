@@ -188,6 +188,19 @@ func TestProtocolEdges(t *testing.T) {
 		if err := apply("bob", "red", true); err != nil {
 			t.Fatalf("forced apply: %v", err)
 		}
+		// Fields the kind lacks, or of the wrong type: the request's fault,
+		// 400 (upstream's field manager error would answer 500), on create
+		// through apply and on an update, of the object and of its status.
+		for _, c := range []struct{ path, body string }{
+			{"/api/v1/namespaces/default/configmaps/owned", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"owned"},"spec":{"replicas":1e400}}`},
+			{"/api/v1/namespaces/default/configmaps/new", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"new"},"data":{"a":[1]}}`},
+			{"/api/v1/namespaces/default/status", `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default"},"status":{"phase":{"a":1}}}`},
+		} {
+			_, err := s.Client.CoreV1().RESTClient().Patch(types.ApplyPatchType).AbsPath(c.path).Param("fieldManager", "alice").Body([]byte(c.body)).Do(ctx).Get()
+			if !apierrors.IsBadRequest(err) {
+				t.Errorf("apply to %s: want 400, got %v", c.path, err)
+			}
+		}
 	})
 }
 

@@ -2,9 +2,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -204,6 +206,30 @@ func (r *REST) ShortNames() []string { return r.row.ShortNames }
 // Categories returns the categories (such as "all") the resource belongs to.
 func (r *REST) Categories() []string { return r.row.Categories }
 
+// Update is the store's, with the errors of server-side apply made client
+// errors (applyErrors).
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	return r.Store.Update(ctx, name, applyErrors{objInfo}, createValidation, updateValidation, forceAllowCreate, options)
+}
+
+// applyErrors answers 400 for an apply patch the schema does not describe
+// (a field the kind lacks, a string where a number goes). The field manager
+// reports it as a plain error ("failed to create typed patch object (...):
+// .spec: field not declared in schema"), which the handler would answer
+// with 500, as upstream's does: the request, not the server, is at fault.
+type applyErrors struct{ rest.UpdatedObjectInfo }
+
+func (a applyErrors) UpdatedObject(ctx context.Context, oldObj runtime.Object) (runtime.Object, error) {
+	obj, err := a.UpdatedObjectInfo.UpdatedObject(ctx, oldObj)
+	if err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) && strings.HasPrefix(err.Error(), "failed to create typed patch object") {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	return obj, err
+}
+
 // StatusREST serves a /status subresource: get, and updates of the status alone.
 type StatusREST struct {
 	store *genericregistry.Store
@@ -228,7 +254,7 @@ func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOp
 // Update changes the status of an object; the rest of it stays as stored.
 func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	// Subresources never create their parent.
-	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
+	return r.store.Update(ctx, name, applyErrors{objInfo}, createValidation, updateValidation, false, options)
 }
 
 // GetResetFields returns the fields a status update never changes.

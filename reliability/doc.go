@@ -11,6 +11,11 @@
 //     live server.
 //   - TestOverload: a flood of clients while priority and fairness keeps node
 //     heartbeats and the admin answered.
+//   - TestMemberLoss: three servers on an embedded etcd cluster, each on a
+//     host of its own (network namespaces), under writers and an informer
+//     that fail over between them; the etcd leader's server is killed
+//     (durability, watch continuity, the longest write outage). Root only,
+//     and in `make reliability` only: it starts three servers.
 //
 // `make reliability` runs the whole suite (KUBELITE_TRIALS kills, the fuzz
 // targets for a bounded time each); plain `go test` (in `make test`) runs its

@@ -125,6 +125,7 @@ type recorder struct {
 	mu       sync.Mutex
 	versions map[string][]ack // every acknowledged version of each object
 	finished map[string]ack   // objects no longer written, with their last version
+	ackedAt  []time.Time      // when each version was acknowledged, in order
 }
 
 func newRecorder() *recorder {
@@ -141,7 +142,28 @@ func (r *recorder) elapsed() time.Duration {
 func (r *recorder) record(name string, a ack) {
 	r.mu.Lock()
 	r.versions[name] = append(r.versions[name], a)
+	r.ackedAt = append(r.ackedAt, time.Now())
 	r.mu.Unlock()
+}
+
+// longestOutage is the longest time from since to the writers' stop during
+// which no write was acknowledged, counted from since (or the last
+// acknowledgement before it).
+func (r *recorder) longestOutage(since time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	end := r.start.Add(r.elapsed())
+	var longest time.Duration
+	prev := since
+	for _, at := range r.ackedAt {
+		if at.Before(since) {
+			prev = at
+			continue
+		}
+		longest = max(longest, at.Sub(prev))
+		prev = at
+	}
+	return max(longest, end.Sub(prev))
 }
 
 func configMap(name string, n int) *corev1.ConfigMap {

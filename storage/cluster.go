@@ -249,20 +249,21 @@ func ListMembers(ctx context.Context, c *clientv3.Client) ([]Member, error) {
 }
 
 // RemoveSelf removes the member the client at endpoint (a member's own
-// client URL) is, through the other members, and returns it.
-func RemoveSelf(ctx context.Context, endpoint string, files TLSFiles) (Member, error) {
+// client URL) is, through the other members, and returns it and the other
+// members' client URLs.
+func RemoveSelf(ctx context.Context, endpoint string, files TLSFiles) (Member, []string, error) {
 	c, err := NewClient(ctx, []string{endpoint}, files)
 	if err != nil {
-		return Member{}, err
+		return Member{}, nil, err
 	}
 	defer c.Close()
 	status, err := c.Status(ctx, endpoint)
 	if err != nil {
-		return Member{}, fmt.Errorf("etcd member at %s: %w", endpoint, err)
+		return Member{}, nil, fmt.Errorf("etcd member at %s: %w", endpoint, err)
 	}
 	members, err := ListMembers(ctx, c)
 	if err != nil {
-		return Member{}, err
+		return Member{}, nil, err
 	}
 	var self Member
 	var others []string
@@ -274,18 +275,18 @@ func RemoveSelf(ctx context.Context, endpoint string, files TLSFiles) (Member, e
 		others = append(others, m.ClientURLs...)
 	}
 	if self.ID == 0 {
-		return Member{}, fmt.Errorf("etcd member at %s is not in its cluster's member list", endpoint)
+		return Member{}, nil, fmt.Errorf("etcd member at %s is not in its cluster's member list", endpoint)
 	}
 	if len(others) == 0 {
-		return self, fmt.Errorf("etcd member %s is the cluster's last: there is nothing to leave", self.Name)
+		return self, others, fmt.Errorf("etcd member %s is the cluster's last: there is nothing to leave", self.Name)
 	}
 	oc, err := NewClient(ctx, others, files)
 	if err != nil {
-		return self, err
+		return self, others, err
 	}
 	defer oc.Close()
 	if _, err := oc.MemberRemove(ctx, self.ID); err != nil {
-		return self, fmt.Errorf("remove etcd member %s: %w", self.Name, err)
+		return self, others, fmt.Errorf("remove etcd member %s: %w", self.Name, err)
 	}
-	return self, nil
+	return self, others, nil
 }

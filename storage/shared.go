@@ -193,3 +193,7 @@ func (s *Shared) newStore(c *storagebackend.ConfigForResource, newFunc, newListF
 	}
 	return st, destroy, nil
 }
+
+// Client is the shared etcd client, for the API server's own keys beside
+// the resources' (APIServerLeases).
+func (s *Shared) Client() *clientv3.Client { return s.client.Client }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubelite/kubelite/nodeagent/podnet/nettest"
@@ -171,6 +173,7 @@ func (h *haHost) client(t *testing.T) kubernetes.Interface {
 		t.Fatal(err)
 	}
 	rc.Timeout = 10 * time.Second
+	rc.WarningHandler = rest.NoWarnings{} // v1 Endpoints is deprecated: the test reads it all the same
 	rc.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
 		err := h.Do(func() (err error) {
@@ -270,6 +273,8 @@ func TestServersFormCluster(t *testing.T) {
 	}
 
 	c0, c1, c2 := h0.client(t), h1.client(t), h2.client(t)
+	// The kubernetes Service names every server, whichever one wrote last.
+	waitAPIServerEndpoints(t, ctx, c0, 30*time.Second, h0, h1, h2)
 	if err := createConfigMap(ctx, c0, "through-first"); err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +339,8 @@ func TestServersFormCluster(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(root, "agent.log"))
 		t.Fatalf("the agent did not renew its node Lease after the crash of its first server: %v\n%s", err, data)
 	}
+	// The crashed server's lease expires (15 s): the survivors drop its address.
+	waitAPIServerEndpoints(t, ctx, c1, time.Until(killed.Add(40*time.Second)), h1, h2)
 	_ = agent.Process.Kill()
 	if data, _ := os.ReadFile(filepath.Join(root, "agent.log")); !strings.Contains(string(data), "API server failover") {
 		t.Errorf("the agent's log tells of no failover:\n%s", data)
@@ -355,6 +362,8 @@ func TestServersFormCluster(t *testing.T) {
 	if got := h1.members(t); len(got) != 1 || got[0] != memberNameOf(t, h1) {
 		t.Fatalf("etcd members after server --remove: %v", got)
 	}
+	// A server that leaves takes its address out at once, not after the TTL.
+	waitAPIServerEndpoints(t, ctx, c1, 5*time.Second, h1)
 	// The removed server does not come back as a cluster of its own.
 	out, err = h2.kubelite(t, "server", "--data-dir", h2.dir, "--advertise-address", h2.Addr.String(), "--local-node=")
 	if err == nil || !strings.Contains(out, "join with --server") {
@@ -396,4 +405,35 @@ func TestServersFormCluster(t *testing.T) {
 	if got := h1.members(t); len(got) != 1 {
 		t.Errorf("etcd members after the restore: %v", got)
 	}
+}
+
+// waitAPIServerEndpoints waits until the kubernetes Service's Endpoints and
+// EndpointSlice, read through c, name exactly the hosts' addresses, sorted.
+func waitAPIServerEndpoints(t *testing.T, ctx context.Context, c kubernetes.Interface, within time.Duration, hosts ...*haHost) {
+	t.Helper()
+	var want []string
+	for _, h := range slices.SortedFunc(slices.Values(hosts), func(a, b *haHost) int { return a.Addr.Compare(b.Addr) }) {
+		want = append(want, h.Addr.String())
+	}
+	var got, gotSlice []string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, max(within, time.Second), true, func(ctx context.Context) (bool, error) {
+		got, gotSlice = nil, nil
+		if ep, err := c.CoreV1().Endpoints("default").Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
+			for _, s := range ep.Subsets {
+				for _, a := range s.Addresses {
+					got = append(got, a.IP)
+				}
+			}
+		}
+		if es, err := c.DiscoveryV1().EndpointSlices("default").Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
+			for _, e := range es.Endpoints {
+				gotSlice = append(gotSlice, e.Addresses...)
+			}
+		}
+		return slices.Equal(got, want) && slices.Equal(gotSlice, want), nil
+	})
+	if err != nil {
+		t.Fatalf("the kubernetes Service's endpoints: Endpoints %v, EndpointSlice %v; want %v within %v", got, gotSlice, want, within)
+	}
+	t.Logf("the kubernetes Service's endpoints are %v", want)
 }

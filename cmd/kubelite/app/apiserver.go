@@ -381,7 +381,16 @@ func newAPIServer(cfg APIServerConfig) (*apiServer, error) {
 		return nil, err
 	}
 	gc.AddPostStartHookOrDie("kubelite-bootstrap", func(ctx genericapiserver.PostStartHookContext) error {
-		return bootstrap(ctx, loopback, cfg)
+		if err := bootstrap(ctx, loopback, cfg); err != nil {
+			return err
+		}
+		leases := storage.NewAPIServerLeases(shared.Client(), apiServerLeasePrefix, apiServerLeaseTTL)
+		r := newEndpointReconciler(loopback, leases, cfg.AdvertiseAddress, cfg.SecurePort)
+		if r == nil {
+			klog.FromContext(ctx).Info("advertise address is not routable; the kubernetes Service has no endpoints", "address", cfg.AdvertiseAddress)
+			return nil
+		}
+		return r.start(ctx)
 	})
 
 	srv, err := gc.Complete(readiness).New("kubelite", crds.GenericAPIServer)

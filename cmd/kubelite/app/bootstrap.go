@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -35,8 +34,8 @@ var systemNamespaces = []string{
 // bootstrap creates the objects every cluster has: the system namespaces, the
 // system priority classes, the default RBAC policy, the API priority and
 // fairness configuration, the default ServiceCIDR, the default StorageClass,
-// and the kubernetes Service in default with its endpoints naming this API
-// server.
+// and the kubernetes Service in default (whose endpoints the endpoint
+// reconciler writes).
 func bootstrap(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -106,75 +105,7 @@ func ensureBootstrap(ctx context.Context, client kubernetes.Interface, cfg APISe
 	} else if err != nil {
 		return fmt.Errorf("get kubernetes service: %w", err)
 	}
-	if cfg.AdvertiseAddress.IsLoopback() || cfg.AdvertiseAddress.IsUnspecified() {
-		// Endpoints may not name a loopback address; pods could not use it anyway.
-		klog.FromContext(ctx).Info("advertise address is not routable; the kubernetes Service has no endpoints", "address", cfg.AdvertiseAddress)
-		return nil
-	}
-	want := &corev1.Endpoints{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
-			Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
-		Subsets: []corev1.EndpointSubset{{
-			Addresses: []corev1.EndpointAddress{{IP: cfg.AdvertiseAddress.String()}},
-			Ports:     []corev1.EndpointPort{{Name: "https", Port: int32(cfg.SecurePort), Protocol: corev1.ProtocolTCP}},
-		}},
-	}
-	eps := client.CoreV1().Endpoints(metav1.NamespaceDefault)
-	cur, err := eps.Get(ctx, "kubernetes", metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = eps.Create(ctx, want, metav1.CreateOptions{})
-	case err == nil:
-		if fmt.Sprint(cur.Subsets) != fmt.Sprint(want.Subsets) {
-			cur.Subsets = want.Subsets
-			_, err = eps.Update(ctx, cur, metav1.UpdateOptions{})
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("kubernetes endpoints: %w", err)
-	}
-	return ensureKubernetesSlice(ctx, client, cfg)
-}
-
-// ensureKubernetesSlice writes the EndpointSlice of the kubernetes Service,
-// the same address and port as its Endpoints, as upstream's endpoint
-// reconciler does. It carries no managed-by label: no controller owns it.
-func ensureKubernetesSlice(ctx context.Context, client kubernetes.Interface, cfg APIServerConfig) error {
-	addrType := discoveryv1.AddressTypeIPv4
-	if cfg.AdvertiseAddress.To4() == nil {
-		addrType = discoveryv1.AddressTypeIPv6
-	}
-	want := &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
-			Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
-		AddressType: addrType,
-		Endpoints: []discoveryv1.Endpoint{{
-			Addresses:  []string{cfg.AdvertiseAddress.String()},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
-		}},
-		Ports: []discoveryv1.EndpointPort{{
-			Name: ptr.To("https"), Port: ptr.To(int32(cfg.SecurePort)), Protocol: ptr.To(corev1.ProtocolTCP),
-		}},
-	}
-	slices := client.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault)
-	cur, err := slices.Get(ctx, want.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = slices.Create(ctx, want, metav1.CreateOptions{})
-	case err == nil:
-		if cur.AddressType != want.AddressType {
-			// The address type is immutable: replace the slice.
-			if err = slices.Delete(ctx, cur.Name, metav1.DeleteOptions{}); err == nil {
-				_, err = slices.Create(ctx, want, metav1.CreateOptions{})
-			}
-		} else if !equality.Semantic.DeepEqual([]any{cur.Endpoints, cur.Ports, cur.Labels}, []any{want.Endpoints, want.Ports, want.Labels}) {
-			cur.Endpoints, cur.Ports, cur.Labels = want.Endpoints, want.Ports, want.Labels
-			_, err = slices.Update(ctx, cur, metav1.UpdateOptions{})
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("kubernetes endpoint slice: %w", err)
-	}
+	// The endpoints are the endpoint reconciler's (endpointreconciler.go).
 	return nil
 }
 

@@ -74,10 +74,20 @@ func newEtcdCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The leader as the member the client reached knows it (none
+			// while an election runs).
+			var leader uint64
+			if status, err := c.Status(ctx, c.Endpoints()[0]); err == nil {
+				leader = status.Leader
+			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 10, 4, 3, ' ', 0)
-			fmt.Fprintln(w, "ID\tNAME\tPEER URLS\tCLIENT URLS")
+			fmt.Fprintln(w, "ID\tNAME\tPEER URLS\tCLIENT URLS\tLEADER")
 			for _, m := range members {
-				fmt.Fprintf(w, "%x\t%s\t%s\t%s\n", m.ID, orNone(m.Name), strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","))
+				isLeader := "false"
+				if m.ID == leader {
+					isLeader = "true"
+				}
+				fmt.Fprintf(w, "%x\t%s\t%s\t%s\t%s\n", m.ID, orNone(m.Name), strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","), isLeader)
 			}
 			return w.Flush()
 		},
@@ -119,11 +129,16 @@ func removeServer(ctx context.Context, out io.Writer, dataDir string, clientPort
 	endpoint, files := localEtcd(dataDir, clientPort)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	self, err := storage.RemoveSelf(ctx, endpoint, files)
+	self, others, err := storage.RemoveSelf(ctx, endpoint, files)
 	if err != nil {
 		return fmt.Errorf("--remove: %w", err)
 	}
 	fmt.Fprintf(out, "removed etcd member %s (%x) from the cluster\n", self.Name, self.ID)
+	// Its etcd no longer takes writes: its lease cannot come back. The
+	// others drop its address from the kubernetes Service at once.
+	if err := removeAPIServerLease(ctx, self, others, files); err != nil {
+		fmt.Fprintf(out, "could not remove its API server lease (it expires in %v): %v\n", apiServerLeaseTTL, err)
+	}
 	// The removed member stops; so does its server.
 	_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		c, err := storage.NewClient(ctx, []string{endpoint}, files)

@@ -125,6 +125,16 @@ func startKubelite(b *testing.B, bin string, extra ...string) (*cluster, time.Du
 		b.Fatal(err)
 	}
 	cmd.Stderr = nil
+	// KUBELITE_SERVER_LOG names a file that the servers' logs are
+	// appended to; by default they are dropped.
+	if p := os.Getenv("KUBELITE_SERVER_LOG"); p != "" {
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		cmd.Stderr = f
+	}
 	dropCachedPages(b, bin)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

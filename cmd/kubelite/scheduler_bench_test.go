@@ -60,10 +60,17 @@ import (
 //	                          affinity-spread pods on 1,000 nodes on a busy
 //	                          2-core machine, and more on 5,000)
 //
+//	KUBELITE_SCHED_LOGS       a folder that keeps the schedulers' logs
+//	                          (<case>.<scheduler>.log; default: a temporary
+//	                          one, removed)
+//
 //	KUBELITE_SCHED_PPROF      a folder: kubelite's scheduler serves
 //	                          /debug/pprof/ and the bench saves a CPU profile
 //	                          of its first KUBELITE_SCHED_PPROF_SECONDS
-//	                          (default 10) and a heap profile at the end
+//	                          (default 10) and a heap profile at the end;
+//	                          for both schedulers' runs it also saves a CPU
+//	                          profile of the API server over the same
+//	                          seconds (<case>.<scheduler>.server.cpu.pprof)
 //
 // Quick mode: KUBELITE_SCHED_NODES=500 KUBELITE_SCHED_PODS=2000.
 //
@@ -233,7 +240,11 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 		b.Fatal("pod watch did not sync")
 	}
 
-	logPath := filepath.Join(b.TempDir(), filepath.Base(argv[0])+".log")
+	logDir := os.Getenv("KUBELITE_SCHED_LOGS")
+	if logDir == "" {
+		logDir = b.TempDir()
+	}
+	logPath := filepath.Join(logDir, fmt.Sprintf("nodes=%d-%s.%s.log", n, workload, filepath.Base(argv[0])))
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		b.Fatal(err)
@@ -244,14 +255,14 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
 	before := apiRequests(b, client)
 	serverCPU := cpuSeconds(b, server.pids[0])
-	prof := newProfiler(b, argv[0] == kubelite)
+	prof := newProfiler(b, argv[0] == kubelite, client)
 	cmd.Args = append(cmd.Args, prof.flags...)
 	b.StartTimer()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	prof.startCPU(fmt.Sprintf("nodes=%d-%s", n, workload))
+	prof.startCPU(fmt.Sprintf("nodes=%d-%s", n, workload), filepath.Base(argv[0]))
 	stopped := false
 	stop := func() {
 		if !stopped {
@@ -309,21 +320,21 @@ func runScheduler(b *testing.B, kubelite string, n, m int, workload string, argv
 	return r
 }
 
-// profiler saves profiles of kubelite's scheduler process when
-// KUBELITE_SCHED_PPROF names a folder.
+// profiler saves profiles of kubelite's scheduler process and of the API
+// server when KUBELITE_SCHED_PPROF names a folder.
 type profiler struct {
-	b     *testing.B
-	dir   string
-	addr  string
-	name  string
-	flags []string
-	cpu   sync.WaitGroup
+	b      *testing.B
+	dir    string
+	addr   string // kubelite's scheduler's; empty for upstream's
+	server kubernetes.Interface
+	name   string
+	flags  []string
+	cpu    sync.WaitGroup
 }
 
-func newProfiler(b *testing.B, kubelite bool) *profiler {
-	p := &profiler{b: b, dir: os.Getenv("KUBELITE_SCHED_PPROF")}
+func newProfiler(b *testing.B, kubelite bool, server kubernetes.Interface) *profiler {
+	p := &profiler{b: b, dir: os.Getenv("KUBELITE_SCHED_PPROF"), server: server}
 	if p.dir == "" || !kubelite {
-		p.dir = ""
 		return p
 	}
 	p.addr = fmt.Sprintf("127.0.0.1:%d", freePort(b))
@@ -347,13 +358,27 @@ func (p *profiler) get(path, file string) {
 	}
 }
 
-// startCPU starts saving a CPU profile of the process just started.
-func (p *profiler) startCPU(name string) {
+// startCPU starts saving a CPU profile of the scheduler just started
+// (kubelite's) and of the API server (either's run).
+func (p *profiler) startCPU(name, scheduler string) {
 	if p.dir == "" {
 		return
 	}
 	p.name = name
 	secs := envInts(p.b, "KUBELITE_SCHED_PPROF_SECONDS", []int{10})[0]
+	p.cpu.Go(func() {
+		data, err := p.server.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(secs)).Timeout(time.Duration(secs+60) * time.Second).DoRaw(context.Background())
+		if err == nil {
+			err = os.WriteFile(filepath.Join(p.dir, name+"."+scheduler+".server.cpu.pprof"), data, 0o644)
+		}
+		if err != nil {
+			p.b.Logf("server profile: %v", err)
+		}
+	})
+	if p.addr == "" {
+		return
+	}
 	p.cpu.Go(func() {
 		// Wait for the listener.
 		for range 100 {
@@ -372,7 +397,9 @@ func (p *profiler) finish() {
 	if p.dir == "" {
 		return
 	}
-	p.get("/debug/pprof/heap", p.name+".heap.pprof")
+	if p.addr != "" {
+		p.get("/debug/pprof/heap", p.name+".heap.pprof")
+	}
 	p.cpu.Wait()
 	p.b.Logf("profiles in %s", p.dir)
 }

@@ -18,12 +18,14 @@ import (
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 
 	"github.com/kubelite/kubelite/auth/bootstraptoken"
+	"github.com/kubelite/kubelite/auth/clientcert"
 	"github.com/kubelite/kubelite/auth/nodetoken"
 )
 
 // authentication is the API server's request authenticator, as
 // kube-apiserver's defaults assemble it: client certificates signed by the
-// cluster CA, then bearer tokens (bootstrap tokens and service account
+// cluster CA (each chain verified once while valid, see package
+// clientcert), then bearer tokens (bootstrap tokens and service account
 // tokens); every user so found is also in system:authenticated. A request
 // with no credentials is system:anonymous in system:unauthenticated
 // (--anonymous-auth=true); one whose credentials are refused is 401, never
@@ -58,7 +60,7 @@ func newAuthentication(caVerify x509request.VerifyOptionFunc, saTokens authentic
 	nodeTokens := secretsOfType(client, string(nodetoken.SecretType))
 	nodeTokenAuthn := nodetoken.NewAuthenticator(nodeTokens.Core().V1().Secrets().Lister().Secrets(metav1.NamespaceSystem))
 	authn := group.NewAuthenticatedGroupAdder(union.New(
-		x509request.NewDynamic(caVerify, x509request.CommonNameUserConversion),
+		clientcert.New(x509request.NewDynamic(caVerify, x509request.CommonNameUserConversion), caVerify),
 		bearertoken.New(tokenunion.New(bootstrapTokens, nodeTokenAuthn, saTokens)),
 	))
 	return &authentication{

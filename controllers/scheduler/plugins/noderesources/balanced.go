@@ -55,9 +55,11 @@ func (*Balanced) Score(_ context.Context, state *framework.CycleState, _ *corev1
 	return BalancedScore(d.(*requests).Resource, node), nil
 }
 
-// BalancedScore scores node for a pod that requests req.
+// BalancedScore scores node for a pod that requests req. It allocates
+// nothing: it runs for every feasible node in every cycle.
 func BalancedScore(req framework.Resource, node *framework.NodeInfo) int64 {
-	var with, without, alloc []int64
+	var with, without, alloc [2]int64
+	n := 0
 	for _, r := range [...]struct{ want, used, alloc int64 }{
 		{req.MilliCPU, node.Requested.MilliCPU, node.Allocatable.MilliCPU},
 		{req.Memory, node.Requested.Memory, node.Allocatable.Memory},
@@ -65,35 +67,25 @@ func BalancedScore(req framework.Resource, node *framework.NodeInfo) int64 {
 		if r.alloc == 0 {
 			continue
 		}
-		with = append(with, r.used+r.want)
-		without = append(without, r.used)
-		alloc = append(alloc, r.alloc)
+		with[n], without[n], alloc[n] = r.used+r.want, r.used, r.alloc
+		n++
 	}
 	half := framework.MaxNodeScore / 2
-	return half + (half+balance(with, alloc)-balance(without, alloc))/2
+	return half + (half+balance(with[:n], alloc[:n])-balance(without[:n], alloc[:n]))/2
 }
 
 // balance is (1 - standard deviation of requested/allocatable, each capped
 // at 1) * MaxNodeScore.
 func balance(requested, alloc []int64) int64 {
-	fractions := make([]float64, len(requested))
+	var fractions [2]float64
 	var total float64
 	for i := range requested {
 		fractions[i] = math.Min(float64(requested[i])/float64(alloc[i]), 1)
 		total += fractions[i]
 	}
 	var std float64
-	switch len(fractions) {
-	case 0, 1:
-	case 2:
+	if len(requested) == 2 {
 		std = math.Abs(fractions[0]-fractions[1]) / 2
-	default:
-		mean := total / float64(len(fractions))
-		var sum float64
-		for _, f := range fractions {
-			sum += (f - mean) * (f - mean)
-		}
-		std = math.Sqrt(sum / float64(len(fractions)))
 	}
 	return int64((1 - std) * float64(framework.MaxNodeScore))
 }

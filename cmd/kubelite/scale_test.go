@@ -542,8 +542,32 @@ func scrapeHistograms(b *testing.B, client kubernetes.Interface) histograms {
 }
 
 func parseHistograms(body []byte) histograms {
-	const prefix = "apiserver_request_duration_seconds_bucket{"
 	h := histograms{}
+	eachSample(body, "apiserver_request_duration_seconds_bucket", func(labels map[string]string, v float64) {
+		le, err := strconv.ParseFloat(labels["le"], 64)
+		if err != nil {
+			return
+		}
+		if labels["verb"] == "WATCH" || labels["verb"] == "CONNECT" {
+			return // long-running: no latency SLO
+		}
+		res := labels["resource"]
+		if labels["subresource"] != "" {
+			res += "/" + labels["subresource"]
+		}
+		k := histKey{verb: labels["verb"], resource: res, scope: labels["scope"]}
+		if h[k] == nil {
+			h[k] = map[float64]float64{}
+		}
+		h[k][le] += v
+	})
+	return h
+}
+
+// eachSample calls fn with the labels and value of each sample of the metric
+// name in a Prometheus text exposition.
+func eachSample(body []byte, name string, fn func(labels map[string]string, v float64)) {
+	prefix := name + "{"
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -562,24 +586,8 @@ func parseHistograms(body []byte) histograms {
 				labels[k] = strings.Trim(val, `"`)
 			}
 		}
-		le, err := strconv.ParseFloat(labels["le"], 64)
-		if err != nil {
-			continue
-		}
-		if labels["verb"] == "WATCH" || labels["verb"] == "CONNECT" {
-			continue // long-running: no latency SLO
-		}
-		res := labels["resource"]
-		if labels["subresource"] != "" {
-			res += "/" + labels["subresource"]
-		}
-		k := histKey{verb: labels["verb"], resource: res, scope: labels["scope"]}
-		if h[k] == nil {
-			h[k] = map[float64]float64{}
-		}
-		h[k][le] += v
+		fn(labels, v)
 	}
-	return h
 }
 
 // apiLatencies are the p99 latencies of the calls made between two scrapes,
@@ -846,32 +854,14 @@ func requestCodes(b *testing.B, client kubernetes.Interface) map[[2]string]int {
 	if err != nil {
 		b.Fatalf("metrics: %v", err)
 	}
-	const prefix = "apiserver_request_total{"
 	out := map[[2]string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, prefix) {
-			continue
-		}
-		end := strings.LastIndexByte(line, '}')
-		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
-		if err != nil {
-			continue
-		}
-		labels := map[string]string{}
-		for _, kv := range strings.Split(line[len(prefix):end], ",") {
-			if k, val, ok := strings.Cut(kv, "="); ok {
-				labels[k] = strings.Trim(val, `"`)
-			}
-		}
+	eachSample(body, "apiserver_request_total", func(labels map[string]string, v float64) {
 		call := labels["verb"] + " " + labels["resource"]
 		if labels["subresource"] != "" {
 			call += "/" + labels["subresource"]
 		}
 		out[[2]string{call, labels["code"]}] += int(v)
-	}
+	})
 	return out
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -23,7 +24,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	watchtools "k8s.io/client-go/tools/watch"
-	"k8s.io/utils/ptr"
 )
 
 // BenchmarkDeploymentReady measures the controller manager and scheduler
@@ -139,22 +139,7 @@ func deploymentReady(b *testing.B, bin, name string, nodes, replicas int, compon
 	}
 
 	before := apiRequests(b, client)
-	labels := map[string]string{"app": "bench"}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(int32(replicas)),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "app", Image: "registry.k8s.io/pause:3.10",
-					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-						corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")}},
-				}}},
-			},
-		},
-	}
+	d := pauseDeployment("", "bench", replicas, "10m", "16Mi")
 	start := time.Now()
 	created, err := client.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
 	if err != nil {
@@ -268,4 +253,13 @@ func envInt(b *testing.B, name string, def int) int {
 		b.Fatalf("%s: %v", name, err)
 	}
 	return n
+}
+
+// pauseDeployment is a Deployment of replicas pause pods that request cpu and
+// memory, for benchmarks on simulated nodes.
+func pauseDeployment(ns, name string, replicas int, cpu, memory string) *appsv1.Deployment {
+	d := testserver.Deployment(ns, name, int32(replicas), "registry.k8s.io/pause:3.10")
+	d.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(memory)}
+	return d
 }

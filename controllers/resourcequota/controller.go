@@ -8,9 +8,13 @@
 // created or its spec.hard changes, when an object it counts is deleted or
 // changed in a way that changes its usage or scope (a pod that finishes, a
 // service that becomes a NodePort), and every ResyncPeriod for all quotas.
-// Like upstream, it does not recalculate on creations: admission has charged
-// them already, and recounting from a cache that lags behind admission
-// would hand the charge back.
+// Like upstream, it does not recalculate on most creations: admission has
+// charged them already, and recounting from a cache that lags behind
+// admission would hand the charge back. The exception is an object created
+// within admissionBlindSpot of a quota: admission may not have known the
+// quota yet (its informer lags, and it remembers a namespace without quotas
+// for 30 s), and the quota's first count may have missed the object, so
+// nothing would charge it until the next resync.
 //
 // The core resources (pods, services, persistentvolumeclaims, configmaps,
 // secrets, replicationcontrollers, resourcequotas) are counted from the
@@ -47,6 +51,11 @@ import (
 	quotaeval "github.com/kubelite/kubelite/auth/admission/resourcequota"
 	"github.com/kubelite/kubelite/controllers/internal/loop"
 )
+
+// admissionBlindSpot is how long after a quota's creation admission may
+// still admit objects without charging it: its live lookup remembers a
+// namespace without quotas for 30 s, plus its informer's lag.
+const admissionBlindSpot = time.Minute
 
 // DefaultResyncPeriod is how often every quota is recalculated, as upstream.
 const DefaultResyncPeriod = 5 * time.Minute
@@ -187,13 +196,18 @@ func (c *Controller) enqueueAll(ctx context.Context) {
 }
 
 // replenish queues the quotas of namespace that count something of
-// evaluator's resource: one of their objects was deleted or changed.
-func (c *Controller) replenish(e quota.Evaluator, namespace string) {
+// evaluator's resource: one of their objects was deleted or changed, or,
+// when created is set, created then. A creation queues only the quotas it
+// may have escaped (see admissionBlindSpot).
+func (c *Controller) replenish(e quota.Evaluator, namespace string, created time.Time) {
 	all, err := c.quotas.ResourceQuotas(namespace).List(labels.Everything())
 	if err != nil {
 		return
 	}
 	for _, q := range all {
+		if !created.IsZero() && created.After(q.CreationTimestamp.Add(admissionBlindSpot)) {
+			continue
+		}
 		if len(e.MatchingResources(quota.ResourceNames(q.Spec.Hard))) > 0 {
 			c.enqueue(q)
 		}

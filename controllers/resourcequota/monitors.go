@@ -40,12 +40,14 @@ var scopes = []corev1.ScopedResourceSelectorRequirement{
 }
 
 // monitors watches the resources quotas count and calls replenish with the
-// evaluator and namespace of each object that may give usage back.
+// evaluator and namespace of each object that may give usage back, and of
+// each object created after the informer's first list (with its creation
+// time: admission may not have charged it).
 type monitors struct {
 	factory   informers.SharedInformerFactory
 	metadata  metadatainformer.SharedInformerFactory // nil: no custom resources
 	mapper    meta.RESTMapper
-	replenish func(quota.Evaluator, string)
+	replenish func(e quota.Evaluator, namespace string, created time.Time)
 	clock     clock.PassiveClock
 
 	mu         sync.Mutex
@@ -55,7 +57,7 @@ type monitors struct {
 }
 
 func newMonitors(factory informers.SharedInformerFactory, md metadata.Interface, mapper meta.RESTMapper,
-	clk clock.PassiveClock, replenish func(quota.Evaluator, string)) *monitors {
+	clk clock.PassiveClock, replenish func(quota.Evaluator, string, time.Time)) *monitors {
 	m := &monitors{
 		factory:   factory,
 		mapper:    mapper,
@@ -97,26 +99,38 @@ func (m *monitors) watchCore(e quota.Evaluator) error {
 	return nil
 }
 
-// watch calls replenish for objects deleted from informer, and for those
-// whose usage or scopes under e change.
+// watch calls replenish for objects deleted from informer, for those whose
+// usage or scopes under e change, and for those created after its first
+// list.
 func (m *monitors) watch(informer cache.SharedIndexInformer, e quota.Evaluator) (cache.ResourceEventHandlerRegistration, error) {
-	replenish := func(obj any) {
+	replenish := func(obj any, added bool) {
 		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = tombstone.Obj
 		}
-		if o, err := meta.Accessor(obj); err == nil {
-			m.replenish(e, o.GetNamespace())
+		o, err := meta.Accessor(obj)
+		if err != nil {
+			return
 		}
+		var created time.Time
+		if added {
+			created = o.GetCreationTimestamp().Time
+		}
+		m.replenish(e, o.GetNamespace(), created)
 	}
-	reg, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := informer.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, initial bool) {
+			if !initial {
+				replenish(obj, true)
+			}
+		},
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(runtime.Object)
 			n, ok2 := cur.(runtime.Object)
 			if ok1 && ok2 && changed(e, o, n) {
-				replenish(cur)
+				replenish(cur, false)
 			}
 		},
-		DeleteFunc: replenish,
+		DeleteFunc: func(obj any) { replenish(obj, false) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resourcequota: add event handler for %s: %w", e.GroupResource(), err)

@@ -11,10 +11,12 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/kubelite/kubelite/nodeagent"
@@ -87,6 +89,27 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	if err != nil {
 		return err
 	}
+	// Events have a client, and so a rate limit, of their own, as upstream's
+	// kubelet (eventRecordQPS 50, eventBurst 100): three events a pod must
+	// not hold back its status.
+	eventClient, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	// Containers' service variables come from a Service informer, as
+	// upstream's kubelet: a list of the namespace's Services at every
+	// container start cost two requests.
+	factory := sp.informers
+	if factory == nil {
+		factory = informers.NewSharedInformerFactory(client, 0)
+		defer factory.Shutdown()
+	}
+	services := factory.Core().V1().Services()
+	serviceLister := services.Lister()
+	factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), services.Informer().HasSynced) {
+		return ctx.Err()
+	}
 	sp.unlabel(ctx, client, node.Name)
 	podDir := filepath.Join(dataDir, "pods")
 	vols, err := volumes.New(volumes.Config{Client: client, Dir: podDir})
@@ -101,6 +124,7 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 		HostIPs:  node.InternalIPs,
 		Volumes:  vols,
 		Client:   client,
+		Services: serviceLister,
 	}
 	if network != nil { // a nil *CNI in the interface would not be nil
 		cfg.Network = network
@@ -124,7 +148,7 @@ func runLocalNode(ctx context.Context, rc *rest.Config, dataDir, name string, ep
 	go func() { defer close(volDone); vols.Run(volCtx) }()
 	defer func() { stopVolumes(); <-volDone }()
 	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: eventClient.CoreV1().Events("")})
 	defer b.Shutdown()
 	agent, err := nodeagent.New(nodeagent.Config{
 		Node:    node,

@@ -10,8 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/kubelite/kubelite/nodeagent/runtime"
 	"github.com/kubelite/kubelite/nodeagent/volumes"
@@ -23,10 +25,11 @@ import (
 // variables before it; a later variable of the same name replaces an
 // earlier one. configMaps, secrets and the node's allocatable (for
 // resourceFieldRef limits the container does not set) are read through
-// client; with a nil client, variables from those sources are left out. A
+// client; with a nil client, variables from those sources are left out.
+// Services come from the lister services when it is not nil. A
 // source that is missing and not optional is a runtime.ConfigError with
 // upstream's message.
-func resolveEnv(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, c *corev1.Container, sb *sandbox) ([]string, error) {
+func resolveEnv(ctx context.Context, client kubernetes.Interface, services corelisters.ServiceLister, pod *corev1.Pod, c *corev1.Container, sb *sandbox) ([]string, error) {
 	vars := map[string]string{}
 	var names []string
 	set := func(k, v string) {
@@ -63,7 +66,7 @@ func resolveEnv(ctx context.Context, client kubernetes.Interface, pod *corev1.Po
 		return &runtime.ConfigError{Err: fmt.Errorf(format, args...)}
 	}
 	if client != nil {
-		svcEnv, err := serviceEnv(ctx, client, pod)
+		svcEnv, err := serviceEnv(ctx, client, services, pod)
 		if err != nil {
 			return nil, err
 		}
@@ -184,23 +187,48 @@ func resolveEnv(ctx context.Context, client kubernetes.Interface, pod *corev1.Po
 // service of the pod's namespace that has a cluster IP; for each,
 // <NAME>_SERVICE_HOST and _SERVICE_PORT(_<PORT NAME>), and Docker-link
 // style <NAME>_PORT(_<port>_<PROTO>(_PROTO|_PORT|_ADDR)).
-func serviceEnv(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) ([][2]string, error) {
+//
+// The services are read from lister when it is not nil (a synced informer's,
+// as upstream's kubelet reads them), else listed through client.
+func serviceEnv(ctx context.Context, client kubernetes.Interface, lister corelisters.ServiceLister, pod *corev1.Pod) ([][2]string, error) {
 	var services []corev1.Service
 	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
-	if links {
-		list, err := client.CoreV1().Services(pod.Namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("list services for the environment: %w", err)
+	needMaster := !links || pod.Namespace != metav1.NamespaceDefault
+	if lister != nil {
+		if links {
+			list, err := lister.Services(pod.Namespace).List(labels.Everything())
+			if err != nil {
+				return nil, fmt.Errorf("list services for the environment: %w", err)
+			}
+			for _, s := range list {
+				services = append(services, *s)
+			}
 		}
-		services = list.Items
-	}
-	if !links || pod.Namespace != metav1.NamespaceDefault {
-		master, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
-		switch {
-		case err == nil:
-			services = append(services, *master)
-		case !apierrors.IsNotFound(err):
-			return nil, fmt.Errorf("get the kubernetes service for the environment: %w", err)
+		if needMaster {
+			master, err := lister.Services(metav1.NamespaceDefault).Get("kubernetes")
+			switch {
+			case err == nil:
+				services = append(services, *master)
+			case !apierrors.IsNotFound(err):
+				return nil, fmt.Errorf("get the kubernetes service for the environment: %w", err)
+			}
+		}
+	} else {
+		if links {
+			list, err := client.CoreV1().Services(pod.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("list services for the environment: %w", err)
+			}
+			services = list.Items
+		}
+		if needMaster {
+			master, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+			switch {
+			case err == nil:
+				services = append(services, *master)
+			case !apierrors.IsNotFound(err):
+				return nil, fmt.Errorf("get the kubernetes service for the environment: %w", err)
+			}
 		}
 	}
 	slices.SortStableFunc(services, func(a, b corev1.Service) int { return strings.Compare(a.Name, b.Name) })

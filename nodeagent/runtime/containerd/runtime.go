@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/typeurl/v2"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/kubelite/kubelite/nodeagent/podnet"
@@ -72,6 +73,10 @@ type Config struct {
 	ClusterDomain string
 	// Client reads the pods' imagePullSecrets. Nil: pulls are anonymous.
 	Client kubernetes.Interface
+	// Services lists the services for the containers' service environment
+	// variables: a synced informer's lister, as upstream's kubelet. Nil:
+	// they are listed through Client at each container start.
+	Services corelisters.ServiceLister
 	// Volumes makes the pods' volumes. Nil: a volumes.Manager without an
 	// API client (emptyDir and hostPath volumes only) under Dir.
 	Volumes VolumeManager

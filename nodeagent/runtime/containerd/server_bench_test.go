@@ -3,6 +3,7 @@ package containerd_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -18,7 +20,8 @@ import (
 // startupPods pods of one busybox container each (the image present) are
 // created one every startupInterval, and each is timed from just before
 // its create call to the watch event that first shows it Running and Ready
-// (scheduling, sandbox, container start and status report included).
+// (scheduling, sandbox, container start and status report included), on
+// a node that is Ready.
 // Reported: p50, p90, p99 and max in ms over all b.N rounds; the target is
 // p99 under 1 s (upstream's SLO is 5 s).
 func BenchmarkPodStartupLatency(b *testing.B) {
@@ -30,7 +33,24 @@ func BenchmarkPodStartupLatency(b *testing.B) {
 		startupInterval = 100 * time.Millisecond
 	)
 	s, _ := startLocalNodeServer(b, "kl-bps-")
-	var lat []time.Duration
+	// The SLI is measured on a cluster that is up: the node Ready, and
+	// without the not-ready taint the scheduler would back off from.
+	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		nodes, err := s.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil || len(nodes.Items) == 0 {
+			return false, nil
+		}
+		n := nodes.Items[0]
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionTrue && len(n.Spec.Taints) == 0, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		b.Fatal("the local node is not Ready and untainted after a minute")
+	}
+	var lat, bind []time.Duration
 	for round := 0; round < b.N; round++ {
 		ns := fmt.Sprintf("startup-%d", round)
 		s.CreateNamespace(b, ns)
@@ -69,6 +89,7 @@ func BenchmarkPodStartupLatency(b *testing.B) {
 			}
 		}()
 		ready := map[string]time.Duration{}
+		bound := map[string]time.Duration{}
 		for len(ready) < startupPods {
 			select {
 			case ev, ok := <-w.ResultChan():
@@ -77,6 +98,13 @@ func BenchmarkPodStartupLatency(b *testing.B) {
 				}
 				now := time.Now()
 				p, isPod := ev.Object.(*corev1.Pod)
+				if isPod && p.Spec.NodeName != "" {
+					if _, seen := bound[p.Name]; !seen {
+						mu.Lock()
+						bound[p.Name] = now.Sub(created[p.Name])
+						mu.Unlock()
+					}
+				}
 				if !isPod || ev.Type == watch.Deleted || !runningAndReady(p) {
 					continue
 				}
@@ -90,22 +118,37 @@ func BenchmarkPodStartupLatency(b *testing.B) {
 			}
 		}
 		w.Stop()
-		for _, d := range ready {
+		rl := slices.Sorted(maps.Values(ready))
+		b.Logf("round %d: p50 %v, p99 %v", round, rl[len(rl)/2], rl[(len(rl)-1)*99/100])
+		for name, d := range ready {
 			lat = append(lat, d)
+			bind = append(bind, bound[name])
 		}
 		b.StopTimer()
 		if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
 			b.Fatal(err)
 		}
+		// The next round starts on a node that has stopped these: the
+		// agent removes a pod once its containers are gone.
+		if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			l, err := pods.List(ctx, metav1.ListOptions{})
+			return err == nil && len(l.Items) == 0, nil
+		}); err != nil {
+			b.Fatal("the pods were not gone 5 minutes after the round began")
+		}
 		cancel()
 		b.StartTimer()
 	}
 	slices.Sort(lat)
-	pct := func(p int) float64 { return float64(lat[(len(lat)-1)*p/100].Microseconds()) / 1000 }
-	b.ReportMetric(pct(50), "p50-ms")
-	b.ReportMetric(pct(90), "p90-ms")
-	b.ReportMetric(pct(99), "p99-ms")
-	b.ReportMetric(pct(100), "max-ms")
+	slices.Sort(bind)
+	pct := func(d []time.Duration, p int) float64 { return float64(d[(len(d)-1)*p/100].Microseconds()) / 1000 }
+	b.ReportMetric(pct(lat, 50), "p50-ms")
+	b.ReportMetric(pct(lat, 90), "p90-ms")
+	b.ReportMetric(pct(lat, 99), "p99-ms")
+	b.ReportMetric(pct(lat, 100), "max-ms")
+	// Of which scheduling: created to the watch showing the pod bound.
+	b.ReportMetric(pct(bind, 50), "bound-p50-ms")
+	b.ReportMetric(pct(bind, 99), "bound-p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
 

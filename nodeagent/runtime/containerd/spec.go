@@ -20,7 +20,7 @@ func (r *Runtime) specOpts(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 	if err != nil {
 		return nil, fmt.Errorf("image %s config: %w", c.Image, err)
 	}
-	env, err := resolveEnv(ctx, r.cfg.Client, pod, c, sb)
+	env, err := resolveEnv(ctx, r.cfg.Client, r.cfg.Services, pod, c, sb)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func commandLine(c *corev1.Container, entrypoint, cmd []string, env []string) []
 // containerEnv is c's environment without the sources that need the API
 // (see resolveEnv).
 func containerEnv(pod *corev1.Pod, c *corev1.Container, sb *sandbox) []string {
-	env, _ := resolveEnv(context.Background(), nil, pod, c, sb)
+	env, _ := resolveEnv(context.Background(), nil, nil, pod, c, sb)
 	return env
 }
 

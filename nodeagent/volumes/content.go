@@ -57,7 +57,11 @@ func fileMode(m int32) os.FileMode { return os.FileMode(m) & 0o777 }
 // configMapFiles adds the files of a configMap source to out; a missing
 // optional configMap adds none.
 func (m *Manager) configMapFiles(ctx context.Context, ns string, ref corev1.LocalObjectReference, items []corev1.KeyToPath, optional *bool, mode int32, out map[string]File) error {
-	cm, err := m.cfg.Client.CoreV1().ConfigMaps(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	cm, ok := m.cachedConfigMap(ns, ref.Name)
+	var err error
+	if !ok {
+		cm, err = m.cfg.Client.CoreV1().ConfigMaps(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	}
 	opt := optional != nil && *optional
 	if apierrors.IsNotFound(err) && opt {
 		return nil
@@ -73,9 +77,33 @@ func (m *Manager) configMapFiles(ctx context.Context, ns string, ref corev1.Loca
 	return keysToFiles("configmap", ref.Name, data, items, mode, opt, out)
 }
 
+// cachedConfigMap is the configMap from its watch; ok is false when the
+// watch has not listed it (not started, not synced, or the object is not
+// there yet: a GET answers for sure).
+func (m *Manager) cachedConfigMap(ns, name string) (cm *corev1.ConfigMap, ok bool) {
+	obj, ok := m.cached(objectKey{namespace: ns, name: name})
+	if ok {
+		cm, ok = obj.(*corev1.ConfigMap)
+	}
+	return cm, ok
+}
+
+// cachedSecret is cachedConfigMap for a secret.
+func (m *Manager) cachedSecret(ns, name string) (s *corev1.Secret, ok bool) {
+	obj, ok := m.cached(objectKey{secret: true, namespace: ns, name: name})
+	if ok {
+		s, ok = obj.(*corev1.Secret)
+	}
+	return s, ok
+}
+
 // secretFiles adds the files of a secret source to out.
 func (m *Manager) secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, mode int32, out map[string]File) error {
-	s, err := m.cfg.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	s, ok := m.cachedSecret(ns, name)
+	var err error
+	if !ok {
+		s, err = m.cfg.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	}
 	opt := optional != nil && *optional
 	if apierrors.IsNotFound(err) && opt {
 		return nil

@@ -17,7 +17,10 @@
 //   - persistentVolumeClaim bound to a hostPath or local volume (what the
 //     local-path provisioner makes): that path.
 //
-// The Manager reads objects through the API, only those its pods reference.
+// The Manager reads objects through the API, only those its pods reference:
+// from its watch of the object once that has listed it (so the pods of a
+// namespace share one watch of kube-root-ca.crt, as upstream's kubelet),
+// else with a GET.
 package volumes
 
 import (
@@ -94,6 +97,8 @@ type Manager struct {
 	tokens map[tokenKey]token
 	// dirty are pods whose referenced objects changed since Run last looked.
 	dirty map[types.UID]bool
+	// watched are the informers of Run's watches, by object.
+	watched map[objectKey]cache.SharedIndexInformer
 }
 
 // podVolumes is what the manager holds for one pod.
@@ -120,6 +125,7 @@ func New(cfg Config) (*Manager, error) {
 	return &Manager{
 		cfg: cfg, kick: make(chan struct{}, 1),
 		pods: map[types.UID]*podVolumes{}, tokens: map[tokenKey]token{}, dirty: map[types.UID]bool{},
+		watched: map[objectKey]cache.SharedIndexInformer{},
 	}, nil
 }
 
@@ -495,8 +501,32 @@ func (m *Manager) watch(ctx context.Context, k objectKey) context.CancelFunc {
 		UpdateFunc: func(_, obj any) { changed(obj) },
 		DeleteFunc: changed,
 	})
+	m.mu.Lock()
+	m.watched[k] = inf
+	m.mu.Unlock()
 	f.Start(ctx.Done())
-	return cancel
+	return func() {
+		m.mu.Lock()
+		delete(m.watched, k)
+		m.mu.Unlock()
+		cancel()
+	}
+}
+
+// cached is k's object as its watch last saw it, if the watch has listed
+// it.
+func (m *Manager) cached(k objectKey) (any, bool) {
+	m.mu.Lock()
+	inf := m.watched[k]
+	m.mu.Unlock()
+	if inf == nil || !inf.HasSynced() {
+		return nil, false
+	}
+	obj, ok, err := inf.GetStore().GetByKey(k.namespace + "/" + k.name)
+	if err != nil || !ok {
+		return nil, false
+	}
+	return obj, true
 }
 
 // changed marks the pods that reference k dirty.

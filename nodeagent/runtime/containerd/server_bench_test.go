@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +35,7 @@ func BenchmarkPodStartupLatency(b *testing.B) {
 		startupPods     = 100
 		startupInterval = 100 * time.Millisecond
 	)
-	s, _ := startLocalNodeServer(b, "kl-bps-")
+	s, dataDir := startLocalNodeServer(b, "kl-bps-")
 	// The SLI is measured on a cluster that is up: the node Ready, and
 	// without the not-ready taint the scheduler would back off from.
 	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -128,11 +131,24 @@ func BenchmarkPodStartupLatency(b *testing.B) {
 		if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		// The next round starts on a node that has stopped these: the
-		// agent removes a pod once its containers are gone.
+		// The next round starts on a node that has let these go: gone from
+		// the API (at once: grace 0), and their directories (one per pod
+		// UID under <data-dir>/pods) removed by the agent after.
 		if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			l, err := pods.List(ctx, metav1.ListOptions{})
-			return err == nil && len(l.Items) == 0, nil
+			if err != nil || len(l.Items) > 0 {
+				return false, nil
+			}
+			entries, err := os.ReadDir(filepath.Join(dataDir, "pods"))
+			if err != nil {
+				return false, nil
+			}
+			for _, e := range entries {
+				if !strings.HasPrefix(e.Name(), ".") {
+					return false, nil
+				}
+			}
+			return true, nil
 		}); err != nil {
 			b.Fatal("the pods were not gone 5 minutes after the round began")
 		}

@@ -89,7 +89,9 @@ func StartWith(t testing.TB, cfg app.ServerConfig) *Server {
 }
 
 // CreateNamespace creates the namespace name and waits until its "default"
-// service account exists, so that pods can be created in it.
+// service account and its kube-root-ca.crt ConfigMap exist, as upstream's
+// e2e framework does: pods can be created in it, and their API access
+// volume made at once.
 func (s *Server) CreateNamespace(t testing.TB, name string) {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
@@ -97,6 +99,14 @@ func (s *Server) CreateNamespace(t testing.TB, name string) {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
 	s.WaitForServiceAccount(t, name)
+	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 30*time.Second, true,
+		func(ctx context.Context) (bool, error) {
+			_, err := s.Client.CoreV1().ConfigMaps(name).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+			return err == nil, nil
+		})
+	if err != nil {
+		t.Fatalf("no kube-root-ca.crt ConfigMap in namespace %s: %v", name, err)
+	}
 }
 
 // WaitForServiceAccount waits up to 30 seconds for the "default" service

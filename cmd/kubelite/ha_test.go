@@ -355,6 +355,8 @@ func TestServersFormCluster(t *testing.T) {
 	}
 	if out, err := h2.kubelite(t, "server", "--remove", "--data-dir", h2.dir); err != nil {
 		t.Fatalf("server --remove: %v: %s", err, out)
+	} else {
+		t.Logf("server --remove: %s", out)
 	}
 	if err := h2.exited(t, 30*time.Second); err == nil {
 		t.Error("the removed server exited without an error")
@@ -433,7 +435,16 @@ func waitAPIServerEndpoints(t *testing.T, ctx context.Context, c kubernetes.Inte
 		return slices.Equal(got, want) && slices.Equal(gotSlice, want), nil
 	})
 	if err != nil {
-		t.Fatalf("the kubernetes Service's endpoints: Endpoints %v, EndpointSlice %v; want %v within %v", got, gotSlice, want, within)
+		var logs strings.Builder
+		for _, h := range hosts {
+			data, _ := os.ReadFile(h.dir + ".log")
+			for _, line := range strings.Split(string(data), "\n") {
+				if strings.Contains(line, "endpoints") || strings.Contains(line, "lease") {
+					fmt.Fprintf(&logs, "%s: %s\n", h.Addr, line)
+				}
+			}
+		}
+		t.Fatalf("the kubernetes Service's endpoints: Endpoints %v, EndpointSlice %v; want %v within %v\n%s", got, gotSlice, want, within, logs.String())
 	}
 	t.Logf("the kubernetes Service's endpoints are %v", want)
 }

@@ -38,6 +38,9 @@ const (
 	// defaults (kube-apiserver's --endpoint-reconciler-type=lease).
 	endpointReconcileInterval = 10 * time.Second
 	apiServerLeaseTTL         = 15 * time.Second
+	// endpointRetry is how soon a failed update of the endpoints is
+	// tried again.
+	endpointRetry = time.Second
 )
 
 // endpointReconciler keeps this server's lease and the kubernetes
@@ -86,6 +89,10 @@ func (r *endpointReconciler) run(ctx context.Context) {
 	changes := r.leases.Changes(ctx)
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
+	// A reconcile that failed (no etcd leader for a moment, as when a
+	// member leaves) is retried in a second, not at the next tick: the
+	// change that asked for it will not come again.
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,9 +104,12 @@ func (r *endpointReconciler) run(ctx context.Context) {
 				continue
 			}
 		case <-changes:
+		case <-retry:
 		}
+		retry = nil
 		if err := r.reconcile(ctx); err != nil && ctx.Err() == nil {
 			logger.Error(err, "Could not update the kubernetes Service's endpoints")
+			retry = time.After(endpointRetry)
 		}
 	}
 }
@@ -233,5 +243,17 @@ func removeAPIServerLease(ctx context.Context, self storage.Member, others []str
 		return err
 	}
 	defer c.Close()
-	return storage.NewAPIServerLeases(c, apiServerLeasePrefix, apiServerLeaseTTL).Remove(ctx, ip)
+	// The others may have no leader for a moment (the removed member led):
+	// a delete then fails at once, so it is tried again until the lease
+	// would have expired anyway.
+	leases := storage.NewAPIServerLeases(c, apiServerLeasePrefix, apiServerLeaseTTL)
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, apiServerLeaseTTL, true, func(ctx context.Context) (bool, error) {
+		last = leases.Remove(ctx, ip)
+		return last == nil, nil
+	})
+	if err != nil && last != nil {
+		return last
+	}
+	return err
 }

@@ -60,6 +60,15 @@ func TestAPIServerLeases(t *testing.T) {
 		}
 	}
 	waitChange("three new records", 5*time.Second)
+	// The three puts may reach the watch in more than one response, each
+	// a notice: let them all arrive before a renewal is tried.
+	for quiet := false; !quiet; {
+		select {
+		case <-changes:
+		case <-time.After(300 * time.Millisecond):
+			quiet = true
+		}
+	}
 	// Renewals change nothing: no notice.
 	if err := a.Update(ctx, ipA); err != nil {
 		t.Fatal(err)

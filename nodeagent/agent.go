@@ -118,6 +118,10 @@ type Agent struct {
 	states map[string]*podState
 	uids   map[types.UID]string
 	stops  map[types.UID]error
+	// forgetting are the pods that left the API and are being torn down
+	// in the background; teardowns bounds how many at once.
+	forgetting map[types.UID]bool
+	teardowns  chan struct{}
 	// podCIDRs are the ones the runtime's pod network took.
 	podCIDRs []string
 }
@@ -146,6 +150,8 @@ func New(cfg Config) (*Agent, error) {
 		states:         map[string]*podState{},
 		uids:           map[types.UID]string{},
 		stops:          map[types.UID]error{},
+		forgetting:     map[types.UID]bool{},
+		teardowns:      make(chan struct{}, cfg.Workers),
 	}
 	ns, err := newNodeStatus(nodeStatusConfig{Client: cfg.Client, Node: cfg.Node, Runtime: cfg.Runtime, Clock: cfg.Clock, Event: a.nodeEvent, Ready: networkReady(cfg.Runtime)})
 	if err != nil {
@@ -330,9 +336,7 @@ func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
 	a.mu.Unlock()
 	if st != nil && (!ok || st.uid != pod.UID) {
 		// Gone, or replaced by a pod of the same name.
-		if err := a.forget(ctx, key, st.uid); err != nil {
-			return 0, err
-		}
+		a.forgetInBackground(ctx, key, st.uid)
 		st = nil
 	}
 	if !ok {
@@ -361,21 +365,49 @@ func (a *Agent) sync(ctx context.Context, key string) (time.Duration, error) {
 	return a.syncPod(ctx, pod, st)
 }
 
-// forget stops and removes what the runtime holds for a pod that left the
-// API, and the agent's memory of it.
-func (a *Agent) forget(ctx context.Context, key string, uid types.UID) error {
-	if err := a.rt.StopPod(ctx, uid, 0); err != nil {
-		return fmt.Errorf("stop pod %s: %w", key, err)
-	}
-	if err := a.rt.RemovePod(ctx, uid); err != nil {
-		return fmt.Errorf("remove pod %s: %w", key, err)
-	}
+// forgetInBackground drops the agent's memory of a pod that left the API
+// (a pod of the same name starts afresh at once) and stops and removes what
+// the runtime holds for it in the background, retrying until that is done:
+// a hundred deleted pods' teardowns used to hold every worker for seconds
+// while new pods waited. Upstream's kubelet, too, tears down a pod in that
+// pod's own worker.
+func (a *Agent) forgetInBackground(ctx context.Context, key string, uid types.UID) {
 	a.mu.Lock()
 	delete(a.states, key)
-	delete(a.uids, uid)
-	delete(a.stops, uid)
+	if a.forgetting[uid] {
+		a.mu.Unlock()
+		return
+	}
+	a.forgetting[uid] = true
 	a.mu.Unlock()
-	return nil
+	go func() {
+		logger := klog.FromContext(ctx)
+		select {
+		case a.teardowns <- struct{}{}:
+			defer func() { <-a.teardowns }()
+		case <-ctx.Done():
+			return // removeOrphans finds it at the next start
+		}
+		for delay := 100 * time.Millisecond; ; delay = min(2*delay, 30*time.Second) {
+			err := a.rt.StopPod(ctx, uid, 0)
+			if err == nil {
+				err = a.rt.RemovePod(ctx, uid)
+			}
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			logger.V(2).Info("Tear down a pod that left the API failed; will retry", "node", a.cfg.Node.Name, "pod", key, "err", err)
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+			}
+		}
+		a.mu.Lock()
+		delete(a.forgetting, uid)
+		delete(a.uids, uid)
+		delete(a.stops, uid)
+		a.mu.Unlock()
+	}()
 }
 
 // removeOrphans stops and removes the pods the runtime holds that are no

@@ -191,44 +191,42 @@ func resolveEnv(ctx context.Context, client kubernetes.Interface, services corel
 // The services are read from lister when it is not nil (a synced informer's,
 // as upstream's kubelet reads them), else listed through client.
 func serviceEnv(ctx context.Context, client kubernetes.Interface, lister corelisters.ServiceLister, pod *corev1.Pod) ([][2]string, error) {
+	list := func() ([]corev1.Service, error) {
+		if lister == nil {
+			l, err := client.CoreV1().Services(pod.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return l.Items, nil
+		}
+		l, err := lister.Services(pod.Namespace).List(labels.Everything())
+		var out []corev1.Service
+		for _, s := range l {
+			out = append(out, *s)
+		}
+		return out, err
+	}
+	master := func() (*corev1.Service, error) {
+		if lister == nil {
+			return client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+		}
+		return lister.Services(metav1.NamespaceDefault).Get("kubernetes")
+	}
 	var services []corev1.Service
 	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
-	needMaster := !links || pod.Namespace != metav1.NamespaceDefault
-	if lister != nil {
-		if links {
-			list, err := lister.Services(pod.Namespace).List(labels.Everything())
-			if err != nil {
-				return nil, fmt.Errorf("list services for the environment: %w", err)
-			}
-			for _, s := range list {
-				services = append(services, *s)
-			}
+	if links {
+		var err error
+		if services, err = list(); err != nil {
+			return nil, fmt.Errorf("list services for the environment: %w", err)
 		}
-		if needMaster {
-			master, err := lister.Services(metav1.NamespaceDefault).Get("kubernetes")
-			switch {
-			case err == nil:
-				services = append(services, *master)
-			case !apierrors.IsNotFound(err):
-				return nil, fmt.Errorf("get the kubernetes service for the environment: %w", err)
-			}
-		}
-	} else {
-		if links {
-			list, err := client.CoreV1().Services(pod.Namespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("list services for the environment: %w", err)
-			}
-			services = list.Items
-		}
-		if needMaster {
-			master, err := client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
-			switch {
-			case err == nil:
-				services = append(services, *master)
-			case !apierrors.IsNotFound(err):
-				return nil, fmt.Errorf("get the kubernetes service for the environment: %w", err)
-			}
+	}
+	if !links || pod.Namespace != metav1.NamespaceDefault {
+		m, err := master()
+		switch {
+		case err == nil:
+			services = append(services, *m)
+		case !apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("get the kubernetes service for the environment: %w", err)
 		}
 	}
 	slices.SortStableFunc(services, func(a, b corev1.Service) int { return strings.Compare(a.Name, b.Name) })

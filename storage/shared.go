@@ -131,8 +131,11 @@ func (s *Shared) decorator(cached bool) generic.StorageDecorator {
 		newFunc, newListFunc func() runtime.Object, getAttrs apistorage.AttrFunc, triggers apistorage.IndexerFuncs, indexers *cache.Indexers,
 	) (apistorage.Interface, factory.DestroyFunc, error) {
 		store, destroyStore, err := s.newStore(config, newFunc, newListFunc, resourcePrefix)
-		if err != nil || !cached {
-			return store, destroyStore, err
+		if err != nil {
+			return nil, nil, err
+		}
+		if !cached {
+			return resumingStore{store}, destroyStore, nil
 		}
 		c, err := cacher.NewCacherFromConfig(cacher.Config{
 			Storage:             store,

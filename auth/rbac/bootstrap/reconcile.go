@@ -10,6 +10,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/component-helpers/auth/rbac/reconciliation"
@@ -39,23 +40,32 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 	logger := klog.LoggerWithName(klog.FromContext(ctx), "rbac-bootstrap")
 	ctx = klog.NewContext(ctx, logger)
 	rbacClient := client.RbacV1()
+	namespaces := &knownNamespaces{NamespaceInterface: client.CoreV1().Namespaces(), seen: map[string]bool{}}
 	var errs []error
 
+	var roleList *listing[reconciliation.RuleOwner]
+	var bindingList *listing[reconciliation.RoleBinding]
 	clusterRoles := ClusterRoles()
+	if ctx.Err() == nil {
+		roleList = listClusterRoles(ctx, rbacClient.ClusterRoles())
+	}
 	errs = append(errs, each(len(clusterRoles), func(i int) error {
 		r := &clusterRoles[i]
 		return reconcileRole(ctx, "clusterrole", klog.KObj(r), reconciliation.ReconcileRoleOptions{
 			Role:    reconciliation.ClusterRoleRuleOwner{ClusterRole: r},
-			Client:  reconciliation.ClusterRoleModifier{Client: rbacClient.ClusterRoles()},
+			Client:  listedRoles{reconciliation.ClusterRoleModifier{Client: rbacClient.ClusterRoles()}, roleList},
 			Confirm: true,
 		})
 	})...)
 	clusterBindings := ClusterRoleBindings()
+	if ctx.Err() == nil {
+		bindingList = listClusterRoleBindings(ctx, rbacClient.ClusterRoleBindings())
+	}
 	errs = append(errs, each(len(clusterBindings), func(i int) error {
 		b := &clusterBindings[i]
 		return reconcileBinding(ctx, "clusterrolebinding", klog.KObj(b), reconciliation.ReconcileRoleBindingOptions{
 			RoleBinding: reconciliation.ClusterRoleBindingAdapter{ClusterRoleBinding: b},
-			Client:      reconciliation.ClusterRoleBindingClientAdapter{Client: rbacClient.ClusterRoleBindings()},
+			Client:      listedBindings{reconciliation.ClusterRoleBindingClientAdapter{Client: rbacClient.ClusterRoleBindings()}, bindingList},
 			Confirm:     true,
 		})
 	})...)
@@ -63,11 +73,14 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 	for _, ns := range slices.Sorted(maps.Keys(Roles())) {
 		roles = append(roles, Roles()[ns]...)
 	}
+	if ctx.Err() == nil {
+		roleList = listRoles(ctx, rbacClient.Roles(metav1.NamespaceAll))
+	}
 	errs = append(errs, each(len(roles), func(i int) error {
 		r := &roles[i]
 		return reconcileRole(ctx, "role", klog.KObj(r), reconciliation.ReconcileRoleOptions{
 			Role:    reconciliation.RoleRuleOwner{Role: r},
-			Client:  reconciliation.RoleModifier{Client: rbacClient, NamespaceClient: client.CoreV1().Namespaces()},
+			Client:  listedRoles{reconciliation.RoleModifier{Client: rbacClient, NamespaceClient: namespaces}, roleList},
 			Confirm: true,
 		})
 	})...)
@@ -75,11 +88,14 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 	for _, ns := range slices.Sorted(maps.Keys(RoleBindings())) {
 		bindings = append(bindings, RoleBindings()[ns]...)
 	}
+	if ctx.Err() == nil {
+		bindingList = listRoleBindings(ctx, rbacClient.RoleBindings(metav1.NamespaceAll))
+	}
 	errs = append(errs, each(len(bindings), func(i int) error {
 		b := &bindings[i]
 		return reconcileBinding(ctx, "rolebinding", klog.KObj(b), reconciliation.ReconcileRoleBindingOptions{
 			RoleBinding: reconciliation.RoleBindingAdapter{RoleBinding: b},
-			Client:      reconciliation.RoleBindingClientAdapter{Client: rbacClient, NamespaceClient: client.CoreV1().Namespaces()},
+			Client:      listedBindings{reconciliation.RoleBindingClientAdapter{Client: rbacClient, NamespaceClient: namespaces}, bindingList},
 			Confirm:     true,
 		})
 	})...)

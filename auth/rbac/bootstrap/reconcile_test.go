@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -222,4 +223,71 @@ func name(obj runtime.Object) string {
 		return o.GetName()
 	}
 	return "?"
+}
+
+// TestReconcileListsOnce checks that a pass reads each kind with one list,
+// not a get per object, and looks each namespace up once it exists.
+func TestReconcileListsOnce(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	client := fake.NewClientset()
+	if err := Reconcile(ctx, client); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	count := map[string]int{}
+	for _, a := range client.Actions() {
+		count[a.GetVerb()+" "+a.GetResource().Resource]++
+	}
+	for _, resource := range []string{"clusterroles", "clusterrolebindings", "roles", "rolebindings"} {
+		if n := count["get "+resource]; n != 0 {
+			t.Errorf("%d gets of %s, want none", n, resource)
+		}
+		if n := count["list "+resource]; n != 1 {
+			t.Errorf("%d lists of %s, want 1", n, resource)
+		}
+	}
+}
+
+// TestKnownNamespacesReadOnce checks that a namespace seen to exist is not
+// read again.
+func TestKnownNamespacesReadOnce(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}})
+	k := &knownNamespaces{NamespaceInterface: client.CoreV1().Namespaces(), seen: map[string]bool{}}
+	for range 3 {
+		if _, err := k.Get(ctx, "kube-system", metav1.GetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Get(ctx, "kube-public", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("get of a missing namespace = %v, want NotFound", err)
+		}
+	}
+	if n := len(client.Actions()); n != 4 {
+		t.Errorf("%d requests, want 4 (one for the existing namespace, three for the missing one)", n)
+	}
+}
+
+// TestListingAnswersFirstGetOnly checks that a listing answers an object's
+// first Get and leaves later ones (retries) to the server.
+func TestListingAnswersFirstGetOnly(t *testing.T) {
+	l := newListing(rbacv1.Resource("roles"), map[string]string{"ns/a": "listed"}, nil)
+	live := 0
+	server := func(_, _ string) (string, error) { live++; return "live", nil }
+	if got, err := l.get("ns", "a", server); got != "listed" || err != nil {
+		t.Errorf("first get of a = %q, %v; want the listed object", got, err)
+	}
+	if _, err := l.get("ns", "b", server); !apierrors.IsNotFound(err) {
+		t.Errorf("first get of b = %v; want NotFound", err)
+	}
+	for _, name := range []string{"a", "b"} {
+		if got, _ := l.get("ns", name, server); got != "live" {
+			t.Errorf("second get of %s = %q; want the server's answer", name, got)
+		}
+	}
+	if live != 2 {
+		t.Errorf("%d reads of the server, want 2", live)
+	}
+	var failed *listing[string]
+	if got, _ := failed.get("ns", "a", server); got != "live" {
+		t.Errorf("get without a listing = %q; want the server's answer", got)
+	}
 }

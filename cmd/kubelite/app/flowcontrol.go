@@ -17,57 +17,69 @@ import (
 // schemas, whose spec it restores whenever it differs, and the suggested
 // ones, which it keeps up to date while their
 // apf.kubernetes.io/autoupdate-spec annotation is "true". The API server's
-// priority and fairness filter (apiserver.go) enforces it.
+// priority and fairness filter (apiserver.go) enforces it. The priority
+// levels are written at once, then the flow schemas that refer to them.
 func ensureFlowControl(ctx context.Context, client kubernetes.Interface) error {
 	levels := client.FlowcontrolV1().PriorityLevelConfigurations()
+	var ensureLevels []func() error
 	for i, want := range append(append([]*flowcontrolv1.PriorityLevelConfiguration{}, apfbootstrap.MandatoryPriorityLevelConfigurations...), apfbootstrap.SuggestedPriorityLevelConfigurations...) {
 		mandatory := i < len(apfbootstrap.MandatoryPriorityLevelConfigurations)
-		err := ensureAPFObject(ctx, mandatory, want.DeepCopy(),
-			func(ctx context.Context, o *flowcontrolv1.PriorityLevelConfiguration) (*flowcontrolv1.PriorityLevelConfiguration, error) {
-				return levels.Create(ctx, o, metav1.CreateOptions{FieldManager: apfFieldManager})
-			},
-			func(ctx context.Context, name string) (*flowcontrolv1.PriorityLevelConfiguration, error) {
-				return levels.Get(ctx, name, metav1.GetOptions{})
-			},
-			func(ctx context.Context, o *flowcontrolv1.PriorityLevelConfiguration) (*flowcontrolv1.PriorityLevelConfiguration, error) {
-				return levels.Update(ctx, o, metav1.UpdateOptions{FieldManager: apfFieldManager})
-			},
-			func(have, want *flowcontrolv1.PriorityLevelConfiguration) bool {
-				if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
-					return false
-				}
-				have.Spec = want.Spec
-				return true
-			})
-		if err != nil {
-			return fmt.Errorf("priority level %s: %w", want.Name, err)
-		}
+		ensureLevels = append(ensureLevels, func() error {
+			err := ensureAPFObject(ctx, mandatory, want.DeepCopy(),
+				func(ctx context.Context, o *flowcontrolv1.PriorityLevelConfiguration) (*flowcontrolv1.PriorityLevelConfiguration, error) {
+					return levels.Create(ctx, o, metav1.CreateOptions{FieldManager: apfFieldManager})
+				},
+				func(ctx context.Context, name string) (*flowcontrolv1.PriorityLevelConfiguration, error) {
+					return levels.Get(ctx, name, metav1.GetOptions{})
+				},
+				func(ctx context.Context, o *flowcontrolv1.PriorityLevelConfiguration) (*flowcontrolv1.PriorityLevelConfiguration, error) {
+					return levels.Update(ctx, o, metav1.UpdateOptions{FieldManager: apfFieldManager})
+				},
+				func(have, want *flowcontrolv1.PriorityLevelConfiguration) bool {
+					if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
+						return false
+					}
+					have.Spec = want.Spec
+					return true
+				})
+			if err != nil {
+				return fmt.Errorf("priority level %s: %w", want.Name, err)
+			}
+			return nil
+		})
+	}
+	if err := concurrently(ensureLevels...); err != nil {
+		return err
 	}
 	schemas := client.FlowcontrolV1().FlowSchemas()
+	var ensureSchemas []func() error
 	for i, want := range append(append([]*flowcontrolv1.FlowSchema{}, apfbootstrap.MandatoryFlowSchemas...), apfbootstrap.SuggestedFlowSchemas...) {
 		mandatory := i < len(apfbootstrap.MandatoryFlowSchemas)
-		err := ensureAPFObject(ctx, mandatory, want.DeepCopy(),
-			func(ctx context.Context, o *flowcontrolv1.FlowSchema) (*flowcontrolv1.FlowSchema, error) {
-				return schemas.Create(ctx, o, metav1.CreateOptions{FieldManager: apfFieldManager})
-			},
-			func(ctx context.Context, name string) (*flowcontrolv1.FlowSchema, error) {
-				return schemas.Get(ctx, name, metav1.GetOptions{})
-			},
-			func(ctx context.Context, o *flowcontrolv1.FlowSchema) (*flowcontrolv1.FlowSchema, error) {
-				return schemas.Update(ctx, o, metav1.UpdateOptions{FieldManager: apfFieldManager})
-			},
-			func(have, want *flowcontrolv1.FlowSchema) bool {
-				if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
-					return false
-				}
-				have.Spec = want.Spec
-				return true
-			})
-		if err != nil {
-			return fmt.Errorf("flow schema %s: %w", want.Name, err)
-		}
+		ensureSchemas = append(ensureSchemas, func() error {
+			err := ensureAPFObject(ctx, mandatory, want.DeepCopy(),
+				func(ctx context.Context, o *flowcontrolv1.FlowSchema) (*flowcontrolv1.FlowSchema, error) {
+					return schemas.Create(ctx, o, metav1.CreateOptions{FieldManager: apfFieldManager})
+				},
+				func(ctx context.Context, name string) (*flowcontrolv1.FlowSchema, error) {
+					return schemas.Get(ctx, name, metav1.GetOptions{})
+				},
+				func(ctx context.Context, o *flowcontrolv1.FlowSchema) (*flowcontrolv1.FlowSchema, error) {
+					return schemas.Update(ctx, o, metav1.UpdateOptions{FieldManager: apfFieldManager})
+				},
+				func(have, want *flowcontrolv1.FlowSchema) bool {
+					if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
+						return false
+					}
+					have.Spec = want.Spec
+					return true
+				})
+			if err != nil {
+				return fmt.Errorf("flow schema %s: %w", want.Name, err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return concurrently(ensureSchemas...)
 }
 
 // apfFieldManager is the field manager of the configuration the server writes.

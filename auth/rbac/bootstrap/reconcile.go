@@ -105,8 +105,10 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 // parallel is how many objects are reconciled at once. On a fresh cluster each
 // is a create whose time is mostly etcd committing it; concurrent writes share
 // commits, so the policy is in place in a fraction of the time it takes one by
-// one (this runs before the API server reports ready).
-const parallel = 8
+// one (this runs before the API server reports ready). With the cluster roles
+// last to finish among start-up's writes, 32 at once made a fresh server ready
+// ~40 ms sooner than 8 (median of 23 starts each: 638 and 682 ms).
+const parallel = 32
 
 // each runs fn for 0..n-1, parallel at a time, and returns the errors by index.
 func each(n int, fn func(i int) error) []error {

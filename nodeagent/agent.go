@@ -220,7 +220,7 @@ func (a *Agent) begin(ctx context.Context, wg *sync.WaitGroup) error {
 
 	if a.pods == nil {
 		lister, synced := a.watchOwnPods(ctx)
-		if !cache.WaitForCacheSync(ctx.Done(), synced) {
+		if !cache.WaitFor(ctx, "", synced) {
 			return fmt.Errorf("node %s: pod cache: %w", a.cfg.Node.Name, context.Cause(ctx))
 		}
 		a.pods = lister
@@ -246,7 +246,7 @@ func (a *Agent) begin(ctx context.Context, wg *sync.WaitGroup) error {
 
 // watchOwnPods starts informers on the pods bound to this node and on the
 // node itself.
-func (a *Agent) watchOwnPods(ctx context.Context) (PodLister, cache.InformerSynced) {
+func (a *Agent) watchOwnPods(ctx context.Context) (PodLister, cache.DoneChecker) {
 	byNode := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
 		informers.WithTransform(stripManagedFields),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -264,7 +264,7 @@ func (a *Agent) watchOwnPods(ctx context.Context) (PodLister, cache.InformerSync
 	}))
 	byNode.Start(ctx.Done())
 	byName.Start(ctx.Done())
-	return storeLister{pods.GetStore()}, pods.HasSynced
+	return storeLister{pods.GetStore()}, pods.HasSyncedChecker()
 }
 
 // podHandler calls enqueue with the key of each pod added, changed or deleted.

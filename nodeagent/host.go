@@ -109,7 +109,9 @@ func (h *Host) Run(ctx context.Context) error {
 	var informers sync.WaitGroup
 	defer informers.Wait()
 	informers.Go(func() { inf.RunWithContext(ctx) })
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	// Not cache.WaitForCacheSync, which looks every 100 ms: the nodes
+	// register once the pods are listed, and start-up waits for that.
+	if !cache.WaitFor(ctx, "", inf.HasSyncedChecker()) {
 		return fmt.Errorf("pod cache: %w", context.Cause(ctx))
 	}
 	logger.Info("Running node agents", "nodes", len(h.order))

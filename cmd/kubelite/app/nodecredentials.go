@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -114,10 +115,16 @@ func nodeClients(ctx context.Context, host kubernetes.Interface, rc *rest.Config
 }
 
 // waitAuthenticated waits until client is authenticated as user: a node
-// token authenticates once the server's cache has its Secret.
+// token authenticates once the server's cache has its Secret, usually a few
+// milliseconds after it was written. It looks again after 5 ms, then twice
+// as long each time up to 100 ms, for a minute.
 func waitAuthenticated(ctx context.Context, reviews typedauthenticationv1.SelfSubjectReviewInterface, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	// Past the cap, the delay stays there (its steps end, which Until ignores).
+	delay := wait.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Cap: 100 * time.Millisecond, Steps: math.MaxInt32}.DelayFunc()
+	err := delay.Until(ctx, true, true, func(ctx context.Context) (bool, error) {
 		var got *authenticationv1.SelfSubjectReview
 		got, last = reviews.Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 		return last == nil && got.Status.UserInfo.Username == name, nil

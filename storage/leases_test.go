@@ -107,3 +107,32 @@ func TestAPIServerLeases(t *testing.T) {
 		t.Errorf("%d leases held, want 1 (a's)", len(leases.Leases))
 	}
 }
+
+// TestStartInBackground checks that a member started in the background takes
+// clients at its endpoint at once, and that Wait returns it serving.
+func TestStartInBackground(t *testing.T) {
+	ctx := context.Background()
+	starting, err := StartInBackground(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(ctx, starting.Endpoints(), TLSFiles{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Put(ctx, "/probe", "x"); err != nil {
+		t.Fatalf("put while etcd starts: %v", err)
+	}
+	etcd, err := starting.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcd.Close()
+	if got, want := etcd.Endpoints(), starting.Endpoints(); got[0] != want[0] {
+		t.Errorf("serving at %v, announced %v", got, want)
+	}
+	if _, err := StartInBackground(ctx, Config{DataDir: t.TempDir(), Member: &MemberConfig{}}); err == nil {
+		t.Error("a cluster member started in the background")
+	}
+}

@@ -299,25 +299,42 @@ func (s *Server) Run(ctx context.Context) error {
 	etcdServers, etcdTLS := cfg.EtcdServers, cfg.EtcdTLS
 	var etcdDone <-chan struct{}
 	var etcdMembers func() []storage.Member
-	if len(etcdServers) == 0 {
-		var etcd *storage.Etcd
-		if cfg.ClusterInit || cfg.JoinServer != "" || isClusterMember(cfg.DataDir) {
-			etcd, err = s.startMember(ctx, p, boot)
-			if etcd != nil {
-				etcdMembers = etcd.Members
-			}
-		} else {
-			etcd, err = storage.Start(ctx, storage.Config{
-				DataDir:    etcdDataDir(cfg.DataDir),
-				ClientPort: cfg.EtcdClientPort,
-				PeerPort:   cfg.EtcdPeerPort,
-			})
-		}
+	// waitEtcd waits for an etcd started in the background.
+	waitEtcd := func() error { return nil }
+	switch {
+	case len(etcdServers) > 0:
+	case cfg.ClusterInit || cfg.JoinServer != "" || isClusterMember(cfg.DataDir):
+		etcd, err := s.startMember(ctx, p, boot)
 		if err != nil {
 			return err
 		}
+		etcdMembers = etcd.Members
 		defer etcd.Close()
 		etcdServers, etcdTLS, etcdDone = etcd.Endpoints(), etcd.TLS(), etcd.Done()
+	default:
+		// A lone member starts while the API server is built.
+		starting, err := storage.StartInBackground(ctx, storage.Config{
+			DataDir:    etcdDataDir(cfg.DataDir),
+			ClientPort: cfg.EtcdClientPort,
+			PeerPort:   cfg.EtcdPeerPort,
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if etcd, err := starting.Wait(); err == nil {
+				etcd.Close()
+			}
+		}()
+		etcdServers = starting.Endpoints()
+		waitEtcd = func() error {
+			etcd, err := starting.Wait()
+			if err != nil {
+				return err
+			}
+			etcdDone = etcd.Done()
+			return nil
+		}
 	}
 
 	dialer := &nodeDialer{}
@@ -350,6 +367,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("write kubeconfig: %w", err)
 	}
 
+	if err := waitEtcd(); err != nil {
+		return err
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)

@@ -31,10 +31,7 @@ type listing[T any] struct {
 	served map[string]bool
 }
 
-func newListing[T any](resource schema.GroupResource, items map[string]T, err error) *listing[T] {
-	if err != nil {
-		return nil
-	}
+func newListing[T any](resource schema.GroupResource, items map[string]T) *listing[T] {
 	return &listing[T]{resource: resource, items: items, served: map[string]bool{}}
 }
 
@@ -80,58 +77,17 @@ func (m listedBindings) Get(namespace, name string) (reconciliation.RoleBinding,
 	return m.listing.get(namespace, name, m.RoleBindingModifier.Get)
 }
 
-func listClusterRoles(ctx context.Context, c interface {
-	List(context.Context, metav1.ListOptions) (*rbacv1.ClusterRoleList, error)
-}) *listing[reconciliation.RuleOwner] {
-	list, err := c.List(ctx, metav1.ListOptions{})
-	items := map[string]reconciliation.RuleOwner{}
-	if err == nil {
-		for i := range list.Items {
-			items["/"+list.Items[i].Name] = reconciliation.ClusterRoleRuleOwner{ClusterRole: &list.Items[i]}
-		}
+// listAll is a listing of items, each wrapped for the reconciliation helpers.
+func listAll[I any, P interface {
+	*I
+	metav1.Object
+}, T any](resource string, items []I, wrap func(P) T) *listing[T] {
+	byKey := make(map[string]T, len(items))
+	for i := range items {
+		obj := P(&items[i])
+		byKey[obj.GetNamespace()+"/"+obj.GetName()] = wrap(obj)
 	}
-	return newListing(rbacv1.Resource("clusterroles"), items, err)
-}
-
-func listClusterRoleBindings(ctx context.Context, c interface {
-	List(context.Context, metav1.ListOptions) (*rbacv1.ClusterRoleBindingList, error)
-}) *listing[reconciliation.RoleBinding] {
-	list, err := c.List(ctx, metav1.ListOptions{})
-	items := map[string]reconciliation.RoleBinding{}
-	if err == nil {
-		for i := range list.Items {
-			items["/"+list.Items[i].Name] = reconciliation.ClusterRoleBindingAdapter{ClusterRoleBinding: &list.Items[i]}
-		}
-	}
-	return newListing(rbacv1.Resource("clusterrolebindings"), items, err)
-}
-
-func listRoles(ctx context.Context, c interface {
-	List(context.Context, metav1.ListOptions) (*rbacv1.RoleList, error)
-}) *listing[reconciliation.RuleOwner] {
-	list, err := c.List(ctx, metav1.ListOptions{})
-	items := map[string]reconciliation.RuleOwner{}
-	if err == nil {
-		for i := range list.Items {
-			r := &list.Items[i]
-			items[r.Namespace+"/"+r.Name] = reconciliation.RoleRuleOwner{Role: r}
-		}
-	}
-	return newListing(rbacv1.Resource("roles"), items, err)
-}
-
-func listRoleBindings(ctx context.Context, c interface {
-	List(context.Context, metav1.ListOptions) (*rbacv1.RoleBindingList, error)
-}) *listing[reconciliation.RoleBinding] {
-	list, err := c.List(ctx, metav1.ListOptions{})
-	items := map[string]reconciliation.RoleBinding{}
-	if err == nil {
-		for i := range list.Items {
-			b := &list.Items[i]
-			items[b.Namespace+"/"+b.Name] = reconciliation.RoleBindingAdapter{RoleBinding: b}
-		}
-	}
-	return newListing(rbacv1.Resource("rolebindings"), items, err)
+	return newListing(rbacv1.Resource(resource), byKey)
 }
 
 // knownNamespaces answers Gets of namespaces it has seen exist without a

@@ -43,11 +43,18 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 	namespaces := &knownNamespaces{NamespaceInterface: client.CoreV1().Namespaces(), seen: map[string]bool{}}
 	var errs []error
 
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reconcile the default RBAC policy: %w", context.Cause(ctx))
+	}
+	// Each kind is listed once (listed.go); a failed list leaves the Gets to
+	// the server.
 	var roleList *listing[reconciliation.RuleOwner]
 	var bindingList *listing[reconciliation.RoleBinding]
 	clusterRoles := ClusterRoles()
-	if ctx.Err() == nil {
-		roleList = listClusterRoles(ctx, rbacClient.ClusterRoles())
+	if l, err := rbacClient.ClusterRoles().List(ctx, metav1.ListOptions{}); err == nil {
+		roleList = listAll("clusterroles", l.Items, func(r *rbacv1.ClusterRole) reconciliation.RuleOwner {
+			return reconciliation.ClusterRoleRuleOwner{ClusterRole: r}
+		})
 	}
 	errs = append(errs, each(len(clusterRoles), func(i int) error {
 		r := &clusterRoles[i]
@@ -58,8 +65,10 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 		})
 	})...)
 	clusterBindings := ClusterRoleBindings()
-	if ctx.Err() == nil {
-		bindingList = listClusterRoleBindings(ctx, rbacClient.ClusterRoleBindings())
+	if l, err := rbacClient.ClusterRoleBindings().List(ctx, metav1.ListOptions{}); err == nil {
+		bindingList = listAll("clusterrolebindings", l.Items, func(b *rbacv1.ClusterRoleBinding) reconciliation.RoleBinding {
+			return reconciliation.ClusterRoleBindingAdapter{ClusterRoleBinding: b}
+		})
 	}
 	errs = append(errs, each(len(clusterBindings), func(i int) error {
 		b := &clusterBindings[i]
@@ -73,8 +82,11 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 	for _, ns := range slices.Sorted(maps.Keys(Roles())) {
 		roles = append(roles, Roles()[ns]...)
 	}
-	if ctx.Err() == nil {
-		roleList = listRoles(ctx, rbacClient.Roles(metav1.NamespaceAll))
+	roleList = nil
+	if l, err := rbacClient.Roles(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}); err == nil {
+		roleList = listAll("roles", l.Items, func(r *rbacv1.Role) reconciliation.RuleOwner {
+			return reconciliation.RoleRuleOwner{Role: r}
+		})
 	}
 	errs = append(errs, each(len(roles), func(i int) error {
 		r := &roles[i]
@@ -88,8 +100,11 @@ func Reconcile(ctx context.Context, client kubernetes.Interface) error {
 	for _, ns := range slices.Sorted(maps.Keys(RoleBindings())) {
 		bindings = append(bindings, RoleBindings()[ns]...)
 	}
-	if ctx.Err() == nil {
-		bindingList = listRoleBindings(ctx, rbacClient.RoleBindings(metav1.NamespaceAll))
+	bindingList = nil
+	if l, err := rbacClient.RoleBindings(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}); err == nil {
+		bindingList = listAll("rolebindings", l.Items, func(b *rbacv1.RoleBinding) reconciliation.RoleBinding {
+			return reconciliation.RoleBindingAdapter{RoleBinding: b}
+		})
 	}
 	errs = append(errs, each(len(bindings), func(i int) error {
 		b := &bindings[i]

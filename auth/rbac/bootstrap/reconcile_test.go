@@ -269,7 +269,7 @@ func TestKnownNamespacesReadOnce(t *testing.T) {
 // TestListingAnswersFirstGetOnly checks that a listing answers an object's
 // first Get and leaves later ones (retries) to the server.
 func TestListingAnswersFirstGetOnly(t *testing.T) {
-	l := newListing(rbacv1.Resource("roles"), map[string]string{"ns/a": "listed"}, nil)
+	l := newListing(rbacv1.Resource("roles"), map[string]string{"ns/a": "listed"})
 	live := 0
 	server := func(_, _ string) (string, error) { live++; return "live", nil }
 	if got, err := l.get("ns", "a", server); got != "listed" || err != nil {

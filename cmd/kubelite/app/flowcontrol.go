@@ -20,66 +20,52 @@ import (
 // priority and fairness filter (apiserver.go) enforces it. The priority
 // levels are written at once, then the flow schemas that refer to them.
 func ensureFlowControl(ctx context.Context, client kubernetes.Interface) error {
-	levels := client.FlowcontrolV1().PriorityLevelConfigurations()
-	var ensureLevels []func() error
-	for i, want := range append(append([]*flowcontrolv1.PriorityLevelConfiguration{}, apfbootstrap.MandatoryPriorityLevelConfigurations...), apfbootstrap.SuggestedPriorityLevelConfigurations...) {
-		mandatory := i < len(apfbootstrap.MandatoryPriorityLevelConfigurations)
-		ensureLevels = append(ensureLevels, func() error {
-			err := ensureAPFObject(ctx, mandatory, want.DeepCopy(),
-				func(ctx context.Context, o *flowcontrolv1.PriorityLevelConfiguration) (*flowcontrolv1.PriorityLevelConfiguration, error) {
-					return levels.Create(ctx, o, metav1.CreateOptions{FieldManager: apfFieldManager})
-				},
-				func(ctx context.Context, name string) (*flowcontrolv1.PriorityLevelConfiguration, error) {
-					return levels.Get(ctx, name, metav1.GetOptions{})
-				},
-				func(ctx context.Context, o *flowcontrolv1.PriorityLevelConfiguration) (*flowcontrolv1.PriorityLevelConfiguration, error) {
-					return levels.Update(ctx, o, metav1.UpdateOptions{FieldManager: apfFieldManager})
-				},
-				func(have, want *flowcontrolv1.PriorityLevelConfiguration) bool {
-					if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
-						return false
-					}
-					have.Spec = want.Spec
-					return true
-				})
-			if err != nil {
-				return fmt.Errorf("priority level %s: %w", want.Name, err)
-			}
-			return nil
+	fc := client.FlowcontrolV1()
+	err := ensureAPFObjects(ctx, "priority level", fc.PriorityLevelConfigurations(),
+		apfbootstrap.MandatoryPriorityLevelConfigurations, apfbootstrap.SuggestedPriorityLevelConfigurations,
+		func(o *flowcontrolv1.PriorityLevelConfiguration) *flowcontrolv1.PriorityLevelConfigurationSpec {
+			return &o.Spec
 		})
-	}
-	if err := concurrently(ensureLevels...); err != nil {
+	if err != nil {
 		return err
 	}
-	schemas := client.FlowcontrolV1().FlowSchemas()
-	var ensureSchemas []func() error
-	for i, want := range append(append([]*flowcontrolv1.FlowSchema{}, apfbootstrap.MandatoryFlowSchemas...), apfbootstrap.SuggestedFlowSchemas...) {
-		mandatory := i < len(apfbootstrap.MandatoryFlowSchemas)
-		ensureSchemas = append(ensureSchemas, func() error {
-			err := ensureAPFObject(ctx, mandatory, want.DeepCopy(),
-				func(ctx context.Context, o *flowcontrolv1.FlowSchema) (*flowcontrolv1.FlowSchema, error) {
-					return schemas.Create(ctx, o, metav1.CreateOptions{FieldManager: apfFieldManager})
-				},
-				func(ctx context.Context, name string) (*flowcontrolv1.FlowSchema, error) {
-					return schemas.Get(ctx, name, metav1.GetOptions{})
-				},
-				func(ctx context.Context, o *flowcontrolv1.FlowSchema) (*flowcontrolv1.FlowSchema, error) {
-					return schemas.Update(ctx, o, metav1.UpdateOptions{FieldManager: apfFieldManager})
-				},
-				func(have, want *flowcontrolv1.FlowSchema) bool {
-					if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
-						return false
-					}
-					have.Spec = want.Spec
-					return true
-				})
-			if err != nil {
-				return fmt.Errorf("flow schema %s: %w", want.Name, err)
+	return ensureAPFObjects(ctx, "flow schema", fc.FlowSchemas(),
+		apfbootstrap.MandatoryFlowSchemas, apfbootstrap.SuggestedFlowSchemas,
+		func(o *flowcontrolv1.FlowSchema) *flowcontrolv1.FlowSchemaSpec { return &o.Spec })
+}
+
+// apfClient is the typed client of one kind of APF object.
+type apfClient[T any] interface {
+	Create(context.Context, T, metav1.CreateOptions) (T, error)
+	Get(context.Context, string, metav1.GetOptions) (T, error)
+	Update(context.Context, T, metav1.UpdateOptions) (T, error)
+}
+
+// ensureAPFObjects runs ensureAPFObject for the mandatory and the suggested
+// objects of one kind, all at once; spec is an object's spec.
+func ensureAPFObjects[T interface {
+	*E
+	metav1.Object
+	DeepCopy() T
+}, E, S any](ctx context.Context, kind string, c apfClient[T], mandatory, suggested []T, spec func(T) *S) error {
+	// copySpec gives have want's spec and reports whether it differed.
+	copySpec := func(have, want T) bool {
+		if apiequality.Semantic.DeepEqual(*spec(have), *spec(want)) {
+			return false
+		}
+		*spec(have) = *spec(want)
+		return true
+	}
+	var ensure []func() error
+	for i, want := range append(append([]T{}, mandatory...), suggested...) {
+		ensure = append(ensure, func() error {
+			if err := ensureAPFObject(ctx, i < len(mandatory), want.DeepCopy(), c, copySpec); err != nil {
+				return fmt.Errorf("%s %s: %w", kind, want.GetName(), err)
 			}
 			return nil
 		})
 	}
-	return concurrently(ensureSchemas...)
+	return concurrently(ensure...)
 }
 
 // apfFieldManager is the field manager of the configuration the server writes.
@@ -91,17 +77,12 @@ const apfFieldManager = "api-priority-and-fairness-config-producer-v1"
 func ensureAPFObject[T interface {
 	*E
 	metav1.Object
-}, E any](ctx context.Context, mandatory bool, want T,
-	create func(context.Context, T) (T, error),
-	get func(context.Context, string) (T, error),
-	update func(context.Context, T) (T, error),
-	copySpec func(have, want T) bool,
-) error {
-	_, err := create(ctx, want)
+}, E any](ctx context.Context, mandatory bool, want T, c apfClient[T], copySpec func(have, want T) bool) error {
+	_, err := c.Create(ctx, want, metav1.CreateOptions{FieldManager: apfFieldManager})
 	if err == nil || !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	have, err := get(ctx, want.GetName())
+	have, err := c.Get(ctx, want.GetName(), metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -121,6 +102,6 @@ func ensureAPFObject[T interface {
 	if !changed {
 		return nil
 	}
-	_, err = update(ctx, have)
+	_, err = c.Update(ctx, have, metav1.UpdateOptions{FieldManager: apfFieldManager})
 	return err
 }

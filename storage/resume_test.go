@@ -52,13 +52,21 @@ func receive(t *testing.T, w watch.Interface) watch.Event {
 	return watch.Event{}
 }
 
-func TestWatchResumesAfterInternalError(t *testing.T) {
+// watchFrom5 is a resuming watch from revision 5 on a fake store, stopped
+// when the test ends.
+func watchFrom5(t *testing.T) (*fakeWatches, watch.Interface) {
+	t.Helper()
 	f := &fakeWatches{started: make(chan string, 10), watchers: make(chan *watch.FakeWatcher, 10)}
 	w, err := resumingStore{f}.Watch(context.Background(), "/events/ns", apistorage.ListOptions{ResourceVersion: "5"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	t.Cleanup(w.Stop)
+	return f, w
+}
+
+func TestWatchResumesAfterInternalError(t *testing.T) {
+	f, w := watchFrom5(t)
 	if rv := <-f.started; rv != "5" {
 		t.Fatalf("first watch from %q", rv)
 	}
@@ -95,12 +103,7 @@ func TestWatchResumesAfterInternalError(t *testing.T) {
 }
 
 func TestWatchGivesUpOnARepeatedError(t *testing.T) {
-	f := &fakeWatches{started: make(chan string, 10), watchers: make(chan *watch.FakeWatcher, 10)}
-	w, err := resumingStore{f}.Watch(context.Background(), "/events/ns", apistorage.ListOptions{ResourceVersion: "5"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	f, w := watchFrom5(t)
 	for i := 0; i <= resumeAttempts; i++ {
 		if rv := <-f.started; rv != "5" {
 			t.Fatalf("watch %d from %q", i, rv)

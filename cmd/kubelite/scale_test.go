@@ -132,6 +132,7 @@ type scaleResult struct {
 	stopped                       string // why the run ended early; empty if it reached its pods
 	startupP50, startupP99        time.Duration
 	startupSamples                int
+	toScheduled, toStarted        [2]time.Duration // p50, p99 by the pods' own timestamps
 	api                           []apiLatency
 	breaches                      []breach
 	serverPeakMiB, agentPeakMiB   float64
@@ -328,6 +329,7 @@ func runScale(b *testing.B, bin string, cfg scaleConfig) *scaleResult {
 	<-genDone
 	r.running = watcher.running()
 	r.startupP50, r.startupP99, r.startupSamples = watcher.percentiles()
+	r.toScheduled, r.toStarted = watcher.phases()
 	r.api = apiLatencies(scrapeHistograms(b, client), startMetrics)
 	r.codes = diffCodes(requestCodes(b, client), startCodes)
 	r.serverEndMiB, _ = (&cluster{pids: server.pids}).rssMiB(b)
@@ -428,10 +430,16 @@ func startLogged(b *testing.B, log, bin string, args ...string) int {
 }
 
 // podStartup watches pods and records, for each, how long after its
-// creationTimestamp it was first seen Running.
+// creationTimestamp it was first seen Running, and where that time went by
+// the pod's own timestamps: when it was bound (its PodScheduled condition)
+// and when its containers started (as the node agent reported). Those are
+// whole seconds, as creationTimestamp; the difference between the last of
+// them and the time seen is the status write and its way through the watch.
 type podStartup struct {
 	mu        sync.Mutex
 	latencies []time.Duration // in the order seen
+	scheduled []time.Duration // creationTimestamp to PodScheduled
+	started   []time.Duration // creationTimestamp to the last container's startedAt
 	seen      map[string]bool
 }
 
@@ -450,7 +458,22 @@ func watchPodStartup(ctx context.Context, b *testing.B, rc *rest.Config) *podSta
 			return
 		}
 		w.seen[key] = true
-		w.latencies = append(w.latencies, time.Since(pod.CreationTimestamp.Time))
+		created := pod.CreationTimestamp.Time
+		w.latencies = append(w.latencies, time.Since(created))
+		for _, c := range pod.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue {
+				w.scheduled = append(w.scheduled, c.LastTransitionTime.Sub(created))
+			}
+		}
+		var last time.Time
+		for _, cs := range pod.Status.ContainerStatuses {
+			if cs.State.Running != nil && cs.State.Running.StartedAt.After(last) {
+				last = cs.State.Running.StartedAt.Time
+			}
+		}
+		if !last.IsZero() {
+			w.started = append(w.started, last.Sub(created))
+		}
 	}
 	lw := cache.NewListWatchFromClient(client.CoreV1().RESTClient(), "pods", "", fields.Everything())
 	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
@@ -462,11 +485,20 @@ func watchPodStartup(ctx context.Context, b *testing.B, rc *rest.Config) *podSta
 			if !ok {
 				return obj, nil
 			}
-			return &corev1.Pod{
+			kept := &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, ResourceVersion: pod.ResourceVersion,
 					CreationTimestamp: pod.CreationTimestamp},
 				Status: corev1.PodStatus{Phase: pod.Status.Phase},
-			}, nil
+			}
+			for _, c := range pod.Status.Conditions {
+				if c.Type == corev1.PodScheduled {
+					kept.Status.Conditions = append(kept.Status.Conditions, c)
+				}
+			}
+			for _, cs := range pod.Status.ContainerStatuses {
+				kept.Status.ContainerStatuses = append(kept.Status.ContainerStatuses, corev1.ContainerStatus{State: cs.State})
+			}
+			return kept, nil
 		},
 	})
 	go ctrl.RunWithContext(ctx)
@@ -495,13 +527,28 @@ func (w *podStartup) p99Since(n int) (time.Duration, int) {
 	return l[percentileIndex(len(l), 0.99)], len(l)
 }
 
+// percentiles are the p50 and p99 of the times to Running seen in the watch.
 func (w *podStartup) percentiles() (p50, p99 time.Duration, n int) {
 	w.mu.Lock()
-	l := slices.Clone(w.latencies)
-	w.mu.Unlock()
-	if len(l) == 0 {
+	defer w.mu.Unlock()
+	return durationPercentiles(w.latencies)
+}
+
+// phases are the p50 and p99 of the pods' own timestamps: created to
+// scheduled and created to containers started.
+func (w *podStartup) phases() (scheduled, started [2]time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	scheduled[0], scheduled[1], _ = durationPercentiles(w.scheduled)
+	started[0], started[1], _ = durationPercentiles(w.started)
+	return scheduled, started
+}
+
+func durationPercentiles(d []time.Duration) (p50, p99 time.Duration, n int) {
+	if len(d) == 0 {
 		return 0, 0, 0
 	}
+	l := slices.Clone(d)
 	slices.Sort(l)
 	return l[percentileIndex(len(l), 0.5)], l[percentileIndex(len(l), 0.99)], len(l)
 }
@@ -722,6 +769,8 @@ func (r *scaleResult) markdown(cfg scaleConfig) string {
 	p("| time from the first Deployment to the end | %v |", r.took.Round(time.Second))
 	p("| pod startup (created → Running in a watch) p50 / p99 | %v / %v (%d pods; SLO p99 5 s) |",
 		r.startupP50.Round(time.Millisecond), r.startupP99.Round(time.Millisecond), r.startupSamples)
+	p("| of which, by the pods' own timestamps (whole seconds): created → scheduled, → containers started, p50 / p99 | %v / %v, %v / %v |",
+		r.toScheduled[0], r.toScheduled[1], r.toStarted[0], r.toStarted[1])
 	p("| server RSS peak / end (peak live heap) | %.0f / %.0f MiB (%.0f MiB) |", r.serverPeakMiB, r.serverEndMiB, r.serverHeapMiB)
 	p("| node agent RSS peak / end (peak live heap) | %.0f / %.0f MiB (%.0f MiB) |", r.agentPeakMiB, r.agentEndMiB, r.agentHeapMiB)
 	if r.running > 0 {

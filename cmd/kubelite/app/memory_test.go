@@ -74,3 +74,34 @@ func TestStartupGC(t *testing.T) {
 	}
 	restoreStartupGC()
 }
+
+func TestGCPercentFor(t *testing.T) {
+	for _, tc := range []struct {
+		live    uint64
+		current int
+		want    int
+	}{
+		{live: 40 << 20, current: defaultGCPercent, want: defaultGCPercent},
+		{live: largeHeap, current: defaultGCPercent, want: largeHeapGCPercent},
+		{live: 4 * largeHeap, current: defaultGCPercent, want: largeHeapGCPercent},
+		// In the margin below largeHeap, the goal stays whatever it was.
+		{live: largeHeap - largeHeap/16, current: largeHeapGCPercent, want: largeHeapGCPercent},
+		{live: largeHeap - largeHeap/16, current: defaultGCPercent, want: defaultGCPercent},
+		// Under it, back to Go's default.
+		{live: largeHeap / 2, current: largeHeapGCPercent, want: defaultGCPercent},
+	} {
+		if got := gcPercentFor(tc.live, tc.current); got != tc.want {
+			t.Errorf("gcPercentFor(%d MiB, %d) = %d, want %d", tc.live>>20, tc.current, got, tc.want)
+		}
+	}
+}
+
+func TestAvailableMemory(t *testing.T) {
+	machine := machineMemory()
+	if machine < 64<<20 {
+		t.Fatalf("machineMemory() = %d bytes, want the machine's MemTotal", machine)
+	}
+	if got := availableMemory(); got == 0 || got > machine {
+		t.Errorf("availableMemory() = %d, want between 1 and the machine's %d", got, machine)
+	}
+}

@@ -476,6 +476,7 @@ func (s *Server) Run(ctx context.Context) error {
 		startedOnce()
 	}
 	go releaseWhenIdle(runCtx, logger)
+	go tuneLargeHeaps(runCtx, logger)
 	select {
 	case err := <-errc:
 		return err

@@ -227,7 +227,7 @@ func madvise(start, end uint64, advice int) error {
 // marks, every goroutine that allocates pays for part of it (assists). With
 // 5,000 nodes and 150,000 pods (bench/SCALE.md) the server held 4 GiB live:
 // a cycle every ~20 s, each marking for 8-12 s with up to 5 CPU-s of assists
-// taken from the requests being served, 19% of the server's CPU in all. A
+// taken from the requests being served, about 20% of the server's CPU. A
 // heap allowed to triple rather than double collects half as often. A small
 // server (an idle one holds ~40 MiB) keeps Go's default, and its memory.
 const (
@@ -303,15 +303,44 @@ func gcPercentFor(live uint64, current int) int {
 	return current
 }
 
-// availableMemory is the memory limit of the process's cgroup (v2), or the
-// machine's memory when there is none; 0 when neither can be read.
+// availableMemory is the memory limit of the process's cgroup, or the
+// machine's memory when there is none or it is larger; 0 when neither can be
+// read.
 func availableMemory() uint64 {
-	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
-		if v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && v > 0 {
-			return min(v, machineMemory())
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return machineMemory()
+	}
+	return cgroupMemoryLimit(b, os.ReadFile, machineMemory())
+}
+
+// cgroupMemoryLimit is the smallest of machine and the memory limits of the
+// cgroups that selfCgroup (the text of /proc/self/cgroup) names, as a
+// container or a systemd unit with MemoryMax= has: memory.max (v2,
+// "0::/path") or memory.limit_in_bytes (v1, "N:memory:/path"), read with
+// read. A machine of 0 (unknown) leaves the limits alone.
+func cgroupMemoryLimit(selfCgroup []byte, read func(string) ([]byte, error), machine uint64) uint64 {
+	limit := machine
+	for line := range strings.Lines(string(selfCgroup)) {
+		var file string
+		if path, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok {
+			file = filepath.Join("/sys/fs/cgroup", path, "memory.max")
+		} else if _, path, ok := strings.Cut(strings.TrimSpace(line), ":memory:"); ok {
+			file = filepath.Join("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes")
+		} else {
+			continue
+		}
+		b, err := read(file)
+		if err != nil {
+			continue
+		}
+		// "max" (v2's no limit) does not parse; v1's no limit is larger than
+		// any machine.
+		if v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && v > 0 && (limit == 0 || v < limit) {
+			limit = v
 		}
 	}
-	return machineMemory()
+	return limit
 }
 
 // machineMemory is MemTotal from /proc/meminfo, in bytes; 0 if unreadable.

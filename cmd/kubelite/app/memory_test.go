@@ -105,3 +105,35 @@ func TestAvailableMemory(t *testing.T) {
 		t.Errorf("availableMemory() = %d, want between 1 and the machine's %d", got, machine)
 	}
 }
+
+func TestCgroupMemoryLimit(t *testing.T) {
+	const machine = 24 << 30
+	files := map[string]string{
+		"/sys/fs/cgroup/kubepods/pod1/memory.max":                   "8589934592\n",
+		"/sys/fs/cgroup/user.slice/memory.max":                      "max\n",
+		"/sys/fs/cgroup/memory/process_api/x/memory.limit_in_bytes": "9223372036854771712\n",
+		"/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes":    "4294967296\n",
+		"/sys/fs/cgroup/memory/big/memory.limit_in_bytes":           "68719476736\n",
+	}
+	read := func(name string) ([]byte, error) {
+		if s, ok := files[name]; ok {
+			return []byte(s), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	for _, tc := range []struct {
+		name, cgroup string
+		want         uint64
+	}{
+		{"v2 with a limit", "0::/kubepods/pod1\n", 8 << 30},
+		{"v2 without one", "0::/user.slice\n", machine},
+		{"v2 root, no file", "0::/\n", machine},
+		{"v1 unlimited", "4:memory:/process_api/x\n0::/\n", machine},
+		{"v1 with a limit", "9:name=systemd:/\n4:memory:/docker/abc\n0::/\n", 4 << 30},
+		{"a limit above the machine", "4:memory:/big\n", machine},
+	} {
+		if got := cgroupMemoryLimit([]byte(tc.cgroup), read, machine); got != tc.want {
+			t.Errorf("%s: cgroupMemoryLimit = %d MiB, want %d MiB", tc.name, got>>20, tc.want>>20)
+		}
+	}
+}

@@ -518,13 +518,9 @@ func (w *podStartup) running() int {
 // first n, and how many those are.
 func (w *podStartup) p99Since(n int) (time.Duration, int) {
 	w.mu.Lock()
-	l := slices.Clone(w.latencies[min(n, len(w.latencies)):])
-	w.mu.Unlock()
-	if len(l) == 0 {
-		return 0, 0
-	}
-	slices.Sort(l)
-	return l[percentileIndex(len(l), 0.99)], len(l)
+	defer w.mu.Unlock()
+	_, p99, count := durationPercentiles(w.latencies[min(n, len(w.latencies)):])
+	return p99, count
 }
 
 // percentiles are the p50 and p99 of the times to Running seen in the watch.

@@ -53,7 +53,7 @@ func localNodeConfig(name, dataDir string, files machineFiles) (NodeConfig, erro
 	if name == "" {
 		name = host
 	}
-	mem, err := memTotal(files.meminfo)
+	mem, err := MemTotal(files.meminfo)
 	if err != nil {
 		return NodeConfig{}, err
 	}
@@ -86,8 +86,8 @@ func localNodeConfig(name, dataDir string, files machineFiles) (NodeConfig, erro
 	return c, nil
 }
 
-// memTotal returns MemTotal of a /proc/meminfo file, in bytes.
-func memTotal(path string) (int64, error) {
+// MemTotal returns MemTotal of a /proc/meminfo file, in bytes.
+func MemTotal(path string) (int64, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("read memory size: %w", err)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubelite/kubelite/nodeagent"
 	"golang.org/x/sys/unix"
 	"k8s.io/klog/v2"
 )
@@ -343,19 +344,12 @@ func cgroupMemoryLimit(selfCgroup []byte, read func(string) ([]byte, error), mac
 	return limit
 }
 
-// machineMemory is MemTotal from /proc/meminfo, in bytes; 0 if unreadable.
+// machineMemory is the machine's memory (MemTotal), in bytes; 0 if
+// unreadable.
 func machineMemory() uint64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
+	n, err := nodeagent.MemTotal("/proc/meminfo")
+	if err != nil || n < 0 {
 		return 0
 	}
-	for line := range strings.Lines(string(b)) {
-		fields := strings.Fields(line)
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			if kib, err := strconv.ParseUint(fields[1], 10, 64); err == nil {
-				return kib << 10
-			}
-		}
-	}
-	return 0
+	return uint64(n)
 }

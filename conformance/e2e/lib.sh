@@ -58,6 +58,14 @@ wait_default_sa() {
 	echo "no default service account in namespace $ns after 30 s"; return 1
 }
 
+# show_out TEXT: a failed command's output, indented; of a long one the first
+# 10 and the last 20 lines, since kubectl and helm print their errors last.
+show_out() {
+	awk -v n="$(printf '%s\n' "$1" | wc -l)" '
+		NR <= 10 || NR > n - 20 { print "     " $0; next }
+		NR == 11 { print "     [... " n - 30 " lines ...]" }' <<<"$1"
+}
+
 # check NAME CMD...: runs CMD, records pass or failure with its output.
 check() {
 	local name=$1; shift
@@ -65,7 +73,7 @@ check() {
 	if out=$("$@" 2>&1); then
 		E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"
 	else
-		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name"; echo "$out" | sed 's/^/     /' | head -30
+		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name"; show_out "$out"
 	fi
 }
 
@@ -76,7 +84,7 @@ expect_out() {
 	if out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
 		E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"
 	else
-		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/)"; echo "$out" | sed 's/^/     /' | head -30
+		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/)"; show_out "$out"
 	fi
 }
 
@@ -92,7 +100,7 @@ eventually_out() {
 		fi
 		sleep 0.2
 	done
-	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within 10 s)"; echo "$out" | sed 's/^/     /' | head -30
+	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within 10 s)"; show_out "$out"
 }
 
 # eventually NAME PATTERN SECONDS CMD...: CMD's output matches within SECONDS.
@@ -106,7 +114,7 @@ eventually() {
 		[ $SECONDS -ge $end ] && break
 		sleep 0.5
 	done
-	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within $secs s)"; echo "$out" | sed 's/^/     /' | head -30
+	E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want /$pattern/ within $secs s)"; show_out "$out"
 }
 
 # expect_fail NAME PATTERN CMD...: CMD fails and its output matches the regex.
@@ -116,7 +124,7 @@ expect_fail() {
 	if ! out=$("$@" 2>&1) && grep -Eq -- "$pattern" <<<"$out"; then
 		E2E_PASSED=$((E2E_PASSED+1)); echo "ok   $name"
 	else
-		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want failure matching /$pattern/)"; echo "$out" | sed 's/^/     /' | head -30
+		E2E_FAILED=$((E2E_FAILED+1)); echo "FAIL $name (want failure matching /$pattern/)"; show_out "$out"
 	fi
 }
 

@@ -70,13 +70,15 @@ e2e: build containerd images cni
 # simulated nodes, reconciled by kubelite's controllers and scheduler and by
 # upstream's kube-controller-manager and kube-scheduler; then the node agent's
 # benchmarks, among them BenchmarkPodStartupLatency (100 pods on the real
-# containerd node, created to Running and Ready seen through a watch: p50, p99);
+# containerd node, created to Running and Ready seen through a watch: p50, p99;
+# the node agent beside upstream's kubelet, built into .cache/bin, on the same
+# containerd binary);
 # then BenchmarkProxySync (an EndpointSlice change to the service proxy's nftables rules
 # applied, 1,000 Services: p50, p99) and BenchmarkProxySyncVsUpstream (the same change
 # seen through nft monitor, kubelite's proxy beside upstream's kube-proxy in nftables
 # mode, built into .cache/bin, against one kubelite API server: ratios); then the scheduler alone beside kube-scheduler (KUBELITE_SCHED_NODES, _PODS, _QPS, ...).
 # BenchmarkStartup measures the server alone (--local-node=, no containerd).
-bench: build containerd images
+bench: build containerd images cni
 	conformance/tools/build.sh etcd >/dev/null
 	conformance/tools/build.sh kube-apiserver >/dev/null
 	$(GO) test -run '^$$' -bench Startup -benchtime 3x ./cmd/kubelite/
@@ -85,6 +87,7 @@ bench: build containerd images
 	conformance/tools/build.sh kube-controller-manager >/dev/null
 	conformance/tools/build.sh kube-scheduler >/dev/null
 	$(GO) test -run '^$$' -bench DeploymentReady -benchtime 1x -timeout 30m ./cmd/kubelite/
+	conformance/tools/build.sh kubelet >/dev/null
 	$(GO) test -run '^$$' -bench . -skip ProxySync -benchmem ./nodeagent/...
 	$(GO) test -run '^$$' -bench ProxySync -benchtime 200x ./nodeagent/proxy/
 	conformance/tools/build.sh kube-proxy >/dev/null
@@ -93,14 +96,15 @@ bench: build containerd images
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -timeout 300m ./cmd/kubelite/
 
 # bench-report: the side-by-side benchmarks (bench/report.sh: BenchmarkStartup,
-# BenchmarkControlPlane, BenchmarkAPILatency, and BenchmarkDeploymentReady and
-# BenchmarkScheduler at small sizes) against upstream v1.37.2, under nice,
+# BenchmarkControlPlane, BenchmarkAPILatency, BenchmarkDeploymentReady and
+# BenchmarkScheduler at small sizes, BenchmarkPodStartupLatency at two rates)
+# against upstream v1.37.2, under nice,
 # then bench/RESULTS.md from their output (in bench/out): both columns and
 # the ratios, dated, with the commit, the machine and the load average.
 # KUBELITE_BENCH_ONLY="controlplane api" runs some of them; `bench/report.sh
 # bench/out/*.txt` rewrites the file from saved output. About 30 minutes.
-bench-report: build
-	for t in etcd kube-apiserver kube-controller-manager kube-scheduler; do conformance/tools/build.sh $$t >/dev/null || exit 1; done
+bench-report: build containerd images cni
+	for t in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet; do conformance/tools/build.sh $$t >/dev/null || exit 1; done
 	bench/report.sh
 
 # scale: the envelope on this machine (BenchmarkScale, cmd/kubelite/scale_test.go): a

@@ -48,4 +48,12 @@ END {
 		if (kunit[k] == "CPU-s") line("scheduler CPU seconds, " kcase[k], k, 0, "")
 	}
 	line("Deployment to all Ready (s)", fig("BenchmarkDeploymentReady", "", "s-to-all-Ready"), 1, "")
+	# Pod startup on the real node: the node agent beside the kubelet, at
+	# each rate pods were created at (the case, every-<interval>).
+	b = "BenchmarkPodStartupLatency"
+	for (j = 1; j <= nkeys[b]; j++) {
+		k = keys[b, j]
+		if (kunit[k] == "p50-ms" || kunit[k] == "p99-ms") line("pod startup " substr(kunit[k], 1, 3) " (ms), a pod " kcase[k], k, 1, "")
+		if (kunit[k] == "machine-cpu-s") line("pod startup: machine CPU seconds per round, a pod " kcase[k], k, 0, "")
+	}
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cni.sh: build the CNI reference plugins the containerd node agent uses
-# (bridge, host-local, portmap) from their Go module into
+# (bridge, host-local, portmap; loopback, which containerd's CRI plugin runs for
+# the upstream kubelet of the pod startup benchmark) from their Go module into
 # ${CNI_BIN_DIR:-.cache/cni/bin}, and nft (hack/install-nftables.sh), which
 # portmap's nftables backend and kubelite's own masquerade rules use.
 # `make cni` runs it; it is idempotent and quick when the plugins are built.
@@ -15,7 +16,7 @@ log() { echo "cni.sh: $*" >&2; }
 
 mkdir -p "$dir"
 stamp="$dir/.version"
-plugins=(main/bridge ipam/host-local meta/portmap)
+plugins=(main/bridge ipam/host-local meta/portmap main/loopback)
 built() {
 	[ "$(cat "$stamp" 2>/dev/null)" = "$CNI_PLUGINS_VERSION" ] || return 1
 	for p in "${plugins[@]}"; do [ -x "$dir/${p#*/}" ] || return 1; done

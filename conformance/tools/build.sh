@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver
+# build.sh kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubelet|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver
 #
 # Builds one upstream binary from Go modules into the binary cache, unless the
 # cache already holds it at the wanted version, and prints its path on stdout.
@@ -15,6 +15,9 @@
 #                   kube-apiserver (the upstream control plane CLUSTER=upstream runs)
 #   kube-proxy      k8s.io/kubernetes/cmd/kube-proxy at the same version, stamped
 #                   like kube-apiserver (the upstream side of BenchmarkProxySync)
+#   kubelet         k8s.io/kubernetes/cmd/kubelet at the same version, stamped
+#                   like kube-apiserver (the upstream side of the pod startup
+#                   benchmark, on the same containerd as kubelite's node agent)
 #   etcd            the etcd server (package main of go.etcd.io/etcd/server/v3)
 #                   at the version pinned in conformance/go.mod
 #   etcdctl,        etcd's command-line client and offline utility
@@ -56,7 +59,7 @@ log() { echo "build.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-	echo "usage: $0 kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver" >&2
+	echo "usage: $0 kubectl-1.27|kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|kubelet|etcd|etcdctl|etcdutl|e2e.test|ginkgo|helm3|helm4|agnhost|nonewprivs|sample-apiserver" >&2
 	exit 2
 }
 
@@ -104,7 +107,7 @@ kubectl-1.27)
 	date=$(rfc3339 "$(module_field "$moddir" k8s.io/kubectl Time)")
 	ldflags="-s -w $(version_ldflags "$version" "$date")"
 	;;
-kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy)
+kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubelet)
 	moddir=$conformance
 	binary=$target
 	pkg=k8s.io/kubernetes/cmd/$target

@@ -13,11 +13,12 @@
 #
 # Environment:
 #   KUBELITE_BENCH_ONLY   the benchmarks to run, of: startup controlplane api
-#                         apiservers deployment scheduler podstartup
-#                         podstartup-slow (default: all; api compares the
-#                         control planes, apiservers the API servers alone;
-#                         podstartup the node agent and the kubelet at 10
-#                         pods/s, podstartup-slow at 1 pod/s)
+#                         apiservers deployment scheduler scheduler-5k
+#                         podstartup podstartup-slow (default: all; api
+#                         compares the control planes, apiservers the API
+#                         servers alone; scheduler-5k plain pods on 5,000
+#                         nodes; podstartup the node agent and the kubelet
+#                         at 10 pods/s, podstartup-slow at 1 pod/s)
 #   KUBELITE_DEPLOY_REPLICAS, KUBELITE_DEPLOY_NODES
 #                         BenchmarkDeploymentReady's size (here 1000 and 50)
 #   KUBELITE_SCHED_NODES, KUBELITE_SCHED_PODS
@@ -67,6 +68,8 @@ if [ $# -eq 0 ]; then
 		KUBELITE_DEPLOY_NODES="${KUBELITE_DEPLOY_NODES:-50}" -- -bench '^BenchmarkDeploymentReady$' -timeout 60m ./cmd/kubelite/
 	wanted scheduler && run scheduler KUBELITE_SCHED_NODES="${KUBELITE_SCHED_NODES:-500}" \
 		KUBELITE_SCHED_PODS="${KUBELITE_SCHED_PODS:-2000}" -- -bench '^BenchmarkScheduler$' -timeout 180m ./cmd/kubelite/
+	wanted scheduler-5k && run scheduler-5k KUBELITE_SCHED_NODES=5000 KUBELITE_SCHED_PODS=5000 \
+		KUBELITE_SCHED_WORKLOADS=plain -- -bench '^BenchmarkScheduler$' -timeout 180m ./cmd/kubelite/
 	wanted podstartup && run podstartup -- -bench '^BenchmarkPodStartupLatency$' -timeout 30m ./nodeagent/runtime/containerd/
 	wanted podstartup-slow && run podstartup-slow KUBELITE_STARTUP_PODS=30 KUBELITE_STARTUP_INTERVAL_MS=1000 -- \
 		-bench '^BenchmarkPodStartupLatency$' -timeout 30m ./nodeagent/runtime/containerd/

@@ -428,6 +428,18 @@ func operationIDAndTags(r openapicommon.Route) (string, []string, error) {
 // server's audience, as clusters set --service-account-issuer by default.
 const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
+// dropStaticOpenAPISpec lets the OpenAPI definitions that installing infos
+// built go, once installed. The generic server builds them (every served
+// type's schema, ~4 MiB) to make the groups' server-side apply type
+// converter, and keeps them in each APIGroupInfo, which it holds until it
+// stops (for the storage's destroy function); nothing reads them after the
+// install. /openapi/v2 and /openapi/v3 build their own.
+func dropStaticOpenAPISpec(infos ...*genericapiserver.APIGroupInfo) {
+	for _, info := range infos {
+		info.StaticOpenAPISpec = nil
+	}
+}
+
 // installAPIs builds every row's storage and installs the groups: the legacy core
 // group at /api, the rest at /apis. It returns the group versions it installed.
 func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Config, env *registry.Env, scheme *apis.Scheme) (map[schema.GroupVersion]bool, error) {
@@ -476,6 +488,7 @@ func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Co
 			if err := srv.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, &info); err != nil {
 				return nil, fmt.Errorf("install core API: %w", err)
 			}
+			dropStaticOpenAPISpec(&info)
 			continue
 		}
 		named = append(named, &info)
@@ -484,6 +497,7 @@ func installAPIs(srv *genericapiserver.GenericAPIServer, gc *genericapiserver.Co
 		if err := srv.InstallAPIGroups(named...); err != nil {
 			return nil, fmt.Errorf("install API groups: %w", err)
 		}
+		dropStaticOpenAPISpec(named...)
 	}
 	return installed, nil
 }

@@ -100,10 +100,18 @@ func (s *Shared) RESTOptionsGetter(getter generic.RESTOptionsGetter, cached bool
 	return restOptionsGetter{getter: getter, shared: s, cached: cached}
 }
 
+// CustomResourceRESTOptionsGetter is RESTOptionsGetter for the custom
+// resources of CRDs, whose watch cache also serves, while it is not ready, the
+// lists it would refuse from etcd instead (see coldListStore).
+func (s *Shared) CustomResourceRESTOptionsGetter(getter generic.RESTOptionsGetter, cached bool) generic.RESTOptionsGetter {
+	return restOptionsGetter{getter: getter, shared: s, cached: cached, coldLists: true}
+}
+
 type restOptionsGetter struct {
-	getter generic.RESTOptionsGetter
-	shared *Shared
-	cached bool
+	getter    generic.RESTOptionsGetter
+	shared    *Shared
+	cached    bool
+	coldLists bool
 }
 
 func (g restOptionsGetter) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
@@ -111,8 +119,32 @@ func (g restOptionsGetter) GetRESTOptions(resource schema.GroupResource, example
 	if err != nil {
 		return opts, err
 	}
-	opts.Decorator = g.shared.decorator(g.cached && !uncachedResources[resource])
+	opts.Decorator = g.shared.decorator(g.cached && !uncachedResources[resource], g.coldLists)
 	return opts, nil
+}
+
+// coldListStore serves from etcd the lists that its watch cache, not ready
+// yet, would refuse (429 "storage is (re)initializing"). A custom resource's
+// storage is made on its first use and again after each change of its CRD's
+// spec, and the apiextensions CRD finalizer's first use is often the list of
+// the instances it must delete: refused, the finalizer writes a failure
+// condition and retries 5 ms later from a cache that may not show that write
+// yet; its write then conflicts, and it leaves the retry to an update event
+// that its own filter drops (only the Terminating condition changed), so the
+// CRD stayed until the next resync, up to 5 minutes (seen in CI as `kubectl
+// delete` of a CRD timing out after 60 s). Built-in resources keep the
+// upstream behaviour: their caches start with the server.
+type coldListStore struct {
+	*cacher.CacheDelegator
+	cacher *cacher.Cacher
+	store  apistorage.Interface
+}
+
+func (s coldListStore) GetList(ctx context.Context, key string, opts apistorage.ListOptions, listObj runtime.Object) error {
+	if !s.cacher.Ready() {
+		return s.store.GetList(ctx, key, opts, listObj)
+	}
+	return s.CacheDelegator.GetList(ctx, key, opts, listObj)
 }
 
 // uncachedResources are served from etcd without a watch cache, as
@@ -126,7 +158,7 @@ var uncachedResources = map[schema.GroupResource]bool{
 
 // decorator builds a resource's storage: its etcd store on the shared client,
 // and with cached, the watch cache in front of it.
-func (s *Shared) decorator(cached bool) generic.StorageDecorator {
+func (s *Shared) decorator(cached, coldLists bool) generic.StorageDecorator {
 	return func(config *storagebackend.ConfigForResource, resourcePrefix string, keyFunc func(obj runtime.Object) (string, error),
 		newFunc, newListFunc func() runtime.Object, getAttrs apistorage.AttrFunc, triggers apistorage.IndexerFuncs, indexers *cache.Indexers,
 	) (apistorage.Interface, factory.DestroyFunc, error) {
@@ -156,8 +188,12 @@ func (s *Shared) decorator(cached bool) generic.StorageDecorator {
 			return nil, func() {}, err
 		}
 		delegator := cacher.NewCacheDelegator(c, store)
+		var served apistorage.Interface = delegator
+		if coldLists {
+			served = coldListStore{CacheDelegator: delegator, cacher: c, store: store}
+		}
 		var once sync.Once
-		return delegator, func() {
+		return served, func() {
 			once.Do(func() {
 				delegator.Stop()
 				c.Stop()

@@ -44,7 +44,7 @@ func newCRDServer(gc *genericapiserver.Config, etcdOpts *options.EtcdOptions, sh
 	cfg := &apiextensionsapiserver.Config{
 		GenericConfig: &genericapiserver.RecommendedConfig{Config: xgc, SharedInformerFactory: factory},
 		ExtraConfig: apiextensionsapiserver.ExtraConfig{
-			CRDRESTOptionsGetter: shared.RESTOptionsGetter(apiextensionsoptions.NewCRDRESTOptionsGetter(*etcdOpts, nil, nil), etcdOpts.EnableWatchCache),
+			CRDRESTOptionsGetter: shared.CustomResourceRESTOptionsGetter(apiextensionsoptions.NewCRDRESTOptionsGetter(*etcdOpts, nil, nil), etcdOpts.EnableWatchCache),
 			MasterCount:          1,
 			ServiceResolver:      webhook.NewDefaultServiceResolver(),
 			AuthResolverWrapper:  webhook.NewDefaultAuthenticationInfoResolverWrapper(nil, nil, gc.LoopbackClientConfig, nil),

@@ -2,7 +2,10 @@ package app_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubelite/kubelite/cmd/kubelite/app/testserver"
@@ -140,5 +144,86 @@ func TestCustomResources(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("example.com still in /apis after its CRD was deleted: %v", err)
+	}
+}
+
+// TestCustomResourceListBeforeCacheReady lists a new CRD's instances with the
+// request that makes their storage, whose watch cache is not ready then, and
+// with no client retry: the list is served (from etcd), not refused with 429.
+// Then the CRD, cluster-scoped and never listed again, is deleted at once
+// with no failure condition on the way (the CRD finalizer's own first list
+// used to be refused, which could leave the CRD for minutes).
+func TestCustomResourceListBeforeCacheReady(t *testing.T) {
+	s := testserver.Start(t)
+	ctx := context.Background()
+	crds := apiextensionsclient.NewForConfigOrDie(s.Config).ApiextensionsV1().CustomResourceDefinitions()
+	transport, err := rest.TransportFor(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: transport}
+	for _, name := range []string{"gears", "cogs"} {
+		crd := &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: name + ".example.com"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+				Group: "example.com", Scope: apiextensionsv1.ClusterScoped,
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: name, Kind: strings.ToUpper(name[:1]) + name[1:len(name)-1]},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object"}}}},
+			},
+		}
+		if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			got, err := crds.Get(ctx, crd.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, c := range got.Status.Conditions {
+				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		}); err != nil {
+			t.Fatalf("%s not Established", crd.Name)
+		}
+	}
+
+	resp, err := client.Get(s.Config.Host + "/apis/example.com/v1/gears")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("first list of gears: %s: %s", resp.Status, body)
+	}
+
+	start := time.Now()
+	if err := crds.Delete(ctx, "cogs.example.com", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, err := crds.Get(ctx, "cogs.example.com", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err == nil {
+			for _, c := range got.Status.Conditions {
+				if c.Type == apiextensionsv1.Terminating && c.Reason == "InstanceDeletionFailed" && !slices.Contains(failed, c.Message) {
+					failed = append(failed, c.Message)
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Errorf("cogs.example.com still there %v after its delete", time.Since(start))
+	}
+	if len(failed) > 0 {
+		t.Errorf("deleting cogs.example.com failed on the way: %q", failed)
 	}
 }

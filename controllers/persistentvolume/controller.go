@@ -173,6 +173,24 @@ func (c *Controller) volumeKeys(obj any) []string {
 	}
 	if ref := pv.Spec.ClaimRef; ref == nil || ref.UID == "" {
 		keys = append(keys, c.unboundClaimKeys()...)
+		keys = append(keys, c.claimKeysNaming(pv.Name)...)
+	}
+	return keys
+}
+
+// claimKeysNaming lists the keys of the claims that name volume in their
+// spec.volumeName: one synced before its volume was seen stays Pending
+// until the volume's arrival syncs it again.
+func (c *Controller) claimKeysNaming(volume string) []string {
+	all, err := c.claims.List(labels.Everything())
+	if err != nil {
+		return nil
+	}
+	var keys []string
+	for _, pvc := range all {
+		if pvc.Spec.VolumeName == volume && pvc.DeletionTimestamp == nil {
+			keys = append(keys, claimPrefix+pvc.Namespace+"/"+pvc.Name)
+		}
 	}
 	return keys
 }

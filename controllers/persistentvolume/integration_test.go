@@ -111,6 +111,14 @@ func TestPersistentVolumes(t *testing.T) {
 		waitEvent(t, c, ns, "other", "ProvisioningFailed", `storageclass.storage.k8s.io "prebound" not found`)
 		createPVC(t, c, claim(ns, "classless", "1Gi", ptr.To("")))
 		waitEvent(t, c, ns, "classless", "FailedBinding", "no persistent volumes available for this claim and no storage class is set")
+
+		// A claim that names a volume not there yet binds once it comes.
+		early := claim(ns, "names-later", "1Gi", ptr.To("named"))
+		early.Spec.VolumeName = "later-vol"
+		createPVC(t, c, early)
+		time.Sleep(2 * time.Second) // the claim is synced, and stays Pending
+		createPV(t, c, staticPV("later-vol", "1Gi", "named", corev1.PersistentVolumeReclaimRetain))
+		waitPVC(t, c, ns, "names-later", func(p *corev1.PersistentVolumeClaim) bool { return p.Status.Phase == corev1.ClaimBound })
 	})
 
 	t.Run("default class provisions on the pod's node", func(t *testing.T) {

@@ -157,7 +157,8 @@ var uncachedResources = map[schema.GroupResource]bool{
 }
 
 // decorator builds a resource's storage: its etcd store on the shared client,
-// and with cached, the watch cache in front of it.
+// and with cached, the watch cache in front of it (with coldLists, one that
+// lists from etcd until it is ready: see coldListStore).
 func (s *Shared) decorator(cached, coldLists bool) generic.StorageDecorator {
 	return func(config *storagebackend.ConfigForResource, resourcePrefix string, keyFunc func(obj runtime.Object) (string, error),
 		newFunc, newListFunc func() runtime.Object, getAttrs apistorage.AttrFunc, triggers apistorage.IndexerFuncs, indexers *cache.Indexers,

@@ -172,38 +172,29 @@ func (c *Controller) volumeKeys(obj any) []string {
 		keys = append(keys, claimPrefix+ref.Namespace+"/"+ref.Name)
 	}
 	if ref := pv.Spec.ClaimRef; ref == nil || ref.UID == "" {
-		keys = append(keys, c.unboundClaimKeys()...)
-		keys = append(keys, c.claimKeysNaming(pv.Name)...)
-	}
-	return keys
-}
-
-// claimKeysNaming lists the keys of the claims that name volume in their
-// spec.volumeName: one synced before its volume was seen stays Pending
-// until the volume's arrival syncs it again.
-func (c *Controller) claimKeysNaming(volume string) []string {
-	all, err := c.claims.List(labels.Everything())
-	if err != nil {
-		return nil
-	}
-	var keys []string
-	for _, pvc := range all {
-		if pvc.Spec.VolumeName == volume && pvc.DeletionTimestamp == nil {
-			keys = append(keys, claimPrefix+pvc.Namespace+"/"+pvc.Name)
-		}
+		// The unbound claims, and those that name this volume: one synced
+		// before the volume was seen stays Pending until it syncs again.
+		keys = append(keys, c.claimKeys(func(pvc *corev1.PersistentVolumeClaim) bool {
+			return pvc.Spec.VolumeName == "" || pvc.Spec.VolumeName == pv.Name
+		})...)
 	}
 	return keys
 }
 
 // unboundClaimKeys lists the keys of the claims that are not bound yet.
 func (c *Controller) unboundClaimKeys() []string {
+	return c.claimKeys(func(pvc *corev1.PersistentVolumeClaim) bool { return pvc.Spec.VolumeName == "" })
+}
+
+// claimKeys lists the keys of the claims, not being deleted, that match.
+func (c *Controller) claimKeys(match func(*corev1.PersistentVolumeClaim) bool) []string {
 	all, err := c.claims.List(labels.Everything())
 	if err != nil {
 		return nil
 	}
 	var keys []string
 	for _, pvc := range all {
-		if pvc.Spec.VolumeName == "" && pvc.DeletionTimestamp == nil {
+		if pvc.DeletionTimestamp == nil && match(pvc) {
 			keys = append(keys, claimPrefix+pvc.Namespace+"/"+pvc.Name)
 		}
 	}
